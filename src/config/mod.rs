@@ -1,0 +1,110 @@
+//! Configuration: the TOML file an installer writes, checked before anything runs.
+//!
+//! [`load`] reads and validates; on failure [`ConfigError`] lists every problem with the
+//! key path and `line:col`, which `picket check-config` prints. Secrets are resolved from
+//! inline keys, `*_file` or `*_env` and never printed.
+
+mod load;
+pub mod model;
+pub mod secret;
+mod spans;
+mod validate;
+
+use std::fmt;
+use std::path::Path;
+
+pub use model::*;
+pub use spans::Location;
+
+/// One problem in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Key path, e.g. `zones[2].area`; empty for a syntax error.
+    pub path: String,
+    /// Where in the file, when known.
+    pub location: Option<Location>,
+    /// What is wrong and, where possible, what to write instead.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.location, self.path.is_empty()) {
+            (Some(loc), false) => write!(
+                f,
+                "{}:{}: {}: {}",
+                loc.line, loc.col, self.path, self.message
+            ),
+            (Some(loc), true) => write!(f, "{}:{}: {}", loc.line, loc.col, self.message),
+            (None, false) => write!(f, "{}: {}", self.path, self.message),
+            (None, true) => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The configuration layer's error: every problem found, or why the file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file was read and has problems.
+    #[error("{}", render(.0))]
+    Invalid(Vec<ConfigIssue>),
+}
+
+impl ConfigError {
+    fn new(issues: Vec<ConfigIssue>) -> Self {
+        ConfigError::Invalid(issues)
+    }
+
+    /// The individual problems (empty for a read error).
+    pub fn issues(&self) -> &[ConfigIssue] {
+        match self {
+            ConfigError::Invalid(issues) => issues,
+            ConfigError::Read { .. } => &[],
+        }
+    }
+}
+
+fn render(issues: &[ConfigIssue]) -> String {
+    let mut out = format!("{} problem(s) in the configuration:", issues.len());
+    for issue in issues {
+        out.push_str("\n  ");
+        out.push_str(&issue.to_string());
+    }
+    out
+}
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse_str(&text)
+}
+
+/// Parses and validates configuration text.
+pub fn parse_str(text: &str) -> Result<Config, ConfigError> {
+    let (mut config, index) = load::parse(text)?;
+    let problems = validate::validate(&mut config);
+    if problems.is_empty() {
+        return Ok(config);
+    }
+    Err(ConfigError::new(
+        problems
+            .into_iter()
+            .map(|(path, message)| ConfigIssue {
+                location: index.locate(&path),
+                path,
+                message,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,530 @@
+//! The configuration as an installer writes it: one serde struct per TOML table.
+//!
+//! Every struct denies unknown fields, so a mistyped key is an error that names the key
+//! and its line rather than a silently ignored setting. Defaults are documented on each
+//! field and repeated in the README's configuration reference.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+use super::secret::Secret;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Where the site is and whom to call.
+    pub site: Site,
+    /// Panel-wide timers and limits.
+    pub panel: Panel,
+    /// Parts of the site armed and disarmed as one (gate, warehouse).
+    pub areas: Vec<Area>,
+    /// Groups of detectors with one alarm behaviour.
+    pub zones: Vec<Zone>,
+    /// Physical detectors and where their readings come from.
+    pub sensors: Vec<Sensor>,
+    /// Sirens, strobes, fault LEDs driven by the engine.
+    pub outputs: Vec<Output>,
+    /// Where the journal lives.
+    pub journal: Journal,
+    /// The local observation socket for scripts and integrations.
+    pub feed: Option<Feed>,
+    /// The local MQTT broker (filled in by the sensor work).
+    pub mqtt: Option<Mqtt>,
+    /// The GPIO backend (filled in by the sensor work).
+    pub gpio: Option<Gpio>,
+    /// IP cameras (filled in by the camera work).
+    pub cameras: Vec<Camera>,
+    /// Escalation policy (filled in by the escalation work).
+    pub escalation: Option<Escalation>,
+    /// Delivery channels (filled in by the escalation work).
+    pub channels: Option<Channels>,
+    /// The local status page (filled in by the page work).
+    pub web: Option<Web>,
+}
+
+/// `[site]`: identity of the premises, shown on the page and sent with every alarm.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Site name, e.g. "Nhà máy Dệt Tân Bình".
+    pub name: String,
+    /// Street address given to police and fire police.
+    #[serde(default)]
+    pub address: String,
+    /// Latitude and longitude, so responders can find the gate.
+    #[serde(default)]
+    pub coordinates: Option<Coordinates>,
+    /// IANA time zone for reports and the page. Default `Asia/Ho_Chi_Minh`.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// First language shown to people: `vi` (default) or `en`; the other is always shown too.
+    #[serde(default)]
+    pub locale: Locale,
+    /// Local police (113) contact.
+    #[serde(default)]
+    pub police: Option<Contact>,
+    /// Fire police (114) contact.
+    #[serde(default)]
+    pub fire_police: Option<Contact>,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            name: String::new(),
+            address: String::new(),
+            coordinates: None,
+            timezone: default_timezone(),
+            locale: Locale::Vi,
+            police: None,
+            fire_police: None,
+        }
+    }
+}
+
+fn default_timezone() -> String {
+    "Asia/Ho_Chi_Minh".to_string()
+}
+
+/// Which language a person reads first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    /// Vietnamese first.
+    #[default]
+    Vi,
+    /// English first.
+    En,
+}
+
+/// A point on the map.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coordinates {
+    /// Latitude in degrees, −90..=90.
+    pub lat: f64,
+    /// Longitude in degrees, −180..=180.
+    pub lon: f64,
+}
+
+/// A responder's contact details.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    /// Unit name, e.g. "Công an phường Tây Thạnh".
+    pub name: String,
+    /// Phone number, e.g. "113" or the station's direct line.
+    pub phone: String,
+    /// Station address, if known.
+    #[serde(default)]
+    pub address: String,
+}
+
+/// `[panel]`: timers and limits every area shares.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Panel {
+    /// How long sirens sound before they stop by themselves, seconds. Default 180.
+    #[serde(default = "default_siren_limit")]
+    pub siren_limit_s: u32,
+    /// A second detector in the same area within this many seconds confirms an intrusion
+    /// (BS 8243 practice). Default 1800.
+    #[serde(default = "default_confirmation_window")]
+    pub confirmation_window_s: u32,
+    /// A zone that alarms more than this many times in one arming period is bypassed. Default 3.
+    #[serde(default = "default_swinger_limit")]
+    pub swinger_limit: u32,
+    /// A disarm this many seconds after an intrusion alarm sends a cancel (406). Default 30.
+    #[serde(default = "default_abort_window")]
+    pub abort_window_s: u32,
+    /// A walk test ends by itself after this many seconds. Default 1800.
+    #[serde(default = "default_walk_test_timeout")]
+    pub walk_test_timeout_s: u32,
+}
+
+impl Default for Panel {
+    fn default() -> Self {
+        Panel {
+            siren_limit_s: default_siren_limit(),
+            confirmation_window_s: default_confirmation_window(),
+            swinger_limit: default_swinger_limit(),
+            abort_window_s: default_abort_window(),
+            walk_test_timeout_s: default_walk_test_timeout(),
+        }
+    }
+}
+
+fn default_siren_limit() -> u32 {
+    180
+}
+fn default_confirmation_window() -> u32 {
+    1800
+}
+fn default_swinger_limit() -> u32 {
+    3
+}
+fn default_abort_window() -> u32 {
+    30
+}
+fn default_walk_test_timeout() -> u32 {
+    1800
+}
+
+/// `[[areas]]`: a part of the site armed and disarmed as one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    /// Stable identifier used in topics, the journal and commands.
+    pub id: String,
+    /// Name in Vietnamese (or the site's language).
+    pub name: String,
+    /// Name in English; defaults to `name`.
+    #[serde(default)]
+    pub name_en: Option<String>,
+    /// Exit delay after arming, seconds (0–600). Default 30.
+    #[serde(default = "default_delay")]
+    pub exit_delay_s: u32,
+    /// Entry delay for entry/exit zones, seconds (0–600). Default 30.
+    #[serde(default = "default_delay")]
+    pub entry_delay_s: u32,
+}
+
+fn default_delay() -> u32 {
+    30
+}
+
+/// What kind of protection a zone gives; decides when it alarms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneType {
+    /// The door people arm and disarm through: starts the entry delay.
+    EntryExit,
+    /// Fences, gates, windows: alarm at once when armed.
+    Perimeter,
+    /// Inside detectors: alarm at once when armed.
+    Interior,
+    /// Inside detectors on the entry route: delayed only while an entry delay runs.
+    InteriorFollower,
+    /// Smoke, heat, call points: alarm in every mode.
+    Fire,
+    /// Panic buttons: alarm in every mode, silently by default.
+    Panic,
+    /// Enclosure and cable tamper loops: alarm in every mode.
+    Tamper,
+    /// Vaults, cages: burglary alarm in every mode.
+    #[serde(rename = "burglary_24h")]
+    Burglary24h,
+    /// Water, gas, temperature: alarm in every mode.
+    Technical,
+}
+
+impl ZoneType {
+    /// 24-hour zones alarm whether or not their area is armed.
+    pub fn is_24h(self) -> bool {
+        matches!(
+            self,
+            ZoneType::Fire
+                | ZoneType::Panic
+                | ZoneType::Tamper
+                | ZoneType::Burglary24h
+                | ZoneType::Technical
+        )
+    }
+}
+
+/// The armed modes a burglary zone may take part in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArmedMode {
+    /// Everyone has left.
+    Away,
+    /// People are inside; perimeter armed.
+    Home,
+    /// Night shift: perimeter and chosen interior zones armed.
+    Night,
+}
+
+/// `[[zones]]`: detectors that share one alarm behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zone {
+    /// Stable identifier.
+    pub id: String,
+    /// Name in Vietnamese (or the site's language).
+    pub name: String,
+    /// Name in English; defaults to `name`.
+    #[serde(default)]
+    pub name_en: Option<String>,
+    /// The area this zone belongs to.
+    pub area: String,
+    /// Zone type; see [`ZoneType`].
+    #[serde(rename = "type")]
+    pub zone_type: ZoneType,
+    /// Entry delay for this zone, seconds (0–600); default the area's.
+    #[serde(default)]
+    pub entry_delay_s: Option<u32>,
+    /// Armed modes in which a burglary zone is active. Default: perimeter and entry/exit in
+    /// all three; interior zones in `away` only.
+    #[serde(default)]
+    pub armed_modes: Option<Vec<ArmedMode>>,
+    /// May the panel bypass this zone by itself when it is open at arming? Default false.
+    #[serde(default)]
+    pub auto_bypass: bool,
+    /// Raise alarms without sirens. Default true for panic zones, false otherwise.
+    #[serde(default)]
+    pub silent: Option<bool>,
+    /// Contact ID zone number sent to the receiving centre (1–999); default the zone's position.
+    #[serde(default)]
+    pub number: Option<u16>,
+}
+
+/// What a sensor physically is; decides the Contact ID code of its alarms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorKind {
+    /// Magnetic door, gate or window contact.
+    Contact,
+    /// PIR or microwave motion detector.
+    Motion,
+    /// Fence vibration or beam sensor.
+    Fence,
+    /// Optical or ionisation smoke detector.
+    Smoke,
+    /// Heat detector.
+    Heat,
+    /// Manual fire call point.
+    CallPoint,
+    /// Panic button or keyfob.
+    PanicButton,
+    /// Water leak detector.
+    Water,
+    /// Tamper switch or loop.
+    Tamper,
+    /// An IP camera used as a detector (motion, video loss, tamper).
+    Camera,
+}
+
+/// Where a sensor's readings come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceBinding {
+    /// The built-in simulator (`picket demo`, tests).
+    Simulated,
+    /// The local observation socket (`[feed]`).
+    Feed,
+    /// An MQTT topic on the local broker.
+    Mqtt {
+        /// Topic the sensor publishes on.
+        topic: String,
+        /// Payload profile: `zigbee2mqtt`, `tasmota`, `esphome`, `generic`.
+        #[serde(default)]
+        profile: Option<String>,
+    },
+    /// A GPIO input pin.
+    Gpio {
+        /// BCM pin number.
+        pin: u8,
+    },
+    /// A camera's analysis.
+    Camera {
+        /// Camera id from `[[cameras]]`.
+        camera: String,
+    },
+}
+
+impl SourceBinding {
+    /// Short name for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            SourceBinding::Simulated => "simulated",
+            SourceBinding::Feed => "feed",
+            SourceBinding::Mqtt { .. } => "mqtt",
+            SourceBinding::Gpio { .. } => "gpio",
+            SourceBinding::Camera { .. } => "camera",
+        }
+    }
+}
+
+/// `[[sensors]]`: one physical detector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sensor {
+    /// Stable identifier.
+    pub id: String,
+    /// Name shown to people; defaults to the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The zone this sensor belongs to.
+    pub zone: String,
+    /// What the sensor is.
+    pub kind: SensorKind,
+    /// Where its readings come from.
+    pub source: SourceBinding,
+    /// Trouble (381) if not heard for this many seconds (60–604800). Default: not supervised.
+    #[serde(default)]
+    pub supervision_s: Option<u32>,
+}
+
+/// What an output drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// Sounder: steady for intrusion, temporal-3 for fire, stops at the siren limit.
+    Siren,
+    /// Flashing light: on until the alarm is acknowledged.
+    Strobe,
+    /// Fault indicator: on while any trouble is open.
+    FaultLed,
+}
+
+/// `[[outputs]]`: a siren, strobe or fault LED.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// Stable identifier.
+    pub id: String,
+    /// What it drives.
+    pub kind: OutputKind,
+    /// Areas whose alarms drive it; empty means every area.
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// BCM pin, when driven through GPIO.
+    #[serde(default)]
+    pub pin: Option<u8>,
+}
+
+/// `[journal]`: where history is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Journal {
+    /// SQLite file. Default `/var/lib/picket/journal.db`.
+    #[serde(default = "default_journal_path")]
+    pub path: PathBuf,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            path: default_journal_path(),
+        }
+    }
+}
+
+fn default_journal_path() -> PathBuf {
+    PathBuf::from("/var/lib/picket/journal.db")
+}
+
+/// `[feed]`: line-delimited JSON observations on a Unix socket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feed {
+    /// Socket path. Default `/run/picket/feed.sock`.
+    #[serde(default = "default_feed_socket")]
+    pub socket: PathBuf,
+}
+
+fn default_feed_socket() -> PathBuf {
+    PathBuf::from("/run/picket/feed.sock")
+}
+
+/// `[mqtt]`: the broker on the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mqtt {
+    /// Broker host. Default `127.0.0.1`.
+    #[serde(default = "default_mqtt_host")]
+    pub host: String,
+    /// Broker port (1–65535). Default 1883.
+    #[serde(default = "default_mqtt_port")]
+    pub port: u16,
+    /// User name, if the broker wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password written inline (prefer `password_file` or `password_env`).
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// File holding the password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+fn default_mqtt_host() -> String {
+    "127.0.0.1".to_string()
+}
+fn default_mqtt_port() -> u16 {
+    1883
+}
+
+/// Which GPIO implementation drives pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpioBackend {
+    /// The Raspberry Pi's pins through rppal.
+    Rppal,
+    /// In-memory pins for the demo and tests.
+    Simulated,
+}
+
+/// `[gpio]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gpio {
+    /// Backend. Default `rppal`.
+    #[serde(default = "default_gpio_backend")]
+    pub backend: GpioBackend,
+}
+
+fn default_gpio_backend() -> GpioBackend {
+    GpioBackend::Rppal
+}
+
+/// `[[cameras]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Camera {
+    /// Stable identifier.
+    pub id: String,
+    /// RTSP URL without credentials.
+    pub url: String,
+    /// Zones the camera watches.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// RTSP user name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// RTSP password written inline.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// File holding the RTSP password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the RTSP password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+/// `[escalation]`: reserved for the escalation policy; no keys yet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {}
+
+/// `[channels]`: reserved for delivery channels; no keys yet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channels {}
+
+/// `[web]`: the local status page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    /// Listen address. Default `127.0.0.1:8080`.
+    #[serde(default = "default_web_listen")]
+    pub listen: String,
+}
+
+fn default_web_listen() -> String {
+    "127.0.0.1:8080".to_string()
+}

@@ -1,0 +1,315 @@
+//! Cross-checks a parsed [`Config`]: references that point nowhere, duplicate ids,
+//! values out of range, and secrets that cannot be read. Every problem is reported,
+//! not just the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::model::{Config, SourceBinding, ZoneType};
+use super::secret::{self, SecretKeys};
+
+/// One problem found: the key path and what is wrong with it.
+pub(super) type Problem = (String, String);
+
+/// Checks everything and resolves secrets in place.
+pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    check_site(config, &mut problems);
+    check_panel(config, &mut problems);
+    let areas = unique_ids(
+        "areas",
+        config.areas.iter().map(|a| a.id.as_str()),
+        &mut problems,
+    );
+    let zones = unique_ids(
+        "zones",
+        config.zones.iter().map(|z| z.id.as_str()),
+        &mut problems,
+    );
+    unique_ids(
+        "sensors",
+        config.sensors.iter().map(|s| s.id.as_str()),
+        &mut problems,
+    );
+    unique_ids(
+        "outputs",
+        config.outputs.iter().map(|o| o.id.as_str()),
+        &mut problems,
+    );
+    let cameras = unique_ids(
+        "cameras",
+        config.cameras.iter().map(|c| c.id.as_str()),
+        &mut problems,
+    );
+    for (i, area) in config.areas.iter().enumerate() {
+        in_range(
+            &format!("areas[{i}].exit_delay_s"),
+            area.exit_delay_s,
+            0,
+            600,
+            &mut problems,
+        );
+        in_range(
+            &format!("areas[{i}].entry_delay_s"),
+            area.entry_delay_s,
+            0,
+            600,
+            &mut problems,
+        );
+    }
+    check_zones(config, &areas, &mut problems);
+    check_sensors(config, &zones, &cameras, &mut problems);
+    for (i, output) in config.outputs.iter().enumerate() {
+        for (j, area) in output.areas.iter().enumerate() {
+            if !areas.contains(area.as_str()) {
+                problems.push((
+                    format!("outputs[{i}].areas[{j}]"),
+                    format!("unknown area `{area}`{}", known(&areas)),
+                ));
+            }
+        }
+    }
+    for (i, camera) in config.cameras.iter().enumerate() {
+        for (j, zone) in camera.zones.iter().enumerate() {
+            if !zones.contains(zone.as_str()) {
+                problems.push((
+                    format!("cameras[{i}].zones[{j}]"),
+                    format!("unknown zone `{zone}`{}", known(&zones)),
+                ));
+            }
+        }
+        if camera.url.contains('@') {
+            problems.push((
+                format!("cameras[{i}].url"),
+                "put credentials in username/password_file, not in the URL".to_string(),
+            ));
+        }
+    }
+    resolve_secrets(config, &mut problems);
+    problems
+}
+
+fn check_site(config: &Config, problems: &mut Vec<Problem>) {
+    let site = &config.site;
+    if site.name.trim().is_empty() {
+        problems.push(("site.name".into(), "must not be empty".into()));
+    }
+    if jiff::tz::TimeZone::get(&site.timezone).is_err() {
+        problems.push((
+            "site.timezone".into(),
+            format!(
+                "unknown time zone `{}`; use an IANA name such as Asia/Ho_Chi_Minh",
+                site.timezone
+            ),
+        ));
+    }
+    if let Some(c) = site.coordinates {
+        if !(-90.0..=90.0).contains(&c.lat) {
+            problems.push((
+                "site.coordinates.lat".into(),
+                "must be within −90..90".into(),
+            ));
+        }
+        if !(-180.0..=180.0).contains(&c.lon) {
+            problems.push((
+                "site.coordinates.lon".into(),
+                "must be within −180..180".into(),
+            ));
+        }
+    }
+}
+
+fn check_panel(config: &Config, problems: &mut Vec<Problem>) {
+    let p = &config.panel;
+    in_range("panel.siren_limit_s", p.siren_limit_s, 30, 900, problems);
+    in_range(
+        "panel.confirmation_window_s",
+        p.confirmation_window_s,
+        60,
+        7200,
+        problems,
+    );
+    in_range("panel.swinger_limit", p.swinger_limit, 1, 100, problems);
+    in_range("panel.abort_window_s", p.abort_window_s, 0, 600, problems);
+    in_range(
+        "panel.walk_test_timeout_s",
+        p.walk_test_timeout_s,
+        60,
+        14400,
+        problems,
+    );
+}
+
+fn check_zones(config: &Config, areas: &BTreeSet<&str>, problems: &mut Vec<Problem>) {
+    let mut numbers: BTreeMap<u16, usize> = BTreeMap::new();
+    for (i, zone) in config.zones.iter().enumerate() {
+        if !areas.contains(zone.area.as_str()) {
+            problems.push((
+                format!("zones[{i}].area"),
+                format!("unknown area `{}`{}", zone.area, known(areas)),
+            ));
+        }
+        if let Some(delay) = zone.entry_delay_s {
+            if zone.zone_type != ZoneType::EntryExit {
+                problems.push((
+                    format!("zones[{i}].entry_delay_s"),
+                    "only entry_exit zones have an entry delay".into(),
+                ));
+            }
+            in_range(
+                &format!("zones[{i}].entry_delay_s"),
+                delay,
+                0,
+                600,
+                problems,
+            );
+        }
+        if zone.armed_modes.is_some() && zone.zone_type.is_24h() {
+            problems.push((
+                format!("zones[{i}].armed_modes"),
+                "24-hour zones are always active; armed_modes applies to burglary zones".into(),
+            ));
+        }
+        if zone.auto_bypass && zone.zone_type == ZoneType::Fire {
+            problems.push((
+                format!("zones[{i}].auto_bypass"),
+                "fire zones can never be bypassed automatically".into(),
+            ));
+        }
+        if let Some(number) = zone.number {
+            if !(1..=999).contains(&number) {
+                problems.push((format!("zones[{i}].number"), "must be within 1..999".into()));
+            } else if let Some(first) = numbers.insert(number, i) {
+                problems.push((
+                    format!("zones[{i}].number"),
+                    format!("zone number {number} is already used by zones[{first}]"),
+                ));
+            }
+        }
+    }
+}
+
+fn check_sensors(
+    config: &Config,
+    zones: &BTreeSet<&str>,
+    cameras: &BTreeSet<&str>,
+    problems: &mut Vec<Problem>,
+) {
+    for (i, sensor) in config.sensors.iter().enumerate() {
+        if !zones.contains(sensor.zone.as_str()) {
+            problems.push((
+                format!("sensors[{i}].zone"),
+                format!("unknown zone `{}`{}", sensor.zone, known(zones)),
+            ));
+        }
+        if let Some(s) = sensor.supervision_s {
+            in_range(
+                &format!("sensors[{i}].supervision_s"),
+                s,
+                60,
+                604_800,
+                problems,
+            );
+        }
+        let needs = match &sensor.source {
+            SourceBinding::Feed if config.feed.is_none() => Some("[feed]"),
+            SourceBinding::Mqtt { .. } if config.mqtt.is_none() => Some("[mqtt]"),
+            SourceBinding::Gpio { .. } if config.gpio.is_none() => Some("[gpio]"),
+            _ => None,
+        };
+        if let Some(section) = needs {
+            problems.push((
+                format!("sensors[{i}].source"),
+                format!(
+                    "a {} sensor needs a {section} section",
+                    sensor.source.kind_name()
+                ),
+            ));
+        }
+        if let SourceBinding::Camera { camera } = &sensor.source {
+            if !cameras.contains(camera.as_str()) {
+                problems.push((
+                    format!("sensors[{i}].source.camera"),
+                    format!("unknown camera `{camera}`{}", known(cameras)),
+                ));
+            }
+        }
+    }
+}
+
+fn resolve_secrets(config: &mut Config, problems: &mut Vec<Problem>) {
+    if let Some(mqtt) = config.mqtt.as_mut() {
+        match secret::resolve(
+            "password",
+            SecretKeys {
+                inline: mqtt.password.as_ref(),
+                file: mqtt.password_file.as_deref(),
+                env: mqtt.password_env.as_deref(),
+            },
+        ) {
+            Ok(value) => mqtt.password = value,
+            Err(message) => problems.push(("mqtt.password".into(), message)),
+        }
+    }
+    for (i, camera) in config.cameras.iter_mut().enumerate() {
+        match secret::resolve(
+            "password",
+            SecretKeys {
+                inline: camera.password.as_ref(),
+                file: camera.password_file.as_deref(),
+                env: camera.password_env.as_deref(),
+            },
+        ) {
+            Ok(value) => camera.password = value,
+            Err(message) => problems.push((format!("cameras[{i}].password"), message)),
+        }
+    }
+}
+
+/// Ids must be unique within their section and safe in MQTT topics and URLs.
+fn unique_ids<'a>(
+    section: &str,
+    ids: impl Iterator<Item = &'a str>,
+    problems: &mut Vec<Problem>,
+) -> BTreeSet<&'a str> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, id) in ids.enumerate() {
+        let path = format!("{section}[{i}].id");
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            problems.push((
+                path.clone(),
+                format!("id `{id}` must be non-empty lowercase ASCII letters, digits, _ or -"),
+            ));
+        }
+        if let Some(first) = seen.insert(id, i) {
+            problems.push((
+                path,
+                format!("duplicate id `{id}`, first used at {section}[{first}]"),
+            ));
+        }
+    }
+    seen.into_keys().collect()
+}
+
+fn in_range(path: &str, value: u32, min: u32, max: u32, problems: &mut Vec<Problem>) {
+    if value < min || value > max {
+        problems.push((
+            path.to_string(),
+            format!("{value} is out of range; allowed {min}..={max}"),
+        ));
+    }
+}
+
+fn known(ids: &BTreeSet<&str>) -> String {
+    if ids.is_empty() {
+        " (none are defined)".to_string()
+    } else {
+        format!(
+            " (known: {})",
+            ids.iter().copied().collect::<Vec<_>>().join(", ")
+        )
+    }
+}

@@ -1,0 +1,3 @@
+//! picket: a security gateway daemon.
+pub mod config;
+pub mod engine;
