@@ -351,9 +351,12 @@ impl SourceBinding {
 pub struct Sensor {
     /// Stable identifier.
     pub id: String,
-    /// Name shown to people; defaults to the id.
+    /// Name shown to people (Vietnamese or the site's language); defaults to the id.
     #[serde(default)]
     pub name: Option<String>,
+    /// Name in English; defaults to `name`.
+    #[serde(default)]
+    pub name_en: Option<String>,
     /// The zone this sensor belongs to.
     pub zone: String,
     /// What the sensor is.

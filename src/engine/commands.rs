@@ -126,12 +126,12 @@ impl<C: Clock> Engine<C> {
             let area_names = self.area_names(area_id);
             let text = messages::at_area(
                 &format!(
-                    "Đang bật {} bởi {}; thời gian ra {exit_delay} giây",
+                    "Đang {} bởi {}; thời gian ra {exit_delay} giây",
                     mode.name_vi(),
                     actor.user
                 ),
                 &format!(
-                    "Arming {} by {}; exit delay {exit_delay} s",
+                    "Arming ({}) by {}; exit delay {exit_delay} s",
                     mode.name_en(),
                     actor.user
                 ),

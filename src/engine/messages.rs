@@ -36,8 +36,8 @@ pub fn sensor_state(sensor: &SensorDef, active: bool) -> Text {
     };
     let (vi, en) = if active { on } else { off };
     (
-        format!("{}: {vi}", sensor.name),
-        format!("{}: {en}", sensor.name),
+        format!("{}: {vi}", sensor.names.vi),
+        format!("{}: {en}", sensor.names.en),
     )
 }
 

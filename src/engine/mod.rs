@@ -148,6 +148,11 @@ impl<C: Clock> Engine<C> {
         engine
     }
 
+    /// The engine's current time.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// The site this engine runs.
     pub fn site(&self) -> &Arc<Site> {
         &self.site

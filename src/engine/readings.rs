@@ -84,7 +84,7 @@ impl<C: Clock> Engine<C> {
         let text = (
             format!(
                 "{}: {}",
-                def.name,
+                def.names.vi,
                 if active {
                     "bị phá"
                 } else {
@@ -93,7 +93,7 @@ impl<C: Clock> Engine<C> {
             ),
             format!(
                 "{}: {}",
-                def.name,
+                def.names.en,
                 if active { "tampered" } else { "tamper cleared" }
             ),
         );
@@ -174,8 +174,8 @@ impl<C: Clock> Engine<C> {
             )
         };
         let text = (
-            format!("{}: {}{vi_suffix}", def.name, code.name_vi()),
-            format!("{}: {}{en_suffix}", def.name, code.name_en()),
+            format!("{}: {}{vi_suffix}", def.names.vi, code.name_vi()),
+            format!("{}: {}{en_suffix}", def.names.en, code.name_en()),
         );
         self.event(
             step,

@@ -69,8 +69,8 @@ pub struct ZoneDef {
 pub struct SensorDef {
     /// Id.
     pub id: String,
-    /// Display name.
-    pub name: String,
+    /// Display names.
+    pub names: Names,
     /// Zone id.
     pub zone: String,
     /// What it is.
@@ -175,7 +175,7 @@ impl Site {
                 s.id.clone(),
                 SensorDef {
                     id: s.id.clone(),
-                    name: s.name.clone().unwrap_or_else(|| s.id.clone()),
+                    names: Names::new(s.name.as_deref().unwrap_or(&s.id), s.name_en.as_deref()),
                     zone: s.zone.clone(),
                     kind: s.kind,
                     supervision_s: s.supervision_s,

@@ -1,0 +1,72 @@
+//! Capped exponential backoff with full jitter, for every reconnect loop (sources,
+//! channels). Jitter keeps a fleet of gateways from reconnecting in lockstep after an
+//! outage.
+
+use rand::RngExt;
+use std::time::Duration;
+
+/// Delay policy for retries.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    /// First delay.
+    base: Duration,
+    /// Largest delay.
+    cap: Duration,
+    /// Failures so far.
+    attempt: u32,
+}
+
+impl Backoff {
+    /// A policy starting at `base` and never waiting longer than `cap`.
+    pub fn new(base: Duration, cap: Duration) -> Self {
+        Backoff {
+            base,
+            cap,
+            attempt: 0,
+        }
+    }
+
+    /// The ceiling for the current attempt: base × 2^attempt, capped.
+    pub fn ceiling(&self) -> Duration {
+        let factor = 1u32.checked_shl(self.attempt.min(20)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// The next delay: uniformly random up to the ceiling (at least 10 % of it).
+    pub fn next_delay(&mut self) -> Duration {
+        let ceiling = self.ceiling();
+        self.attempt = self.attempt.saturating_add(1);
+        let ms = u64::try_from(ceiling.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Duration::from_millis(rand::rng().random_range(ms / 10..=ms))
+    }
+
+    /// Call after a success: the next failure starts from `base` again.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_to_the_cap_and_reset() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let ceilings: Vec<Duration> = (0..10)
+            .map(|_| {
+                let c = b.ceiling();
+                let d = b.next_delay();
+                assert!(d <= c && d >= c / 10, "{d:?} outside {c:?}");
+                c
+            })
+            .collect();
+        assert_eq!(ceilings[0], Duration::from_millis(100));
+        assert_eq!(ceilings[3], Duration::from_millis(800));
+        assert_eq!(ceilings[9], Duration::from_secs(5));
+        b.reset();
+        assert_eq!(b.ceiling(), Duration::from_millis(100));
+    }
+}

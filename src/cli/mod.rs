@@ -1,0 +1,276 @@
+//! The `picket` command line: `run`, `check-config`, `verify-journal`, `user add`,
+//! `demo` and `bench`. Each subcommand is a thin layer over the library.
+
+mod bench;
+mod demo;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::config;
+use crate::engine::{Clock, Role, SystemClock};
+use crate::journal::{self, Journal};
+use crate::runtime::{self, RunOptions};
+
+/// picket — security gateway: sensors and cameras in, alarms out.
+#[derive(Parser)]
+#[command(name = "picket", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the daemon.
+    Run {
+        /// Configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Check a configuration file; prints every problem with its key and line:col.
+    /// Exits 0 when valid, 2 when not.
+    CheckConfig {
+        /// Configuration file.
+        file: PathBuf,
+    },
+    /// Check the journal's hash chain; names the first broken row.
+    VerifyJournal {
+        /// Journal file.
+        file: PathBuf,
+    },
+    /// Manage people and their arming codes.
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
+    },
+    /// Run the whole daemon on a simulated factory gate and warehouse.
+    Demo(demo::DemoArgs),
+    /// Measure engine + journal throughput and commit latency against plain SQLite.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user. Asks for the code and an optional duress code (or reads two lines
+    /// from standard input when it is not a terminal).
+    Add {
+        /// User name.
+        name: String,
+        /// guard, supervisor, installer or admin.
+        #[arg(long)]
+        role: String,
+        /// Configuration file (its journal.path is used).
+        #[arg(long, short, conflicts_with = "journal")]
+        config: Option<PathBuf>,
+        /// Journal file.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
+    /// List users.
+    List {
+        /// Configuration file (its journal.path is used).
+        #[arg(long, short, conflicts_with = "journal")]
+        config: Option<PathBuf>,
+        /// Journal file.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
+}
+
+/// Entry point for the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Cmd::Demo(_) | Cmd::Bench(_));
+    runtime::logging::init(if quiet { "warn" } else { "info" });
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(dispatch(cli.command))
+}
+
+async fn dispatch(command: Cmd) -> ExitCode {
+    match command {
+        Cmd::Run { config } => run(&config).await,
+        Cmd::CheckConfig { file } => check_config(&file),
+        Cmd::VerifyJournal { file } => verify_journal(&file).await,
+        Cmd::User { command } => user(command).await,
+        Cmd::Demo(args) => demo::run(args).await,
+        Cmd::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn run(path: &Path) -> ExitCode {
+    let config = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    match runtime::run(config, RunOptions::default()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("picket: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(path: &Path) -> ExitCode {
+    match config::load(path) {
+        Ok(c) => {
+            println!(
+                "{}: OK ({} areas, {} zones, {} sensors, {} outputs)",
+                path.display(),
+                c.areas.len(),
+                c.zones.len(),
+                c.sensors.len(),
+                c.outputs.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(config::ConfigError::Invalid(issues)) => {
+            for issue in &issues {
+                println!("{}:{issue}", path.display());
+            }
+            println!("{} problem(s)", issues.len());
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn verify_journal(path: &Path) -> ExitCode {
+    let journal = match Journal::open_existing(path).await {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match journal::verify(&journal).await {
+        Ok(report) => match report.broken {
+            None => {
+                println!("OK: {} events, hash chain intact", report.checked);
+                ExitCode::SUCCESS
+            }
+            Some(b) => {
+                println!(
+                    "BROKEN at event seq {}: {} ({} events before it verified)",
+                    b.seq, b.reason, report.checked
+                );
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn journal_path(config: Option<PathBuf>, journal: Option<PathBuf>) -> Result<PathBuf, String> {
+    match (config, journal) {
+        (_, Some(j)) => Ok(j),
+        (Some(c), None) => config::load(&c)
+            .map(|cfg| cfg.journal.path)
+            .map_err(|e| format!("{}: {e}", c.display())),
+        (None, None) => Err("give --config FILE or --journal FILE".into()),
+    }
+}
+
+async fn user(command: UserCmd) -> ExitCode {
+    let result = match command {
+        UserCmd::Add {
+            name,
+            role,
+            config,
+            journal,
+        } => add_user(name, role, config, journal).await,
+        UserCmd::List { config, journal } => list_users(config, journal).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("picket user: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn add_user(
+    name: String,
+    role: String,
+    config: Option<PathBuf>,
+    journal: Option<PathBuf>,
+) -> Result<(), String> {
+    let role = Role::parse(&role).ok_or_else(|| {
+        format!("unknown role `{role}`; use guard, supervisor, installer or admin")
+    })?;
+    let path = journal_path(config, journal)?;
+    let code = ask("Code (digits): ")?;
+    let duress = ask("Duress code (digits; empty for none): ")?;
+    let duress = (!duress.is_empty()).then_some(duress);
+    let journal = Journal::open(&path).await.map_err(|e| e.to_string())?;
+    let by = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "cli".into());
+    journal
+        .add_user(
+            &name,
+            role,
+            &code,
+            duress.as_deref(),
+            &by,
+            SystemClock::new().now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    journal.close().await;
+    println!("added {name} ({})", role.as_str());
+    Ok(())
+}
+
+/// Reads a secret: hidden at a terminal, one line from standard input otherwise.
+fn ask(prompt: &str) -> Result<String, String> {
+    use std::io::IsTerminal;
+    let text = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt).map_err(|e| e.to_string())?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        line
+    };
+    Ok(text.trim().to_string())
+}
+
+async fn list_users(config: Option<PathBuf>, journal: Option<PathBuf>) -> Result<(), String> {
+    let path = journal_path(config, journal)?;
+    let journal = Journal::open_existing(&path)
+        .await
+        .map_err(|e| e.to_string())?;
+    for u in journal.users().await.map_err(|e| e.to_string())? {
+        println!(
+            "{}\t{}\t{}",
+            u.name,
+            u.role.as_str(),
+            if u.has_duress { "duress code set" } else { "" }
+        );
+    }
+    Ok(())
+}

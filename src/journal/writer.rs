@@ -1,0 +1,250 @@
+//! The single writer: commits the outcomes of a batch of engine inputs in one transaction
+//! and extends the hash chain.
+
+use sqlx::{Connection, SqliteConnection};
+
+use super::chain::{self, EventRow};
+use super::{Journal, JournalError};
+use crate::engine::{Alarm, AuditEntry, Event, Outcome};
+
+/// An event as stored, with its sequence number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommittedEvent {
+    /// Position in the journal, from 1.
+    pub seq: i64,
+    /// The event.
+    pub event: Event,
+}
+
+/// The only writer of a journal. Keeps the chain's head in memory so a commit needs no
+/// extra read.
+pub struct Writer {
+    /// The journal written to.
+    journal: Journal,
+    /// Sequence number of the last committed event.
+    head_seq: i64,
+    /// Hash of the last committed event.
+    head_hash: [u8; 32],
+}
+
+impl Writer {
+    /// Takes the writer role for a journal.
+    pub async fn new(journal: Journal) -> Result<Writer, JournalError> {
+        let head: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(journal.pool())
+                .await
+                .map_err(|e| journal.err("reading the last event", e))?;
+        let (head_seq, head_hash) = match head {
+            Some((seq, hash)) => (seq, hash.try_into().unwrap_or(chain::GENESIS)),
+            None => (0, chain::GENESIS),
+        };
+        Ok(Writer {
+            journal,
+            head_seq,
+            head_hash,
+        })
+    }
+
+    /// The journal written to.
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// Stores the outcomes in one transaction. On success returns each outcome's events
+    /// with their sequence numbers; on failure nothing was stored and the chain head is
+    /// unchanged, so the same outcomes may be committed again later.
+    pub async fn commit(
+        &mut self,
+        outcomes: &[&Outcome],
+    ) -> Result<Vec<Vec<CommittedEvent>>, JournalError> {
+        let mut conn = self.journal.acquire("committing").await?;
+        let mut tx = conn
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.journal.err("starting a write", e))?;
+        let (mut seq, mut hash) = (self.head_seq, self.head_hash);
+        let mut committed = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            let mut events = Vec::with_capacity(outcome.events.len());
+            for event in &outcome.events {
+                seq += 1;
+                let row = row_of(seq, event);
+                let next = chain::hash(&hash, &row);
+                insert_event(&mut tx, &row, &hash, &next)
+                    .await
+                    .map_err(|e| self.journal.err("appending an event", e))?;
+                hash = next;
+                events.push(CommittedEvent {
+                    seq,
+                    event: event.clone(),
+                });
+            }
+            write_state(&mut tx, outcome)
+                .await
+                .map_err(|e| self.journal.err("storing state", e))?;
+            committed.push(events);
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.journal.err("committing", e))?;
+        self.head_seq = seq;
+        self.head_hash = hash;
+        Ok(committed)
+    }
+}
+
+/// The row for an event.
+pub(super) fn row_of(seq: i64, event: &Event) -> EventRow {
+    EventRow {
+        seq,
+        at_ms: event.at.0,
+        kind: event.kind.as_str().to_string(),
+        category: event.category.as_str().to_string(),
+        code: event.code.map(|c| i64::from(c.0)),
+        qualifier: i64::from(event.qualifier.digit()),
+        area: event.area.clone(),
+        zone: event.zone.clone(),
+        zone_number: event.zone_number.map(i64::from),
+        sensor: event.sensor.clone(),
+        alarm_id: event.alarm.and_then(|a| i64::try_from(a).ok()),
+        user_name: event.user.clone(),
+        message_vi: event.message_vi.clone(),
+        message_en: event.message_en.clone(),
+        source_ref: event.source_ref.clone(),
+    }
+}
+
+async fn insert_event(
+    conn: &mut SqliteConnection,
+    row: &EventRow,
+    prev: &[u8; 32],
+    hash: &[u8; 32],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO events (seq, at_ms, kind, category, code, qualifier, area, zone, \
+         zone_number, sensor, alarm_id, user_name, message_vi, message_en, source_ref, \
+         prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.seq)
+    .bind(row.at_ms)
+    .bind(&row.kind)
+    .bind(&row.category)
+    .bind(row.code)
+    .bind(row.qualifier)
+    .bind(&row.area)
+    .bind(&row.zone)
+    .bind(row.zone_number)
+    .bind(&row.sensor)
+    .bind(row.alarm_id)
+    .bind(&row.user_name)
+    .bind(&row.message_vi)
+    .bind(&row.message_en)
+    .bind(&row.source_ref)
+    .bind(&prev[..])
+    .bind(&hash[..])
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+async fn write_state(conn: &mut SqliteConnection, outcome: &Outcome) -> Result<(), sqlx::Error> {
+    for alarm in &outcome.alarms {
+        upsert_alarm(conn, alarm).await?;
+    }
+    for entry in &outcome.audit {
+        insert_audit(conn, entry).await?;
+    }
+    for area in &outcome.areas {
+        let json = serde_json::to_string(area).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO area_state (area, state_json) VALUES (?, ?) \
+             ON CONFLICT(area) DO UPDATE SET state_json = excluded.state_json",
+        )
+        .bind(&area.area)
+        .bind(json)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for sensor in &outcome.sensors {
+        let json = serde_json::to_string(sensor).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) VALUES (?, ?, ?) \
+             ON CONFLICT(sensor) DO UPDATE SET state_json = excluded.state_json, \
+             last_seen_ms = excluded.last_seen_ms",
+        )
+        .bind(&sensor.sensor)
+        .bind(json)
+        .bind(sensor.last_seen.map(|t| t.0))
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (sensor, at) in &outcome.seen {
+        sqlx::query(
+            "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) VALUES (?, NULL, ?) \
+             ON CONFLICT(sensor) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
+        )
+        .bind(sensor)
+        .bind(at.0)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn upsert_alarm(conn: &mut SqliteConnection, a: &Alarm) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO alarms (id, category, code, area, zone, sensor, raised_at_ms, confirmed, \
+         silent, cancelled, state, siren_until_ms, acknowledged_by, acknowledged_at_ms, \
+         resolved_by, resolved_at_ms, resolution, note) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT(id) DO UPDATE SET confirmed = excluded.confirmed, \
+         cancelled = excluded.cancelled, state = excluded.state, \
+         siren_until_ms = excluded.siren_until_ms, acknowledged_by = excluded.acknowledged_by, \
+         acknowledged_at_ms = excluded.acknowledged_at_ms, resolved_by = excluded.resolved_by, \
+         resolved_at_ms = excluded.resolved_at_ms, resolution = excluded.resolution, \
+         note = excluded.note",
+    )
+    .bind(i64::try_from(a.id).unwrap_or(i64::MAX))
+    .bind(a.category.as_str())
+    .bind(i64::from(a.code.0))
+    .bind(&a.area)
+    .bind(&a.zone)
+    .bind(&a.sensor)
+    .bind(a.raised_at.0)
+    .bind(a.confirmed)
+    .bind(a.silent)
+    .bind(a.cancelled)
+    .bind(a.state.as_str())
+    .bind(a.siren_until.map(|t| t.0))
+    .bind(&a.acknowledged_by)
+    .bind(a.acknowledged_at.map(|t| t.0))
+    .bind(&a.resolved_by)
+    .bind(a.resolved_at.map(|t| t.0))
+    .bind(a.resolution.map(|r| r.as_str()))
+    .bind(&a.note)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Appends one audit entry.
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    e: &AuditEntry,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit (at_ms, user_name, role, origin, action, target, result) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.at.0)
+    .bind(&e.user)
+    .bind(e.role.as_str())
+    .bind(e.origin.as_str())
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(&e.result)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,388 @@
+//! The engine task: the only owner of the engine and the only writer of the journal.
+//!
+//! Inputs arrive on a channel; the task takes what is queued (up to [`MAX_BATCH`]), runs
+//! each through the engine, commits all outcomes in one transaction, and only then
+//! replies to the senders (the MQTT ack, the feed ack) and publishes effects. When the
+//! journal cannot be written, effects still go out — life safety outranks bookkeeping —
+//! a system trouble (300) is raised, senders are told their input was not committed, and
+//! the outcomes are kept to be written once the journal recovers.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::engine::{
+    Category, Clock, Command, ContactId, Engine, Event, EventKind, Input, Observation, Outcome,
+    OutputPattern, Qualifier, Refusal,
+};
+use crate::journal::Writer;
+
+/// Inputs committed together at most.
+pub const MAX_BATCH: usize = 256;
+
+/// Outcomes kept in memory while the journal cannot be written.
+const MAX_UNWRITTEN: usize = 50_000;
+
+/// Why an input was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The engine refused it (unknown sensor, wrong state for a command).
+    #[error("refused: {0}")]
+    Refused(Refusal),
+    /// It took effect but could not be committed; the sender should redeliver later.
+    #[error("not committed to the journal: {0}")]
+    NotCommitted(String),
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+/// What an accepted input produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Receipt {
+    /// The events it produced, with their journal sequence numbers.
+    pub events: Vec<Published>,
+}
+
+/// An event as published to the page, MQTT and channels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    /// Journal sequence number; `None` if the journal could not be written.
+    pub seq: Option<i64>,
+    /// The event.
+    pub event: Event,
+}
+
+type Reply = oneshot::Sender<Result<Receipt, SubmitError>>;
+
+struct Request {
+    input: Input,
+    reply: Option<Reply>,
+}
+
+/// A cloneable way in to the engine. The engine task ends once every handle is dropped.
+#[derive(Clone)]
+pub struct EngineHandle {
+    tx: mpsc::Sender<Request>,
+}
+
+impl EngineHandle {
+    /// Submits an observation; resolves once its outcome is committed.
+    pub async fn observe(&self, obs: Observation) -> Result<Receipt, SubmitError> {
+        self.submit(Input::Observation(obs)).await
+    }
+
+    /// Submits a verified command; resolves once its outcome is committed.
+    pub async fn command(&self, cmd: Command) -> Result<Receipt, SubmitError> {
+        self.submit(Input::Command(cmd)).await
+    }
+
+    /// Submits without waiting for the commit; the returned receiver resolves then.
+    /// Lets a source pipeline many inputs into one transaction.
+    pub async fn submit_nowait(
+        &self,
+        input: Input,
+    ) -> oneshot::Receiver<Result<Receipt, SubmitError>> {
+        let (reply, rx) = oneshot::channel();
+        let _ = self
+            .tx
+            .send(Request {
+                input,
+                reply: Some(reply),
+            })
+            .await;
+        rx
+    }
+
+    async fn submit(&self, input: Input) -> Result<Receipt, SubmitError> {
+        self.submit_nowait(input)
+            .await
+            .await
+            .unwrap_or(Err(SubmitError::Stopped))
+    }
+}
+
+/// Counters for health and `/metrics`.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Inputs committed.
+    pub committed: AtomicU64,
+    /// Observations refused (unknown sensor).
+    pub observations_refused: AtomicU64,
+    /// Commands refused.
+    pub commands_refused: AtomicU64,
+    /// Failed journal commits.
+    pub commit_failures: AtomicU64,
+    /// Transactions.
+    pub transactions: AtomicU64,
+}
+
+/// What the engine publishes after a commit.
+#[derive(Clone)]
+pub struct Effects {
+    /// Every event, in order.
+    pub events: broadcast::Sender<Arc<Published>>,
+    /// Current output patterns.
+    pub outputs: watch::Sender<BTreeMap<String, OutputPattern>>,
+    /// Counters.
+    pub stats: Arc<EngineStats>,
+}
+
+impl Effects {
+    /// New channels, with outputs starting from the engine's current state.
+    pub fn new(initial_outputs: BTreeMap<String, OutputPattern>) -> Self {
+        Effects {
+            events: broadcast::channel(4096).0,
+            outputs: watch::channel(initial_outputs).0,
+            stats: Arc::new(EngineStats::default()),
+        }
+    }
+}
+
+/// The engine task's state.
+pub struct EngineTask<C: Clock> {
+    engine: Engine<C>,
+    writer: Writer,
+    rx: mpsc::Receiver<Request>,
+    effects: Effects,
+    /// Outcomes not yet in the journal, oldest first.
+    unwritten: VecDeque<Outcome>,
+    /// A journal trouble (300) is open.
+    journal_trouble: bool,
+    /// How often to tell systemd we are alive.
+    watchdog: Option<Duration>,
+}
+
+/// Creates the task and its first handle.
+pub fn spawn_parts<C: Clock + 'static>(
+    engine: Engine<C>,
+    writer: Writer,
+    effects: Effects,
+    watchdog: Option<Duration>,
+) -> (EngineTask<C>, EngineHandle) {
+    let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+    (
+        EngineTask {
+            engine,
+            writer,
+            rx,
+            effects,
+            unwritten: VecDeque::new(),
+            journal_trouble: false,
+            watchdog,
+        },
+        EngineHandle { tx },
+    )
+}
+
+impl<C: Clock + 'static> EngineTask<C> {
+    /// Runs until every handle is dropped and the queue is drained.
+    pub async fn run(mut self) {
+        let mut watchdog = self.watchdog.map(tokio::time::interval);
+        let mut retry = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            let sleep_ms = self
+                .engine
+                .next_deadline()
+                .map(|d| d.millis_since(self.engine.now()).max(0) as u64);
+            tokio::select! {
+                biased;
+                first = self.rx.recv() => {
+                    let Some(first) = first else { break };
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match self.rx.try_recv() {
+                            Ok(r) => batch.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    self.process(batch).await;
+                }
+                _ = tokio::time::sleep(Duration::from_millis(sleep_ms.unwrap_or(0))), if sleep_ms.is_some() => {
+                    self.process(vec![Request { input: Input::Tick, reply: None }]).await;
+                }
+                _ = retry.tick(), if !self.unwritten.is_empty() => {
+                    self.process(Vec::new()).await;
+                }
+                _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
+                    super::notify::watchdog();
+                }
+            }
+        }
+        if !self.unwritten.is_empty() {
+            self.process(Vec::new()).await;
+        }
+        if !self.unwritten.is_empty() {
+            tracing::error!(
+                outcomes = self.unwritten.len(),
+                "stopping with outcomes that could not be written to the journal"
+            );
+        }
+    }
+
+    async fn process(&mut self, batch: Vec<Request>) {
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut fresh = Vec::with_capacity(batch.len());
+        for req in batch {
+            let is_observation = matches!(req.input, Input::Observation(_));
+            let outcome = self.engine.handle(req.input);
+            if let Some(refusal) = &outcome.refused {
+                let counter = if is_observation {
+                    &self.effects.stats.observations_refused
+                } else {
+                    &self.effects.stats.commands_refused
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(reason = %refusal, "input refused");
+            }
+            replies.push((req.reply, outcome.refused.clone()));
+            fresh.push(outcome);
+        }
+        let worth_writing = |o: &Outcome| o.changes_state() || !o.seen.is_empty();
+        let backlog = self.unwritten.len();
+        let to_write: Vec<&Outcome> = self
+            .unwritten
+            .iter()
+            .chain(fresh.iter())
+            .filter(|o| worth_writing(o))
+            .collect();
+        let result = if to_write.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.writer.commit(&to_write).await
+        };
+        match result {
+            Ok(committed) => {
+                self.effects
+                    .stats
+                    .transactions
+                    .fetch_add(1, Ordering::Relaxed);
+                self.effects
+                    .stats
+                    .committed
+                    .fetch_add(fresh.len() as u64, Ordering::Relaxed);
+                // Events of the backlog were already published when they happened.
+                let mut committed = committed.into_iter();
+                for _ in self.unwritten.iter().filter(|o| worth_writing(o)) {
+                    committed.next();
+                }
+                self.unwritten.clear();
+                if self.journal_trouble && backlog > 0 {
+                    self.journal_trouble = false;
+                    tracing::info!(backlog, "journal writable again; backlog written");
+                    self.journal_event(false);
+                }
+                for ((reply, refused), outcome) in replies.into_iter().zip(fresh.iter()) {
+                    let events = if worth_writing(outcome) {
+                        committed.next().unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    let published: Vec<Published> = events
+                        .into_iter()
+                        .map(|c| Published {
+                            seq: Some(c.seq),
+                            event: c.event,
+                        })
+                        .collect();
+                    for p in &published {
+                        let _ = self.effects.events.send(Arc::new(p.clone()));
+                    }
+                    if let Some(reply) = reply {
+                        let _ = reply.send(match refused {
+                            Some(r) => Err(SubmitError::Refused(r)),
+                            None => Ok(Receipt { events: published }),
+                        });
+                    }
+                }
+            }
+            Err(err) => {
+                self.effects
+                    .stats
+                    .commit_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %err, "journal commit failed; effects go out regardless");
+                for outcome in &fresh {
+                    for event in &outcome.events {
+                        let _ = self.effects.events.send(Arc::new(Published {
+                            seq: None,
+                            event: event.clone(),
+                        }));
+                    }
+                }
+                for (reply, refused) in replies {
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Err(match refused {
+                            Some(r) => SubmitError::Refused(r),
+                            None => SubmitError::NotCommitted(err.to_string()),
+                        }));
+                    }
+                }
+                self.unwritten
+                    .extend(fresh.into_iter().filter(|o| worth_writing(o)));
+                while self.unwritten.len() > MAX_UNWRITTEN {
+                    self.unwritten.pop_front();
+                }
+                if !self.journal_trouble {
+                    self.journal_trouble = true;
+                    self.journal_event(true);
+                }
+            }
+        }
+        let _ = self.effects.outputs.send_if_modified(|current| {
+            let next = self.engine.outputs();
+            if current != next {
+                *current = next.clone();
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Publishes (and queues for the journal) a system trouble about the journal itself.
+    fn journal_event(&mut self, begins: bool) {
+        let event = Event {
+            at: self.engine.now(),
+            kind: if begins {
+                EventKind::Trouble
+            } else {
+                EventKind::TroubleRestored
+            },
+            category: Category::Trouble,
+            code: Some(ContactId::SYSTEM_TROUBLE),
+            qualifier: if begins {
+                Qualifier::New
+            } else {
+                Qualifier::Restore
+            },
+            area: None,
+            zone: None,
+            zone_number: None,
+            sensor: None,
+            alarm: None,
+            user: None,
+            message_vi: if begins {
+                "Sự cố hệ thống: không ghi được nhật ký".into()
+            } else {
+                "Nhật ký ghi được trở lại".into()
+            },
+            message_en: if begins {
+                "System trouble: the journal cannot be written".into()
+            } else {
+                "The journal can be written again".into()
+            },
+            source_ref: None,
+        };
+        let _ = self.effects.events.send(Arc::new(Published {
+            seq: None,
+            event: event.clone(),
+        }));
+        self.unwritten.push_back(Outcome {
+            events: vec![event],
+            ..Outcome::default()
+        });
+    }
+}

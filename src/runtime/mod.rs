@@ -1,0 +1,209 @@
+//! The running daemon: opens the journal, restores the engine, starts the engine task and
+//! the sources, tells systemd it is ready, and shuts down in order on a signal — the first
+//! SIGTERM/SIGINT drains, a second one exits at once.
+
+mod engine_task;
+pub mod logging;
+pub mod notify;
+mod shutdown;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use engine_task::{
+    Effects, EngineHandle, EngineStats, MAX_BATCH, Published, Receipt, SubmitError,
+};
+pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
+
+use crate::config::{Config, SourceBinding};
+use crate::engine::{Engine, Site, SystemClock};
+use crate::journal::{Journal, JournalError, Writer};
+use crate::sources::feed::FeedSource;
+use crate::sources::simulated::{RandomTraffic, SimulatedSource};
+use crate::sources::{Source, SourceContext, SourceError, supervise};
+
+/// Why the daemon could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration asks for something this build cannot do.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The journal could not be opened or written.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// A source could not start.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Signal handling could not be set up.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// A hook that sees the effects channels before the first input.
+pub type EffectsHook = Box<dyn FnOnce(&Effects) + Send>;
+
+/// How to run, beyond the configuration.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Extra sources (the demo's scripted simulator).
+    pub sources: Vec<Box<dyn Source>>,
+    /// Stop by itself after this long (demo, tests).
+    pub stop_after: Option<Duration>,
+    /// Called once the effects exist, before any input is processed (the demo's printer).
+    pub on_effects: Option<EffectsHook>,
+}
+
+/// Runs the daemon until a signal (or `stop_after`).
+pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError> {
+    refuse_unsupported(&config)?;
+    let journal = Journal::open(&config.journal.path).await?;
+    let snapshot = journal.load_snapshot().await?;
+    let site = Arc::new(Site::from_config(&config));
+    let engine = Engine::restore(site, SystemClock::new(), snapshot);
+    let open_alarms = engine.open_alarms().count();
+    let writer = Writer::new(journal.clone()).await?;
+    let effects = Effects::new(engine.outputs().clone());
+    if let Some(hook) = options.on_effects.take() {
+        hook(&effects);
+    }
+    spawn_event_log(&effects);
+    let (task, handle) =
+        engine_task::spawn_parts(engine, writer, effects.clone(), notify::watchdog_interval());
+    let engine_task = tokio::spawn(task.run());
+
+    let (trigger, shutdown) = shutdown::channel();
+    let mut sources = options.sources;
+    sources.extend(configured_sources(&config)?);
+    let mut source_tasks = tokio::task::JoinSet::new();
+    for source in sources {
+        let ctx = SourceContext {
+            engine: handle.clone(),
+            shutdown: shutdown.clone(),
+        };
+        source_tasks.spawn(supervise(source, ctx));
+    }
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(RunError::Signals)?;
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(RunError::Signals)?;
+    notify::ready();
+    tracing::info!(
+        journal = %journal.path().display(),
+        open_alarms,
+        "picket running"
+    );
+    let stop_after = async {
+        match options.stop_after {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: draining (send again to exit at once)"),
+        _ = interrupt.recv() => tracing::info!("SIGINT: draining (send again to exit at once)"),
+        _ = stop_after => tracing::info!("run time over: draining"),
+    }
+    notify::stopping();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::warn!("second signal: exiting at once");
+        std::process::exit(130);
+    });
+    trigger.trigger();
+    drop(handle);
+    while source_tasks.join_next().await.is_some() {}
+    let _ = engine_task.await;
+    journal.close().await;
+    tracing::info!("picket stopped");
+    Ok(())
+}
+
+/// Sources named by sensor bindings that this build has.
+fn configured_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, RunError> {
+    let bound = |kind: &str| -> Vec<String> {
+        config
+            .sensors
+            .iter()
+            .filter(|s| s.source.kind_name() == kind)
+            .map(|s| s.id.clone())
+            .collect()
+    };
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    if let Some(feed) = &config.feed {
+        let sensors: BTreeSet<String> = bound("feed").into_iter().collect();
+        sources.push(Box::new(FeedSource::bind(&feed.socket, sensors)?));
+    }
+    Ok(sources)
+}
+
+/// The simulator for sensors bound to `simulated` when no script drives them: heartbeats.
+pub fn heartbeat_simulator(config: &Config, actor: crate::engine::Actor) -> SimulatedSource {
+    SimulatedSource {
+        script: Vec::new(),
+        repeat: false,
+        pace: 1.0,
+        random: RandomTraffic {
+            heartbeats: config
+                .sensors
+                .iter()
+                .filter(|s| matches!(s.source, SourceBinding::Simulated))
+                .map(|s| s.id.clone())
+                .collect(),
+            flappers: Vec::new(),
+            mean_interval: Duration::from_secs(5),
+            seed: 1,
+        },
+        actor,
+    }
+}
+
+fn refuse_unsupported(config: &Config) -> Result<(), RunError> {
+    for sensor in &config.sensors {
+        let kind = sensor.source.kind_name();
+        if matches!(kind, "mqtt" | "gpio" | "camera") {
+            return Err(RunError::Config(format!(
+                "sensor `{}` uses a {kind} source, which this version of picket cannot read yet; \
+                 bind it to `feed` or `simulated` for now",
+                sensor.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Logs every event, so `journalctl -u picket` reads like the panel's history.
+fn spawn_event_log(effects: &Effects) {
+    let mut events = effects.events.subscribe();
+    let mut outputs = effects.outputs.subscribe();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                e = events.recv() => match e {
+                    Ok(p) => tracing::info!(
+                        seq = p.seq,
+                        kind = p.event.kind.as_str(),
+                        code = p.event.code.map(|c| c.0),
+                        area = p.event.area.as_deref(),
+                        zone = p.event.zone.as_deref(),
+                        "{} | {}",
+                        p.event.message_vi,
+                        p.event.message_en
+                    ),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "event log fell behind");
+                    }
+                    Err(_) => break,
+                },
+                changed = outputs.changed() => {
+                    if changed.is_err() { break; }
+                    let now = outputs.borrow_and_update().clone();
+                    tracing::info!(outputs = ?now, "outputs");
+                }
+            }
+        }
+    });
+}
