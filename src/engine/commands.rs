@@ -448,6 +448,12 @@ impl<C: Clock> Engine<C> {
                 "only a supervisor may bypass zones",
             ));
         }
+        if self.zone_type(zone) == Some(ZoneType::Fire) {
+            return Err(messages::refuse(
+                "không được bỏ qua vùng báo cháy",
+                "fire zones can never be bypassed",
+            ));
+        }
         match (on, self.is_bypassed(zone)) {
             (true, true) => Err(messages::refuse(
                 "vùng đã bị bỏ qua",

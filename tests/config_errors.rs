@@ -1,0 +1,296 @@
+//! Each class of configuration mistake gives an error naming the key and its line:col,
+//! and `picket check-config` prints every problem and exits 2 (0 when valid).
+
+use picket::config::{self, ConfigIssue};
+use std::process::Command;
+
+const BASE: &str = r#"[site]
+name = "Kho A"
+
+[[areas]]
+id = "wh"
+name = "Kho"
+
+[[zones]]
+id = "door"
+name = "Cửa"
+area = "wh"
+type = "entry_exit"
+
+[[sensors]]
+id = "door_c"
+zone = "door"
+kind = "contact"
+source = { kind = "simulated" }
+"#;
+
+fn issues(text: &str) -> Vec<ConfigIssue> {
+    match config::parse_str(text) {
+        Ok(_) => panic!("config was accepted:\n{text}"),
+        Err(e) => e.issues().to_vec(),
+    }
+}
+
+/// The one issue at `path`, with its line.
+fn issue_at(text: &str, path: &str) -> ConfigIssue {
+    let all = issues(text);
+    all.iter()
+        .find(|i| i.path == path)
+        .cloned()
+        .unwrap_or_else(|| panic!("no issue at {path}: {all:#?}"))
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("{needle} not in text"))
+}
+
+#[test]
+fn the_base_config_is_valid() {
+    let c = config::parse_str(BASE).expect("valid");
+    assert_eq!(c.site.timezone, "Asia/Ho_Chi_Minh");
+    assert_eq!(c.areas[0].exit_delay_s, 30);
+}
+
+#[test]
+fn syntax_error_points_at_its_line() {
+    let text = BASE.replace("name = \"Kho\"", "name = \"Kho unterminated");
+    let all = issues(&text);
+    assert_eq!(all.len(), 1);
+    assert!(all[0].message.contains("TOML syntax"), "{}", all[0]);
+    assert_eq!(
+        all[0].location.map(|l| l.line),
+        Some(line_of(&text, "unterminated"))
+    );
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let text = BASE.replace(
+        "type = \"entry_exit\"",
+        "type = \"entry_exit\"\nentry_dealy_s = 10",
+    );
+    let issue = issue_at(&text, "zones[0].entry_dealy_s");
+    assert!(
+        issue.message.contains("unknown field `entry_dealy_s`"),
+        "{issue}"
+    );
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(line_of(&text, "entry_dealy_s"))
+    );
+}
+
+#[test]
+fn unknown_section_is_named() {
+    let text = format!("{BASE}\n[sirens]\nloud = true\n");
+    let issue = issue_at(&text, "sirens");
+    assert!(issue.message.contains("unknown section"), "{issue}");
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(line_of(&text, "[sirens]"))
+    );
+}
+
+#[test]
+fn wrong_type_is_named_with_its_line() {
+    let text = BASE.replace(
+        "name = \"Kho\"",
+        "name = \"Kho\"\nexit_delay_s = \"thirty\"",
+    );
+    let issue = issue_at(&text, "areas[0].exit_delay_s");
+    assert!(issue.message.contains("invalid type"), "{issue}");
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(line_of(&text, "exit_delay_s"))
+    );
+}
+
+#[test]
+fn unknown_enum_value_lists_the_choices() {
+    let text = BASE.replace("type = \"entry_exit\"", "type = \"garage\"");
+    let issue = issue_at(&text, "zones[0].type");
+    assert!(
+        issue.message.contains("perimeter") && issue.message.contains("garage"),
+        "{issue}"
+    );
+}
+
+#[test]
+fn missing_required_key_is_reported_at_its_table() {
+    let text = BASE.replace("zone = \"door\"\n", "");
+    let issue = issue_at(&text, "sensors[0]");
+    assert!(issue.message.contains("missing field `zone`"), "{issue}");
+    assert!(issue.location.is_some());
+}
+
+#[test]
+fn unknown_reference_names_the_key_and_the_known_ids() {
+    let text = BASE.replace("area = \"wh\"", "area = \"warehouse\"");
+    let issue = issue_at(&text, "zones[0].area");
+    assert!(
+        issue.message.contains("unknown area `warehouse`") && issue.message.contains("wh"),
+        "{issue}"
+    );
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(line_of(&text, "area = \"warehouse\""))
+    );
+}
+
+#[test]
+fn duplicate_id_names_the_second_and_the_first() {
+    let text = format!("{BASE}\n[[areas]]\nid = \"wh\"\nname = \"Kho 2\"\n");
+    let issue = issue_at(&text, "areas[1].id");
+    assert!(
+        issue.message.contains("duplicate id `wh`") && issue.message.contains("areas[0]"),
+        "{issue}"
+    );
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(
+            text.lines()
+                .collect::<Vec<_>>()
+                .iter()
+                .rposition(|l| *l == "id = \"wh\"")
+                .unwrap()
+                + 1
+        )
+    );
+}
+
+#[test]
+fn out_of_range_delay_names_the_allowed_range() {
+    let text = BASE.replace("name = \"Kho\"", "name = \"Kho\"\nentry_delay_s = 900");
+    let issue = issue_at(&text, "areas[0].entry_delay_s");
+    assert!(
+        issue.message.contains("900") && issue.message.contains("0..=600"),
+        "{issue}"
+    );
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(line_of(&text, "entry_delay_s = 900"))
+    );
+}
+
+#[test]
+fn bad_time_zone_is_named() {
+    let text = BASE.replace(
+        "name = \"Kho A\"",
+        "name = \"Kho A\"\ntimezone = \"Asia/Hanoi\"",
+    );
+    let issue = issue_at(&text, "site.timezone");
+    assert!(issue.message.contains("Asia/Hanoi"), "{issue}");
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(line_of(&text, "timezone"))
+    );
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let text = BASE.replace("area = \"wh\"", "area = \"nowhere\"").replace(
+        "kind = \"contact\"",
+        "kind = \"contact\"\nsupervision_s = 5",
+    );
+    let all = issues(&text);
+    let paths: Vec<&str> = all.iter().map(|i| i.path.as_str()).collect();
+    assert!(
+        paths.contains(&"zones[0].area") && paths.contains(&"sensors[0].supervision_s"),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn missing_secret_file_is_named_and_the_secret_is_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("mqtt.pass");
+    let text = format!(
+        "{BASE}\n[mqtt]\npassword_file = \"{}\"\n",
+        missing.display()
+    );
+    let issue = issue_at(&text, "mqtt.password");
+    assert!(
+        issue.message.contains("password_file") && issue.message.contains("mqtt.pass"),
+        "{issue}"
+    );
+    assert_eq!(
+        issue.location.map(|l| l.line),
+        Some(line_of(&text, "[mqtt]"))
+    );
+
+    // A secret given two ways: the error names the keys, not the value.
+    // SAFETY: only this test touches this variable, and nothing else here reads the
+    // environment concurrently.
+    unsafe { std::env::set_var("PICKET_TEST_MQTT_PW", "s3cr3t-value") };
+    let text = format!(
+        "{BASE}\n[mqtt]\npassword = \"inline-s3cr3t\"\npassword_env = \"PICKET_TEST_MQTT_PW\"\n"
+    );
+    let err = config::parse_str(&text).unwrap_err().to_string();
+    assert!(err.contains("only one of"), "{err}");
+    assert!(
+        !err.contains("inline-s3cr3t") && !err.contains("s3cr3t-value"),
+        "{err}"
+    );
+
+    // Resolved from the environment, and redacted when printed.
+    let text = format!("{BASE}\n[mqtt]\npassword_env = \"PICKET_TEST_MQTT_PW\"\n");
+    let c = config::parse_str(&text).expect("valid");
+    let pw = c
+        .mqtt
+        .as_ref()
+        .and_then(|m| m.password.as_ref())
+        .expect("resolved");
+    assert_eq!(pw.expose(), "s3cr3t-value");
+    assert!(!format!("{c:?}").contains("s3cr3t-value"));
+}
+
+#[test]
+fn check_config_prints_every_problem_with_file_line_and_key_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let text = BASE
+        .replace("area = \"wh\"", "area = \"nowhere\"")
+        .replace("name = \"Kho\"", "name = \"Kho\"\nexit_delay_s = 9999");
+    std::fs::write(&path, &text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["check-config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let area_line = line_of(&text, "area = \"nowhere\"");
+    assert!(
+        stdout.contains(&format!(
+            "bad.toml:{area_line}:1: zones[0].area: unknown area"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("areas[0].exit_delay_s"), "{stdout}");
+    assert!(stdout.contains("2 problem(s)"), "{stdout}");
+
+    std::fs::write(&path, BASE).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["check-config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn shipped_configs_are_valid() {
+    for file in ["config/demo.toml", "config/picket.example.toml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).expect(file);
+        if let Err(e) = config::parse_str(&text) {
+            panic!("{file}: {e}");
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! The journal on real SQLite files: commits survive reopening, the hash chain detects
+//! tampering and names the row, schema versions are enforced, users' codes are hashed.
+
+use picket::config;
+use picket::engine::*;
+use picket::journal::{self, Journal, JournalErrorKind, Writer};
+use std::sync::Arc;
+use std::time::Duration;
+
+const SITE: &str = r#"
+[site]
+name = "Kho thử"
+[[areas]]
+id = "wh"
+name = "Kho"
+exit_delay_s = 0
+[[zones]]
+id = "fence"
+name = "Hàng rào"
+area = "wh"
+type = "perimeter"
+[[zones]]
+id = "smoke"
+name = "Khói"
+area = "wh"
+type = "fire"
+[[sensors]]
+id = "fence_a"
+zone = "fence"
+kind = "fence"
+source = { kind = "simulated" }
+[[sensors]]
+id = "smoke_1"
+zone = "smoke"
+kind = "smoke"
+source = { kind = "simulated" }
+"#;
+
+fn site() -> Arc<Site> {
+    Arc::new(Site::from_config(&config::parse_str(SITE).unwrap()))
+}
+
+fn guard() -> Actor {
+    Actor {
+        user: "an".into(),
+        role: Role::Guard,
+        duress: false,
+        origin: Origin::Page,
+    }
+}
+
+fn obs(sensor: &str, reading: Reading) -> Input {
+    Input::Observation(Observation {
+        sensor: sensor.into(),
+        reading,
+        source_ref: Some(format!("ref-{sensor}")),
+    })
+}
+
+/// Runs inputs through an engine and commits each outcome.
+async fn drive(
+    journal: &Journal,
+    engine: &mut Engine<ManualClock>,
+    clock: &ManualClock,
+    inputs: Vec<Input>,
+) -> Vec<Outcome> {
+    let mut writer = Writer::new(journal.clone()).await.unwrap();
+    let mut outs = Vec::new();
+    for input in inputs {
+        clock.advance(Duration::from_secs(1));
+        let out = engine.handle(input);
+        writer.commit(&[&out]).await.unwrap();
+        outs.push(out);
+    }
+    outs
+}
+
+async fn scenario(path: &std::path::Path) -> (Journal, Engine<ManualClock>, ManualClock) {
+    let journal = Journal::open(path).await.unwrap();
+    let clock = ManualClock::new(Timestamp(1_763_700_000_000));
+    let mut engine = Engine::new(site(), clock.clone());
+    drive(
+        &journal,
+        &mut engine,
+        &clock,
+        vec![
+            Input::Command(Command {
+                kind: CommandKind::Arm {
+                    area: "wh".into(),
+                    mode: Mode::ArmedAway,
+                    force: false,
+                },
+                actor: guard(),
+            }),
+            obs("fence_a", Reading::Motion { active: true }),
+            obs("fence_a", Reading::Motion { active: false }),
+            obs("smoke_1", Reading::Smoke { active: true }),
+            obs("smoke_1", Reading::Heartbeat),
+        ],
+    )
+    .await;
+    (journal, engine, clock)
+}
+
+async fn count(journal: &Journal, sql: &'static str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(journal.pool()).await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn committed_state_survives_reopening_and_restores_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let (journal, engine, _) = scenario(&path).await;
+    let open_before: Vec<Alarm> = engine.open_alarms().cloned().collect();
+    assert_eq!(open_before.len(), 2);
+    journal.close().await;
+
+    let journal = Journal::open(&path).await.unwrap();
+    let snapshot = journal.load_snapshot().await.unwrap();
+    assert_eq!(snapshot.open_alarms, open_before);
+    assert_eq!(snapshot.next_alarm, 3);
+    let restored = Engine::restore(
+        site(),
+        ManualClock::new(Timestamp(1_763_700_100_000)),
+        snapshot,
+    );
+    assert_eq!(
+        restored.areas().find(|a| a.area == "wh").map(|a| a.mode),
+        Some(Mode::ArmedAway)
+    );
+    assert!(
+        restored
+            .sensors()
+            .any(|s| s.sensor == "smoke_1" && s.active)
+    );
+    let events = journal.recent_events(100).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.code == Some(131) && e.source_ref.as_deref() == Some("ref-fence_a"))
+    );
+    assert_eq!(
+        count(
+            &journal,
+            "SELECT COUNT(*) FROM audit WHERE action = 'arm' AND user_name = 'an'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn heartbeats_update_last_seen_without_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _, _) = scenario(&dir.path().join("j.db")).await;
+    let clock = ManualClock::new(Timestamp(1_763_700_500_000));
+    let mut engine = Engine::restore(
+        site(),
+        clock.clone(),
+        journal.load_snapshot().await.unwrap(),
+    );
+    // Let due timers (the sirens' limit) fire first.
+    drive(&journal, &mut engine, &clock, vec![Input::Tick]).await;
+    let events_before = count(&journal, "SELECT COUNT(*) FROM events").await;
+    drive(
+        &journal,
+        &mut engine,
+        &clock,
+        vec![
+            obs("fence_a", Reading::Heartbeat),
+            obs("fence_a", Reading::Motion { active: false }),
+        ],
+    )
+    .await;
+    assert_eq!(
+        count(&journal, "SELECT COUNT(*) FROM events").await,
+        events_before
+    );
+    let (seen,): (i64,) =
+        sqlx::query_as("SELECT last_seen_ms FROM sensor_state WHERE sensor = 'fence_a'")
+            .fetch_one(journal.pool())
+            .await
+            .unwrap();
+    assert_eq!(seen, 1_763_700_503_000);
+}
+
+#[tokio::test]
+async fn intact_chain_verifies_and_an_altered_row_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _, _) = scenario(&dir.path().join("j.db")).await;
+    let report = journal::verify(&journal).await.unwrap();
+    assert!(report.broken.is_none());
+    assert!(report.checked >= 6, "{report:?}");
+
+    // The journal refuses edits outright...
+    let refused = sqlx::query("UPDATE events SET message_en = 'nothing happened' WHERE seq = 3")
+        .execute(journal.pool())
+        .await;
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+    // ...so a tamperer drops the guard first; the chain still names the row.
+    sqlx::query("DROP TRIGGER events_append_only_update")
+        .execute(journal.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE events SET message_en = 'nothing happened' WHERE seq = 3")
+        .execute(journal.pool())
+        .await
+        .unwrap();
+    let report = journal::verify(&journal).await.unwrap();
+    let broken = report.broken.expect("tampering found");
+    assert_eq!(broken.seq, 3);
+    assert!(broken.reason.contains("altered"), "{}", broken.reason);
+    assert_eq!(report.checked, 2);
+}
+
+#[tokio::test]
+async fn a_deleted_row_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _, _) = scenario(&dir.path().join("j.db")).await;
+    sqlx::query("DROP TRIGGER events_append_only_delete")
+        .execute(journal.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM events WHERE seq = 4")
+        .execute(journal.pool())
+        .await
+        .unwrap();
+    let broken = journal::verify(&journal)
+        .await
+        .unwrap()
+        .broken
+        .expect("deletion found");
+    assert_eq!(broken.seq, 4);
+    assert!(broken.reason.contains("missing"));
+}
+
+#[tokio::test]
+async fn verify_journal_command_says_ok_or_names_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let (journal, _, _) = scenario(&path).await;
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+            .args(["verify-journal", path.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let ok = run();
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("OK:"));
+    sqlx::query("DROP TRIGGER events_append_only_update")
+        .execute(journal.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE events SET zone = 'smoke' WHERE seq = 2")
+        .execute(journal.pool())
+        .await
+        .unwrap();
+    journal.close().await;
+    let bad = run();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("BROKEN at event seq 2"),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+}
+
+#[tokio::test]
+async fn a_journal_from_a_newer_picket_is_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let journal = Journal::open(&path).await.unwrap();
+    sqlx::query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) VALUES (999, 'future', CURRENT_TIMESTAMP, 1, x'00', 0)")
+        .execute(journal.pool()).await.unwrap();
+    journal.close().await;
+    let err = Journal::open(&path).await.err().expect("refused");
+    assert_eq!(err.kind, JournalErrorKind::SchemaTooNew);
+    let text = err.to_string();
+    assert!(
+        text.contains("999") && text.contains("newer picket") && text.contains("j.db"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_older_journal_is_backed_up_and_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        journal::schema::create_at_version(&pool, 1).await.unwrap();
+        sqlx::query("INSERT INTO users (name, role, code_hash, created_at_ms) VALUES ('old', 'guard', 'x', 0)").execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let journal = Journal::open(&path).await.unwrap();
+    let versions = journal::schema::applied_versions(journal.pool(), &path)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.last().copied(),
+        Some(journal::schema::latest_version())
+    );
+    assert_eq!(count(&journal, "SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(
+        count(&journal, "SELECT COUNT(*) FROM users WHERE name = 'old'").await,
+        1
+    );
+    assert!(
+        dir.path().join("j.v1.bak").exists(),
+        "no backup before the upgrade"
+    );
+}
+
+#[tokio::test]
+async fn users_codes_are_hashed_unique_and_duress_is_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.db")).await.unwrap();
+    let at = Timestamp(1);
+    journal
+        .add_user("an", Role::Guard, "1234", Some("1299"), "admin", at)
+        .await
+        .unwrap();
+    journal
+        .add_user("binh", Role::Supervisor, "5678", None, "admin", at)
+        .await
+        .unwrap();
+    let found = journal.find_by_code("1234").await.unwrap().unwrap();
+    assert_eq!(
+        (found.name.as_str(), found.role, found.duress),
+        ("an", Role::Guard, false)
+    );
+    let duress = journal.find_by_code("1299").await.unwrap().unwrap();
+    assert_eq!((duress.name.as_str(), duress.duress), ("an", true));
+    assert!(journal.find_by_code("0000").await.unwrap().is_none());
+    let taken = journal
+        .add_user("chi", Role::Guard, "5678", None, "admin", at)
+        .await
+        .unwrap_err();
+    assert!(taken.to_string().contains("already used"));
+    assert!(
+        journal
+            .add_user("dung", Role::Guard, "12", None, "admin", at)
+            .await
+            .is_err()
+    );
+    assert!(
+        journal
+            .add_user("an", Role::Guard, "4444", None, "admin", at)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("already exists")
+    );
+    let (hash,): (String,) = sqlx::query_as("SELECT code_hash FROM users WHERE name = 'an'")
+        .fetch_one(journal.pool())
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("1234"));
+    assert_eq!(
+        count(
+            &journal,
+            "SELECT COUNT(*) FROM audit WHERE action = 'user_add'"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn user_add_command_reads_codes_from_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args([
+            "user",
+            "add",
+            "lan",
+            "--role",
+            "supervisor",
+            "--journal",
+            path.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"246810\n135790\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journal = Journal::open(&path).await.unwrap();
+    let u = journal.find_by_code("135790").await.unwrap().unwrap();
+    assert_eq!(
+        (u.name.as_str(), u.role, u.duress),
+        ("lan", Role::Supervisor, true)
+    );
+}
