@@ -1,4 +1,37 @@
-//! picket: a security gateway daemon.
+//! # picket
+//!
+//! A security gateway daemon for factory gates and warehouses on a Raspberry Pi-class
+//! box: it takes door and fence contacts, motion and smoke detectors and cameras, decides
+//! what is an alarm exactly as a professional alarm panel would, keeps a tamper-evident
+//! journal of everything, and escalates to guards, the enterprise security team and the
+//! police. Nothing accepted is ever lost: every outcome is committed to SQLite before it
+//! takes effect.
+//!
+//! # Layout
+//!
+//! ```text
+//!  sources ──Observation──▶ engine ──Outcome──▶ journal ──▶ effects (events, outputs)
+//!     ▲                       ▲
+//!     └─ feed, simulator      └─ Command (arm, disarm, ack…) from people, verified first
+//! ```
+//!
+//! - [`config`] — the TOML file: typed sections, validation that names the key and
+//!   `line:col`, secrets from `*_file`/`*_env` that are never printed.
+//! - [`engine`] — the panel itself: a deterministic state machine with no I/O. Zones,
+//!   areas, arming modes, entry/exit delays, 24-hour zones, confirmation, swinger
+//!   shutdown, supervision, duress, cancel, walk test, sirens. Time comes from a
+//!   [`engine::Clock`]; the event taxonomy (category + Contact ID) lives in
+//!   [`engine::codes`].
+//! - [`journal`] — one SQLite file: hash-chained append-only events, alarms, audit,
+//!   users (argon2id codes), engine state for restarts, the outbox. Schema versions are
+//!   enforced; [`journal::verify`] finds the first broken link.
+//! - [`runtime`] — the daemon: the engine task (the journal's only writer, group commit,
+//!   commit before effect), graceful shutdown, sd_notify and the watchdog, logging.
+//! - [`sources`] — where observations come from, each behind the [`sources::Source`]
+//!   trait and supervised with backoff: the feed socket and the simulator.
+//! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
+//! - [`cli`] — `picket run | check-config | verify-journal | user | demo | bench`.
+
 pub mod backoff;
 pub mod cli;
 pub mod config;

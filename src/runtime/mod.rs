@@ -122,6 +122,17 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     Ok(())
 }
 
+/// Starts the engine task on its own; for benchmarks and embedding. The task ends once
+/// every handle is dropped.
+pub fn spawn_engine<C: crate::engine::Clock + 'static>(
+    engine: Engine<C>,
+    writer: Writer,
+    effects: Effects,
+) -> (tokio::task::JoinHandle<()>, EngineHandle) {
+    let (task, handle) = engine_task::spawn_parts(engine, writer, effects, None);
+    (tokio::spawn(task.run()), handle)
+}
+
 /// Sources named by sensor bindings that this build has.
 fn configured_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, RunError> {
     let bound = |kind: &str| -> Vec<String> {
