@@ -16,11 +16,10 @@ pub use engine_task::{
 };
 pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
 
-use crate::config::{Config, SourceBinding};
+use crate::config::Config;
 use crate::engine::{Engine, Site, SystemClock};
 use crate::journal::{Journal, JournalError, Writer};
 use crate::sources::feed::FeedSource;
-use crate::sources::simulated::{RandomTraffic, SimulatedSource};
 use crate::sources::{Source, SourceContext, SourceError, supervise};
 
 /// Why the daemon could not start or stopped badly.
@@ -149,27 +148,6 @@ fn configured_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, RunError>
         sources.push(Box::new(FeedSource::bind(&feed.socket, sensors)?));
     }
     Ok(sources)
-}
-
-/// The simulator for sensors bound to `simulated` when no script drives them: heartbeats.
-pub fn heartbeat_simulator(config: &Config, actor: crate::engine::Actor) -> SimulatedSource {
-    SimulatedSource {
-        script: Vec::new(),
-        repeat: false,
-        pace: 1.0,
-        random: RandomTraffic {
-            heartbeats: config
-                .sensors
-                .iter()
-                .filter(|s| matches!(s.source, SourceBinding::Simulated))
-                .map(|s| s.id.clone())
-                .collect(),
-            flappers: Vec::new(),
-            mean_interval: Duration::from_secs(5),
-            seed: 1,
-        },
-        actor,
-    }
 }
 
 fn refuse_unsupported(config: &Config) -> Result<(), RunError> {
