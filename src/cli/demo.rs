@@ -72,6 +72,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         on_effects: Some(Box::new(move |effects: &Effects| {
             print_effects(effects, timezone)
         })),
+        ..RunOptions::default()
     };
     match runtime::run(config, options).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -312,13 +312,27 @@ pub enum SourceBinding {
     Simulated,
     /// The local observation socket (`[feed]`).
     Feed,
-    /// An MQTT topic on the local broker.
+    /// An MQTT device on the local broker.
     Mqtt {
-        /// Topic the sensor publishes on.
+        /// The device's topic: `zigbee2mqtt/<friendly_name>` (zigbee2mqtt), the device
+        /// topic `<topic>` (tasmota), `<node>/binary_sensor/<name>` (esphome), or the full
+        /// state topic (generic).
         topic: String,
-        /// Payload profile: `zigbee2mqtt`, `tasmota`, `esphome`, `generic`.
+        /// How payloads are shaped. Default `zigbee2mqtt`.
         #[serde(default)]
-        profile: Option<String>,
+        profile: MqttProfile,
+        /// generic: JSON pointer to the value, e.g. `/state/open`; absent = raw payload.
+        #[serde(default)]
+        pointer: Option<String>,
+        /// generic: the value (JSON or raw text) meaning active. Default `ON`/`true`.
+        #[serde(default)]
+        payload_on: Option<String>,
+        /// generic: the value meaning normal. Default `OFF`/`false`.
+        #[serde(default)]
+        payload_off: Option<String>,
+        /// generic: topic carrying `online`/`offline`.
+        #[serde(default)]
+        availability_topic: Option<String>,
     },
     /// A GPIO input pin.
     Gpio {
@@ -343,6 +357,21 @@ impl SourceBinding {
             SourceBinding::Camera { .. } => "camera",
         }
     }
+}
+
+/// Payload shapes an installer can choose per MQTT sensor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MqttProfile {
+    /// Zigbee2MQTT JSON state and availability.
+    #[default]
+    Zigbee2mqtt,
+    /// Tasmota `tele/…/SENSOR`, `stat/…/POWER`, `tele/…/LWT`.
+    Tasmota,
+    /// ESPHome `…/state` ON/OFF and `…/status` online/offline.
+    Esphome,
+    /// A JSON pointer and value map, or a raw payload match.
+    Generic,
 }
 
 /// `[[sensors]]`: one physical detector.
@@ -437,9 +466,13 @@ pub struct Mqtt {
     /// Broker host. Default `127.0.0.1`.
     #[serde(default = "default_mqtt_host")]
     pub host: String,
-    /// Broker port (1–65535). Default 1883.
+    /// Broker port (1–65535). Default 1883 (8883 is usual with TLS).
     #[serde(default = "default_mqtt_port")]
     pub port: u16,
+    /// Client id; stable across restarts so the broker keeps the session. Default
+    /// `picket-<first area or site>`.
+    #[serde(default)]
+    pub client_id: Option<String>,
     /// User name, if the broker wants one.
     #[serde(default)]
     pub username: Option<String>,
@@ -452,6 +485,58 @@ pub struct Mqtt {
     /// Environment variable holding the password.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// TLS to the broker; absent = plain TCP.
+    #[serde(default)]
+    pub tls: Option<MqttTls>,
+    /// Keep-alive, seconds (5–600). Default 30.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_s: u32,
+    /// Trouble (330) when the broker has been unreachable this long, seconds (5–3600).
+    /// Default 30.
+    #[serde(default = "default_broker_grace")]
+    pub broker_loss_grace_s: u32,
+    /// Topic prefix of picket's own interface: `<base_topic>/<site>/…`. Default `picket`.
+    #[serde(default = "default_base_topic")]
+    pub base_topic: String,
+    /// Site segment of picket's topics; default derived from the site name.
+    #[serde(default)]
+    pub site_topic: Option<String>,
+    /// Publish Home Assistant MQTT discovery. Default true.
+    #[serde(default = "default_true")]
+    pub discovery: bool,
+    /// Home Assistant discovery prefix. Default `homeassistant`.
+    #[serde(default = "default_discovery_prefix")]
+    pub discovery_prefix: String,
+}
+
+/// `[mqtt.tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttTls {
+    /// PEM file of the CA that signed the broker's certificate.
+    pub ca_file: PathBuf,
+    /// PEM client certificate, for brokers that require one.
+    #[serde(default)]
+    pub client_cert_file: Option<PathBuf>,
+    /// PEM client key, with `client_cert_file`.
+    #[serde(default)]
+    pub client_key_file: Option<PathBuf>,
+}
+
+fn default_keep_alive() -> u32 {
+    30
+}
+fn default_broker_grace() -> u32 {
+    30
+}
+fn default_base_topic() -> String {
+    "picket".to_string()
+}
+fn default_discovery_prefix() -> String {
+    "homeassistant".to_string()
+}
+fn default_true() -> bool {
+    true
 }
 
 fn default_mqtt_host() -> String {

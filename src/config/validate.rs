@@ -84,6 +84,73 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
             ));
         }
     }
+    if let Some(mqtt) = &config.mqtt {
+        in_range(
+            "mqtt.keep_alive_s",
+            mqtt.keep_alive_s,
+            5,
+            600,
+            &mut problems,
+        );
+        in_range(
+            "mqtt.broker_loss_grace_s",
+            mqtt.broker_loss_grace_s,
+            5,
+            3600,
+            &mut problems,
+        );
+        if mqtt.port == 0 {
+            problems.push(("mqtt.port".into(), "must be within 1..65535".into()));
+        }
+        if let Some(tls) = &mqtt.tls {
+            for (key, file) in [
+                ("ca_file", Some(&tls.ca_file)),
+                ("client_cert_file", tls.client_cert_file.as_ref()),
+                ("client_key_file", tls.client_key_file.as_ref()),
+            ] {
+                if let Some(file) = file.filter(|f| !f.exists()) {
+                    problems.push((
+                        format!("mqtt.tls.{key}"),
+                        format!("{} does not exist", file.display()),
+                    ));
+                }
+            }
+            if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
+                problems.push((
+                    "mqtt.tls".into(),
+                    "give both client_cert_file and client_key_file, or neither".into(),
+                ));
+            }
+        }
+    }
+    for (i, sensor) in config.sensors.iter().enumerate() {
+        if let SourceBinding::Mqtt {
+            topic,
+            profile,
+            pointer,
+            ..
+        } = &sensor.source
+        {
+            if topic.is_empty() || topic.contains(['+', '#']) {
+                problems.push((
+                    format!("sensors[{i}].source.topic"),
+                    "must be a concrete topic without wildcards".into(),
+                ));
+            }
+            if pointer.is_some() && *profile != super::model::MqttProfile::Generic {
+                problems.push((
+                    format!("sensors[{i}].source.pointer"),
+                    "only the generic profile takes a JSON pointer".into(),
+                ));
+            }
+            if let Some(p) = pointer.as_deref().filter(|p| !p.starts_with('/')) {
+                problems.push((
+                    format!("sensors[{i}].source.pointer"),
+                    format!("`{p}` is not a JSON pointer; it must start with /"),
+                ));
+            }
+        }
+    }
     resolve_secrets(config, &mut problems);
     problems
 }

@@ -234,6 +234,8 @@ impl ContactId {
     pub const WATER: ContactId = ContactId(154);
     /// System trouble (journal unwritable and the like).
     pub const SYSTEM_TROUBLE: ContactId = ContactId(300);
+    /// A peripheral (MQTT broker, GPIO) is unreachable.
+    pub const PERIPHERAL_TROUBLE: ContactId = ContactId(330);
     /// Low battery.
     pub const LOW_BATTERY: ContactId = ContactId(302);
     /// Exit error.

@@ -62,6 +62,8 @@ pub struct Engine<C: Clock> {
     outputs: BTreeMap<String, OutputPattern>,
     /// Supervision baseline for sensors never heard from.
     started_at: Timestamp,
+    /// Gateway troubles open now (drive the fault LED).
+    system_troubles: BTreeSet<String>,
 }
 
 /// Work in progress for one input.
@@ -143,6 +145,7 @@ impl<C: Clock> Engine<C> {
             next_alarm,
             outputs: BTreeMap::new(),
             started_at,
+            system_troubles: BTreeSet::new(),
         };
         engine.outputs = engine.desired_outputs(started_at);
         engine
@@ -177,6 +180,7 @@ impl<C: Clock> Engine<C> {
                 self.observe(&mut step, obs);
             }
             Input::Command(cmd) => self.command(&mut step, cmd),
+            Input::Trouble(t) => self.system_trouble(&mut step, t),
             Input::Tick => {}
         }
         self.finish(step)

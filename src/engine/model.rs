@@ -321,9 +321,26 @@ pub struct Command {
     pub actor: Actor,
 }
 
+/// A trouble of the gateway itself (a broker, a bus), reported by whoever watches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemTrouble {
+    /// Stable id of what is in trouble, e.g. `mqtt`.
+    pub id: String,
+    /// Contact ID code (330 peripheral, 350 communication…).
+    pub code: ContactId,
+    /// true when the trouble begins, false when it is over.
+    pub active: bool,
+    /// What it is, in Vietnamese.
+    pub what_vi: String,
+    /// What it is, in English.
+    pub what_en: String,
+}
+
 /// One input to the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
+    /// A gateway trouble begins or ends.
+    Trouble(SystemTrouble),
     /// A sensor reading.
     Observation(Observation),
     /// A person's command.

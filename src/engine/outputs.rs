@@ -83,7 +83,9 @@ impl<C: Clock> Engine<C> {
                         }
                     }
                     OutputKind::FaultLed => {
-                        if self.sensors.values().any(SensorState::has_trouble) {
+                        if !self.system_troubles.is_empty()
+                            || self.sensors.values().any(SensorState::has_trouble)
+                        {
                             OutputPattern::Steady
                         } else {
                             OutputPattern::Off

@@ -191,4 +191,31 @@ impl<C: Clock> Engine<C> {
             text,
         );
     }
+
+    /// A gateway trouble (broker unreachable…) begins or ends.
+    pub(super) fn system_trouble(&mut self, step: &mut Step, t: SystemTrouble) {
+        let changed = if t.active {
+            self.system_troubles.insert(t.id.clone())
+        } else {
+            self.system_troubles.remove(&t.id)
+        };
+        if !changed {
+            return;
+        }
+        let (kind, qualifier, vi, en) = if t.active {
+            (EventKind::Trouble, Qualifier::New, "", "")
+        } else {
+            (
+                EventKind::TroubleRestored,
+                Qualifier::Restore,
+                " — đã khôi phục",
+                " — restored",
+            )
+        };
+        let text = (
+            format!("{}: {}{vi}", t.code.name_vi(), t.what_vi),
+            format!("{}: {}{en}", t.code.name_en(), t.what_en),
+        );
+        self.event(step, kind, Some(t.code), qualifier, About::default(), text);
+    }
 }

@@ -119,9 +119,20 @@ pub struct EngineStats {
     pub transactions: AtomicU64,
 }
 
+/// Health of sources and channels, filled in as they start.
+#[derive(Debug, Default)]
+pub struct Health {
+    /// The MQTT source, when configured.
+    pub mqtt: std::sync::OnceLock<Arc<crate::sources::mqtt::MqttHealth>>,
+    /// The feed socket, when configured.
+    pub feed: std::sync::OnceLock<Arc<crate::sources::feed::FeedStats>>,
+}
+
 /// What the engine publishes after a commit.
 #[derive(Clone)]
 pub struct Effects {
+    /// Health of sources and channels.
+    pub health: Arc<Health>,
     /// Every event, in order.
     pub events: broadcast::Sender<Arc<Published>>,
     /// Current output patterns.
@@ -137,6 +148,7 @@ impl Effects {
             events: broadcast::channel(4096).0,
             outputs: watch::channel(initial_outputs).0,
             stats: Arc::new(EngineStats::default()),
+            health: Arc::new(Health::default()),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Site, SystemClock};
 use crate::journal::{Journal, JournalError, Writer};
 use crate::sources::feed::FeedSource;
+use crate::sources::mqtt::MqttSource;
 use crate::sources::{Source, SourceContext, SourceError, supervise};
 
 /// Why the daemon could not start or stopped badly.
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub stop_after: Option<Duration>,
     /// Called once the effects exist, before any input is processed (the demo's printer).
     pub on_effects: Option<EffectsHook>,
+    /// Stop when this resolves (embedding, tests).
+    pub stop: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 /// Runs the daemon until a signal (or `stop_after`).
@@ -73,7 +76,7 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
 
     let (trigger, shutdown) = shutdown::channel();
     let mut sources = options.sources;
-    sources.extend(configured_sources(&config)?);
+    sources.extend(configured_sources(&config, &effects)?);
     let mut source_tasks = tokio::task::JoinSet::new();
     for source in sources {
         let ctx = SourceContext {
@@ -98,10 +101,19 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
             None => std::future::pending().await,
         }
     };
+    let stop = async {
+        match options.stop.take() {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = terminate.recv() => tracing::info!("SIGTERM: draining (send again to exit at once)"),
         _ = interrupt.recv() => tracing::info!("SIGINT: draining (send again to exit at once)"),
         _ = stop_after => tracing::info!("run time over: draining"),
+        _ = stop => tracing::info!("asked to stop: draining"),
     }
     notify::stopping();
     tokio::spawn(async move {
@@ -133,7 +145,10 @@ pub fn spawn_engine<C: crate::engine::Clock + 'static>(
 }
 
 /// Sources named by sensor bindings that this build has.
-fn configured_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, RunError> {
+fn configured_sources(
+    config: &Config,
+    effects: &Effects,
+) -> Result<Vec<Box<dyn Source>>, RunError> {
     let bound = |kind: &str| -> Vec<String> {
         config
             .sensors
@@ -145,7 +160,13 @@ fn configured_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, RunError>
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     if let Some(feed) = &config.feed {
         let sensors: BTreeSet<String> = bound("feed").into_iter().collect();
-        sources.push(Box::new(FeedSource::bind(&feed.socket, sensors)?));
+        let feed = FeedSource::bind(&feed.socket, sensors)?;
+        let _ = effects.health.feed.set(feed.stats.clone());
+        sources.push(Box::new(feed));
+    }
+    if let Some(mqtt) = MqttSource::from_config(config) {
+        let _ = effects.health.mqtt.set(mqtt.health.clone());
+        sources.push(Box::new(mqtt));
     }
     Ok(sources)
 }
@@ -153,7 +174,7 @@ fn configured_sources(config: &Config) -> Result<Vec<Box<dyn Source>>, RunError>
 fn refuse_unsupported(config: &Config) -> Result<(), RunError> {
     for sensor in &config.sensors {
         let kind = sensor.source.kind_name();
-        if matches!(kind, "mqtt" | "gpio" | "camera") {
+        if matches!(kind, "gpio" | "camera") {
             return Err(RunError::Config(format!(
                 "sensor `{}` uses a {kind} source, which this version of picket cannot read yet; \
                  bind it to `feed` or `simulated` for now",

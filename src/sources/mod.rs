@@ -3,6 +3,7 @@
 //! restarted by [`supervise`] with capped exponential backoff when it fails.
 
 pub mod feed;
+pub mod mqtt;
 pub mod simulated;
 
 use std::future::Future;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod broker;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -152,4 +154,22 @@ async fn read_reply(
         return None;
     }
     Some(serde_json::from_str(&line).expect("reply is JSON"))
+}
+
+/// A rustls client configuration trusting one CA, for test clients.
+pub fn tls_client(ca: &Path) -> rumqttc::TlsConfiguration {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(config))
 }

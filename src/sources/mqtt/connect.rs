@@ -1,0 +1,93 @@
+//! Connection options for the local broker: stable client id, persistent session, manual
+//! acknowledgements, credentials and TLS (rustls with the ring provider).
+
+use rumqttc::{MqttOptions, TlsConfiguration, Transport};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, Mqtt, MqttTls};
+
+/// Largest incoming packet accepted from the broker. Oversized sensor payloads are then
+/// rejected by the decoder (and acknowledged) instead of breaking the connection.
+const MAX_INCOMING: usize = 4 * 1024 * 1024;
+
+/// The site segment of picket's topics: `site_topic`, or the site name folded to ASCII.
+pub fn site_topic(config: &Config) -> String {
+    if let Some(t) = config.mqtt.as_ref().and_then(|m| m.site_topic.clone()) {
+        return t;
+    }
+    let folded = deunicode::deunicode(&config.site.name).to_ascii_lowercase();
+    let mut out = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.is_empty() { "site".into() } else { out }
+}
+
+/// The client id: configured, or `picket-<site>`.
+pub fn client_id(config: &Config, mqtt: &Mqtt) -> String {
+    mqtt.client_id
+        .clone()
+        .unwrap_or_else(|| format!("picket-{}", site_topic(config)))
+}
+
+/// Options for one connection.
+pub fn options(client_id: &str, mqtt: &Mqtt) -> Result<MqttOptions, String> {
+    let mut o = MqttOptions::new(client_id, &mqtt.host, mqtt.port);
+    o.set_clean_session(false)
+        .set_manual_acks(true)
+        .set_keep_alive(Duration::from_secs(u64::from(mqtt.keep_alive_s)))
+        .set_max_packet_size(MAX_INCOMING, 256 * 1024)
+        .set_inflight(100);
+    if let Some(user) = &mqtt.username {
+        let password = mqtt
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_default();
+        o.set_credentials(user, password);
+    }
+    if let Some(tls) = &mqtt.tls {
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            Arc::new(tls_config(tls)?),
+        )));
+    }
+    Ok(o)
+}
+
+fn tls_config(tls: &MqttTls) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(&tls.ca_file)
+        .map_err(|e| format!("mqtt.tls.ca_file {}: {e}", tls.ca_file.display()))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| format!("mqtt.tls.ca_file {}: {e}", tls.ca_file.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("mqtt.tls.ca_file {}: {e}", tls.ca_file.display()))?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    match (&tls.client_cert_file, &tls.client_key_file) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("mqtt.tls.client_cert_file {}: {e}", cert.display()))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("mqtt.tls.client_key_file {}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("mqtt.tls client certificate: {e}"))
+        }
+        _ => Ok(builder.with_no_client_auth()),
+    }
+}

@@ -1,0 +1,273 @@
+//! The MQTT source: sensors behind Zigbee2MQTT, Tasmota, ESPHome or anything else on the
+//! local broker.
+//!
+//! A persistent session (`clean_session = false`, stable client id) and QoS 1 mean the
+//! broker keeps messages for picket while it restarts. Each message is acknowledged only
+//! after every observation it carried is committed to the journal, so a crash before the
+//! commit makes the broker redeliver it. rumqttc reconnects when polled again after an
+//! error; this loop adds capped exponential backoff with jitter, subscribes again on every
+//! CONNACK (the broker may not have kept the session), and raises a trouble (330) when the
+//! broker stays unreachable beyond the configured grace.
+
+mod connect;
+pub mod profiles;
+
+use rumqttc::{AsyncClient, Event, Packet, Publish, QoS};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+pub use connect::{client_id, site_topic};
+use profiles::TopicRole;
+
+use super::{Source, SourceContext, SourceError, SourceFuture};
+use crate::backoff::Backoff;
+use crate::config::{Config, Mqtt, SensorKind, SourceBinding};
+use crate::engine::{ContactId, Input, Observation, SystemTrouble};
+use crate::runtime::{Receipt, SubmitError};
+
+/// Counters and state for health and `/metrics`.
+#[derive(Debug, Default)]
+pub struct MqttHealth {
+    /// Connected to the broker now.
+    pub connected: AtomicBool,
+    /// Messages received on sensor topics.
+    pub received: AtomicU64,
+    /// Messages acknowledged after commit.
+    pub acknowledged: AtomicU64,
+    /// Messages (or parts) rejected: unknown topic, bad payload.
+    pub rejected: AtomicU64,
+    /// Successful (re)connections.
+    pub connections: AtomicU64,
+}
+
+/// One sensor reading from a topic.
+#[derive(Debug, Clone)]
+struct Route {
+    sensor: String,
+    kind: SensorKind,
+    binding: SourceBinding,
+    role: TopicRole,
+}
+
+/// The MQTT source.
+pub struct MqttSource {
+    /// Broker settings.
+    settings: Mqtt,
+    /// Stable client id.
+    client_id: String,
+    /// Topic → sensors it feeds.
+    routes: Arc<HashMap<String, Vec<Route>>>,
+    /// Health counters.
+    pub health: Arc<MqttHealth>,
+}
+
+/// A message waiting for its commits before it is acknowledged.
+struct PendingAck {
+    publish: Publish,
+    receipts: Vec<oneshot::Receiver<Result<Receipt, SubmitError>>>,
+}
+
+impl MqttSource {
+    /// A source for every sensor bound to MQTT, or None when there are none or no `[mqtt]`.
+    pub fn from_config(config: &Config) -> Option<MqttSource> {
+        let settings = config.mqtt.clone()?;
+        let mut routes: HashMap<String, Vec<Route>> = HashMap::new();
+        for sensor in &config.sensors {
+            for (topic, role) in profiles::subscriptions(&sensor.source) {
+                routes.entry(topic).or_default().push(Route {
+                    sensor: sensor.id.clone(),
+                    kind: sensor.kind,
+                    binding: sensor.source.clone(),
+                    role,
+                });
+            }
+        }
+        if routes.is_empty() {
+            return None;
+        }
+        Some(MqttSource {
+            client_id: connect::client_id(config, &settings),
+            settings,
+            routes: Arc::new(routes),
+            health: Arc::new(MqttHealth::default()),
+        })
+    }
+
+    fn trouble(&self, active: bool) -> Input {
+        Input::Trouble(SystemTrouble {
+            id: "mqtt".into(),
+            code: ContactId::PERIPHERAL_TROUBLE,
+            active,
+            what_vi: format!(
+                "mất kết nối MQTT broker {}:{}",
+                self.settings.host, self.settings.port
+            ),
+            what_en: format!(
+                "MQTT broker {}:{} unreachable",
+                self.settings.host, self.settings.port
+            ),
+        })
+    }
+
+    /// Decodes a message and submits its observations; queues its acknowledgement.
+    async fn handle(&self, ctx: &SourceContext, publish: Publish, acks: &mpsc::Sender<PendingAck>) {
+        self.health.received.fetch_add(1, Ordering::Relaxed);
+        let mut receipts = Vec::new();
+        match self.routes.get(&publish.topic) {
+            None => {
+                self.health.rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(topic = %publish.topic, payload = %preview(&publish.payload), "MQTT message on a topic no sensor uses");
+            }
+            Some(routes) => {
+                for route in routes {
+                    match profiles::decode(&route.binding, route.kind, route.role, &publish.payload)
+                    {
+                        Ok(readings) => {
+                            for reading in readings {
+                                let obs = Observation {
+                                    sensor: route.sensor.clone(),
+                                    reading,
+                                    source_ref: Some(format!(
+                                        "mqtt:{}#{}",
+                                        publish.topic, publish.pkid
+                                    )),
+                                };
+                                receipts
+                                    .push(ctx.engine.submit_nowait(Input::Observation(obs)).await);
+                            }
+                        }
+                        Err(reason) => {
+                            self.health.rejected.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(topic = %publish.topic, sensor = %route.sensor, %reason, payload = %preview(&publish.payload), "MQTT payload rejected");
+                        }
+                    }
+                }
+            }
+        }
+        let _ = acks.send(PendingAck { publish, receipts }).await;
+    }
+}
+
+/// The start of a payload, printable, for logs.
+fn preview(payload: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&payload[..payload.len().min(120)]).to_string();
+    if payload.len() > 120 {
+        format!("{text}… ({} bytes)", payload.len())
+    } else {
+        text
+    }
+}
+
+/// Acknowledges messages in arrival order, each once all its observations are committed
+/// (or refused: redelivering a refused message would not help).
+async fn acknowledge_in_order(
+    client: AsyncClient,
+    mut rx: mpsc::Receiver<PendingAck>,
+    health: Arc<MqttHealth>,
+) {
+    while let Some(pending) = rx.recv().await {
+        let mut committed = true;
+        for receipt in pending.receipts {
+            match receipt.await {
+                Ok(Ok(_)) | Ok(Err(SubmitError::Refused(_))) => {}
+                _ => committed = false,
+            }
+        }
+        if committed {
+            if client.ack(&pending.publish).await.is_err() {
+                break;
+            }
+            health.acknowledged.fetch_add(1, Ordering::Relaxed);
+        } else {
+            tracing::warn!(topic = %pending.publish.topic, "not committed; leaving it unacknowledged for the broker to redeliver");
+        }
+    }
+}
+
+impl Source for MqttSource {
+    fn name(&self) -> String {
+        format!("mqtt:{}:{}", self.settings.host, self.settings.port)
+    }
+
+    fn run<'a>(&'a mut self, ctx: &'a SourceContext) -> SourceFuture<'a> {
+        Box::pin(async move {
+            let fail = |message: String| SourceError {
+                source_name: "mqtt".into(),
+                message,
+            };
+            let options = connect::options(&self.client_id, &self.settings).map_err(fail)?;
+            let (client, mut eventloop) = AsyncClient::new(options, 1024);
+            let (ack_tx, ack_rx) = mpsc::channel(4096);
+            let acker = tokio::spawn(acknowledge_in_order(
+                client.clone(),
+                ack_rx,
+                self.health.clone(),
+            ));
+            let topics: Vec<String> = self.routes.keys().cloned().collect();
+            let grace = Duration::from_secs(u64::from(self.settings.broker_loss_grace_s));
+            let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+            let mut down_since = Some(Instant::now());
+            let mut trouble_open = false;
+            let mut retry_at: Option<Instant> = None;
+            let mut shutdown = ctx.shutdown.clone();
+            loop {
+                let trouble_at = down_since.filter(|_| !trouble_open).map(|t| t + grace);
+                tokio::select! {
+                    _ = shutdown.wait() => break,
+                    _ = tokio::time::sleep_until(trouble_at.unwrap_or_else(Instant::now)), if trouble_at.is_some() => {
+                        trouble_open = true;
+                        tracing::error!(host = %self.settings.host, "MQTT broker unreachable beyond the grace period");
+                        drop(ctx.engine.submit_nowait(self.trouble(true)).await);
+                    }
+                    _ = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
+                        retry_at = None;
+                    }
+                    event = eventloop.poll(), if retry_at.is_none() => match event {
+                        Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                            self.health.connected.store(true, Ordering::Relaxed);
+                            self.health.connections.fetch_add(1, Ordering::Relaxed);
+                            backoff.reset();
+                            down_since = None;
+                            tracing::info!(session_present = ack.session_present, "connected to the MQTT broker");
+                            if trouble_open {
+                                trouble_open = false;
+                                drop(ctx.engine.submit_nowait(self.trouble(false)).await);
+                            }
+                            // Subscribing again is harmless when the session was kept and
+                            // essential when it was not.
+                            let filters = topics.iter().map(|t| rumqttc::SubscribeFilter::new(t.clone(), QoS::AtLeastOnce));
+                            if let Err(e) = client.subscribe_many(filters).await {
+                                tracing::warn!(error = %e, "subscribe failed");
+                            }
+                        }
+                        Ok(Event::Incoming(Packet::Publish(publish))) => self.handle(ctx, publish, &ack_tx).await,
+                        Ok(_) => {}
+                        Err(err) => {
+                            self.health.connected.store(false, Ordering::Relaxed);
+                            down_since.get_or_insert_with(Instant::now);
+                            let delay = backoff.next_delay();
+                            tracing::warn!(error = %err, retry_in = ?delay, "MQTT connection failed");
+                            retry_at = Some(Instant::now() + delay);
+                        }
+                    },
+                }
+            }
+            drop(ack_tx);
+            let _ = tokio::time::timeout(Duration::from_secs(5), acker).await;
+            let _ = client.disconnect().await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                while let Ok(event) = eventloop.poll().await {
+                    if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+            Ok(())
+        })
+    }
+}
