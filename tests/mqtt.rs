@@ -112,6 +112,16 @@ impl Picket {
         .unwrap_or_else(|_| panic!("no event: {what}"))
     }
 
+    /// The MQTT source's health.
+    fn mqtt(&self) -> Arc<picket::sources::mqtt::MqttHealth> {
+        self.effects
+            .health
+            .mqtt
+            .get()
+            .cloned()
+            .expect("MQTT source configured")
+    }
+
     async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.await.unwrap();
@@ -140,22 +150,8 @@ async fn every_profile_maps_real_payloads_and_availability_feeds_supervision() {
     let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
     let mut picket = Picket::start(config(dir.path(), broker.port, "")).await;
     let bus = publisher(broker.port).await;
-    // The subscription is in place once picket reports connected.
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while !picket
-            .effects
-            .health
-            .mqtt
-            .get()
-            .is_some_and(|h| h.connections.load(Ordering::Relaxed) > 0)
-        {
-            tokio::task::yield_now().await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("picket connected");
-
+    // The subscriptions are in place once the broker confirmed them.
+    picket.mqtt().subscribed_times(1).await;
     bus.publish("zigbee2mqtt/gate_door", QoS::AtLeastOnce, false, r#"{"battery":91,"battery_low":false,"contact":false,"linkquality":120,"tamper":false,"voltage":2995}"#).await.unwrap();
     picket
         .expect("z2m door opened", sensor_event("z2m_door", "opened"))
@@ -309,18 +305,8 @@ async fn bad_input_is_counted_and_other_sensors_carry_on() {
     }
     let mut picket = Picket::start(config(dir.path(), broker.port, "")).await;
     let bus = publisher(broker.port).await;
-    let health = loop {
-        if let Some(h) = picket
-            .effects
-            .health
-            .mqtt
-            .get()
-            .filter(|h| h.connections.load(Ordering::Relaxed) > 0)
-        {
-            break h.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let health = picket.mqtt();
+    health.subscribed_times(1).await;
     let bad: Vec<(&str, Vec<u8>)> = vec![
         ("zigbee2mqtt/gate_door", b"{not json".to_vec()),
         ("zigbee2mqtt/gate_door", br#"{"contact":"open"}"#.to_vec()),

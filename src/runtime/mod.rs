@@ -66,6 +66,8 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let open_alarms = engine.open_alarms().count();
     let writer = Writer::new(journal.clone()).await?;
     let effects = Effects::new(engine.outputs().clone());
+    let mut sources = options.sources;
+    sources.extend(configured_sources(&config, &effects)?);
     if let Some(hook) = options.on_effects.take() {
         hook(&effects);
     }
@@ -75,8 +77,6 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let engine_task = tokio::spawn(task.run());
 
     let (trigger, shutdown) = shutdown::channel();
-    let mut sources = options.sources;
-    sources.extend(configured_sources(&config, &effects)?);
     let mut source_tasks = tokio::task::JoinSet::new();
     for source in sources {
         let ctx = SourceContext {

@@ -30,7 +30,7 @@ use crate::engine::{ContactId, Input, Observation, SystemTrouble};
 use crate::runtime::{Receipt, SubmitError};
 
 /// Counters and state for health and `/metrics`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MqttHealth {
     /// Connected to the broker now.
     pub connected: AtomicBool,
@@ -40,8 +40,27 @@ pub struct MqttHealth {
     pub acknowledged: AtomicU64,
     /// Messages (or parts) rejected: unknown topic, bad payload.
     pub rejected: AtomicU64,
-    /// Successful (re)connections.
-    pub connections: AtomicU64,
+    /// Connections whose subscriptions the broker confirmed (SUBACK), awaitable.
+    pub subscribed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for MqttHealth {
+    fn default() -> Self {
+        MqttHealth {
+            connected: AtomicBool::new(false),
+            received: AtomicU64::new(0),
+            acknowledged: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            subscribed: tokio::sync::watch::channel(0).0,
+        }
+    }
+}
+
+impl MqttHealth {
+    /// Waits until the broker has confirmed picket's subscriptions `n` times.
+    pub async fn subscribed_times(&self, n: u64) {
+        let _ = self.subscribed.subscribe().wait_for(|c| *c >= n).await;
+    }
 }
 
 /// One sensor reading from a topic.
@@ -229,7 +248,6 @@ impl Source for MqttSource {
                     event = eventloop.poll(), if retry_at.is_none() => match event {
                         Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                             self.health.connected.store(true, Ordering::Relaxed);
-                            self.health.connections.fetch_add(1, Ordering::Relaxed);
                             backoff.reset();
                             down_since = None;
                             tracing::info!(session_present = ack.session_present, "connected to the MQTT broker");
@@ -245,6 +263,7 @@ impl Source for MqttSource {
                             }
                         }
                         Ok(Event::Incoming(Packet::Publish(publish))) => self.handle(ctx, publish, &ack_tx).await,
+                        Ok(Event::Incoming(Packet::SubAck(_))) => self.health.subscribed.send_modify(|c| *c += 1),
                         Ok(_) => {}
                         Err(err) => {
                             self.health.connected.store(false, Ordering::Relaxed);
