@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests talk to. Each later peer (broker, RTSP server, receivers,
 # browser) is added here when its tests arrive.
-APT_PEERS=()
+APT_PEERS=(mosquitto openssl)
 missing=()
 for pkg in "${APT_PEERS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

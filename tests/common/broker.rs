@@ -48,6 +48,9 @@ impl Broker {
     pub async fn start(dir: &Path, options: BrokerOptions) -> Broker {
         let dir = dir.join(format!("broker-{}", free_port()));
         std::fs::create_dir_all(&dir).unwrap();
+        // Started as root, mosquitto drops to its own user: let it write its persistence.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let port = free_port();
         let mut conf = format!(
             "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\nautosave_interval 1\n\

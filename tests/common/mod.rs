@@ -28,7 +28,10 @@ impl Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_picket"));
         cmd.args(["run", "--config", config.to_str().unwrap()])
             .env("NOTIFY_SOCKET", &notify_path)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("PICKET_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .kill_on_drop(true);
         if let Some(usec) = watchdog_usec {
             cmd.env("WATCHDOG_USEC", usec.to_string());

@@ -86,6 +86,10 @@ pub struct MqttSource {
 
 /// A message waiting for its commits before it is acknowledged.
 struct PendingAck {
+    /// The connection it arrived on. Packet ids are per connection: an ack owed from an
+    /// earlier connection could acknowledge a different message that reuses the id, so
+    /// such acks are dropped (the broker redelivers those messages anyway).
+    generation: u64,
     publish: Publish,
     receipts: Vec<oneshot::Receiver<Result<Receipt, SubmitError>>>,
 }
@@ -133,7 +137,13 @@ impl MqttSource {
     }
 
     /// Decodes a message and submits its observations; queues its acknowledgement.
-    async fn handle(&self, ctx: &SourceContext, publish: Publish, acks: &mpsc::Sender<PendingAck>) {
+    async fn handle(
+        &self,
+        ctx: &SourceContext,
+        publish: Publish,
+        generation: u64,
+        acks: &mpsc::Sender<PendingAck>,
+    ) {
         self.health.received.fetch_add(1, Ordering::Relaxed);
         let mut receipts = Vec::new();
         match self.routes.get(&publish.topic) {
@@ -167,7 +177,13 @@ impl MqttSource {
                 }
             }
         }
-        let _ = acks.send(PendingAck { publish, receipts }).await;
+        let _ = acks
+            .send(PendingAck {
+                generation,
+                publish,
+                receipts,
+            })
+            .await;
     }
 }
 
@@ -187,6 +203,7 @@ async fn acknowledge_in_order(
     client: AsyncClient,
     mut rx: mpsc::Receiver<PendingAck>,
     health: Arc<MqttHealth>,
+    generation: Arc<AtomicU64>,
 ) {
     while let Some(pending) = rx.recv().await {
         let mut committed = true;
@@ -196,7 +213,9 @@ async fn acknowledge_in_order(
                 _ => committed = false,
             }
         }
-        if committed {
+        if pending.generation != generation.load(Ordering::Acquire) {
+            tracing::debug!(topic = %pending.publish.topic, "ack from an earlier connection dropped; the broker redelivers");
+        } else if committed {
             if client.ack(&pending.publish).await.is_err() {
                 break;
             }
@@ -221,10 +240,12 @@ impl Source for MqttSource {
             let options = connect::options(&self.client_id, &self.settings).map_err(fail)?;
             let (client, mut eventloop) = AsyncClient::new(options, 1024);
             let (ack_tx, ack_rx) = mpsc::channel(4096);
+            let generation = Arc::new(AtomicU64::new(0));
             let acker = tokio::spawn(acknowledge_in_order(
                 client.clone(),
                 ack_rx,
                 self.health.clone(),
+                generation.clone(),
             ));
             let topics: Vec<String> = self.routes.keys().cloned().collect();
             let grace = Duration::from_secs(u64::from(self.settings.broker_loss_grace_s));
@@ -247,6 +268,7 @@ impl Source for MqttSource {
                     }
                     event = eventloop.poll(), if retry_at.is_none() => match event {
                         Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                            generation.fetch_add(1, Ordering::AcqRel);
                             self.health.connected.store(true, Ordering::Relaxed);
                             backoff.reset();
                             down_since = None;
@@ -262,7 +284,10 @@ impl Source for MqttSource {
                                 tracing::warn!(error = %e, "subscribe failed");
                             }
                         }
-                        Ok(Event::Incoming(Packet::Publish(publish))) => self.handle(ctx, publish, &ack_tx).await,
+                        Ok(Event::Incoming(Packet::Publish(publish))) => {
+                            let current = generation.load(Ordering::Acquire);
+                            self.handle(ctx, publish, current, &ack_tx).await
+                        }
                         Ok(Event::Incoming(Packet::SubAck(_))) => self.health.subscribed.send_modify(|c| *c += 1),
                         Ok(_) => {}
                         Err(err) => {
@@ -275,9 +300,20 @@ impl Source for MqttSource {
                     },
                 }
             }
+            // Stop taking messages (those not acknowledged will be redelivered), but keep
+            // the event loop turning so the acknowledgements already owed go out.
             drop(ack_tx);
-            let _ = tokio::time::timeout(Duration::from_secs(5), acker).await;
-            let _ = client.disconnect().await;
+            let mut acker = acker;
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    tokio::select! {
+                        _ = &mut acker => break,
+                        event = eventloop.poll() => if event.is_err() { break },
+                    }
+                }
+            })
+            .await;
+            let _ = client.try_disconnect();
             let _ = tokio::time::timeout(Duration::from_secs(1), async {
                 while let Ok(event) = eventloop.poll().await {
                     if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
