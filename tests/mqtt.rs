@@ -344,3 +344,76 @@ async fn bad_input_is_counted_and_other_sensors_carry_on() {
     );
     picket.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_password_work_and_wrong_credentials_give_a_clear_error_and_a_trouble() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(
+        dir.path(),
+        BrokerOptions {
+            credentials: Some(("picket".into(), "s3cret-pw".into())),
+            tls: true,
+        },
+    )
+    .await;
+    let pw = dir.path().join("mqtt.pass");
+    std::fs::write(&pw, "s3cret-pw\n").unwrap();
+    let tls = format!(
+        "username = \"picket\"\npassword_file = \"{}\"\n[mqtt.tls]\nca_file = \"{}\"",
+        pw.display(),
+        broker.ca_file().display()
+    );
+    let mut picket = Picket::start(config(dir.path(), broker.port, &tls)).await;
+    picket.mqtt().subscribed_times(1).await;
+    let mut o = MqttOptions::new("tls-publisher", "127.0.0.1", broker.port);
+    o.set_credentials("picket", "s3cret-pw");
+    o.set_transport(rumqttc::Transport::tls_with_config(common::tls_client(
+        &broker.ca_file(),
+    )));
+    let (bus, mut ev) = AsyncClient::new(o, 10);
+    tokio::spawn(async move { while ev.poll().await.is_ok() {} });
+    bus.publish(
+        "zigbee2mqtt/gate_door",
+        QoS::AtLeastOnce,
+        false,
+        r#"{"contact":false}"#,
+    )
+    .await
+    .unwrap();
+    picket
+        .expect("door opened over TLS", sensor_event("z2m_door", "opened"))
+        .await;
+    picket.stop().await;
+
+    // Wrong password: a clear error naming the keys to check, and a trouble after the grace.
+    std::fs::write(&pw, "wrong\n").unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut picket = Picket::start(config(dir2.path(), broker.port, &tls)).await;
+    let trouble = picket
+        .expect("broker trouble 330", |p| {
+            p.event.kind == EventKind::Trouble
+                && p.event.code == Some(ContactId::PERIPHERAL_TROUBLE)
+        })
+        .await;
+    assert!(
+        trouble.event.message_en.contains("unreachable"),
+        "{}",
+        trouble.event.message_en
+    );
+    let error = picket
+        .mqtt()
+        .last_error
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("error recorded");
+    assert!(
+        error.contains("refused the credentials") && error.contains("mqtt.password"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("wrong"),
+        "the password leaked into the error: {error}"
+    );
+    picket.stop().await;
+}

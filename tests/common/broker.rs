@@ -78,6 +78,11 @@ impl Broker {
                 dir.display()
             ));
         }
+        // mosquitto runs as its own user when started as root: let it read its files.
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         let conf_path = dir.join("mosquitto.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let mut broker = Broker {

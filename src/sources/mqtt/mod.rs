@@ -40,6 +40,8 @@ pub struct MqttHealth {
     pub acknowledged: AtomicU64,
     /// Messages (or parts) rejected: unknown topic, bad payload.
     pub rejected: AtomicU64,
+    /// Why the last connection attempt failed, in words an installer can act on.
+    pub last_error: std::sync::Mutex<Option<String>>,
     /// Connections whose subscriptions the broker confirmed (SUBACK), awaitable.
     pub subscribed: tokio::sync::watch::Sender<u64>,
 }
@@ -51,6 +53,7 @@ impl Default for MqttHealth {
             received: AtomicU64::new(0),
             acknowledged: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            last_error: std::sync::Mutex::new(None),
             subscribed: tokio::sync::watch::channel(0).0,
         }
     }
@@ -187,6 +190,27 @@ impl MqttSource {
     }
 }
 
+/// A connection failure explained: what happened and which setting to check.
+fn explain(err: &rumqttc::ConnectionError, settings: &Mqtt) -> String {
+    use rumqttc::{ConnectReturnCode as Code, ConnectionError as E};
+    let at = format!("{}:{}", settings.host, settings.port);
+    match err {
+        E::ConnectionRefused(Code::BadUserNamePassword)
+        | E::ConnectionRefused(Code::NotAuthorized) => format!(
+            "broker {at} refused the credentials (bad user name or password, or not authorised): check mqtt.username and mqtt.password"
+        ),
+        E::ConnectionRefused(code) => format!("broker {at} refused the connection: {code:?}"),
+        E::Tls(e) => format!(
+            "TLS with broker {at} failed: {e}; check mqtt.tls.ca_file and that the broker's certificate names {}",
+            settings.host
+        ),
+        E::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("nothing listens on {at}: is the broker running? check mqtt.host and mqtt.port")
+        }
+        other => format!("connection to broker {at} failed: {other}"),
+    }
+}
+
 /// The start of a payload, printable, for logs.
 fn preview(payload: &[u8]) -> String {
     let text = String::from_utf8_lossy(&payload[..payload.len().min(120)]).to_string();
@@ -272,6 +296,9 @@ impl Source for MqttSource {
                             self.health.connected.store(true, Ordering::Relaxed);
                             backoff.reset();
                             down_since = None;
+                            if let Ok(mut last) = self.health.last_error.lock() {
+                                *last = None;
+                            }
                             tracing::info!(session_present = ack.session_present, "connected to the MQTT broker");
                             if trouble_open {
                                 trouble_open = false;
@@ -294,7 +321,11 @@ impl Source for MqttSource {
                             self.health.connected.store(false, Ordering::Relaxed);
                             down_since.get_or_insert_with(Instant::now);
                             let delay = backoff.next_delay();
-                            tracing::warn!(error = %err, retry_in = ?delay, "MQTT connection failed");
+                            let explained = explain(&err, &self.settings);
+                            tracing::warn!(error = %explained, retry_in = ?delay, "MQTT connection failed");
+                            if let Ok(mut last) = self.health.last_error.lock() {
+                                *last = Some(explained);
+                            }
                             retry_at = Some(Instant::now() + delay);
                         }
                     },
