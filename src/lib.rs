@@ -36,6 +36,7 @@ pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod gpio;
 pub mod journal;
 pub mod runtime;
 pub mod sources;

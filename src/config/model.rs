@@ -334,10 +334,27 @@ pub enum SourceBinding {
         #[serde(default)]
         availability_topic: Option<String>,
     },
-    /// A GPIO input pin.
+    /// A wired contact on a GPIO input pin.
     Gpio {
-        /// BCM pin number.
+        /// BCM pin number (0–27).
         pin: u8,
+        /// Internal pull resistor: `up` (default), `down` or `none`.
+        #[serde(default)]
+        pull: Pull,
+        /// Active when the pin reads low instead of high (e.g. a normally-open contact to
+        /// ground with a pull-up). Default false: high = active (normally-closed loop to
+        /// ground with a pull-up opens to high).
+        #[serde(default)]
+        invert: bool,
+        /// Kernel debounce, milliseconds (1–1000). Default 50.
+        #[serde(default = "default_debounce")]
+        debounce_ms: u32,
+        /// BCM pin of the detector's tamper loop, if wired.
+        #[serde(default)]
+        tamper_pin: Option<u8>,
+        /// The tamper loop is active low.
+        #[serde(default)]
+        tamper_invert: bool,
     },
     /// A camera's analysis.
     Camera {
@@ -372,6 +389,23 @@ pub enum MqttProfile {
     Esphome,
     /// A JSON pointer and value map, or a raw payload match.
     Generic,
+}
+
+/// A GPIO input's pull resistor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pull {
+    /// Pull-up: an open input reads high.
+    #[default]
+    Up,
+    /// Pull-down: an open input reads low.
+    Down,
+    /// No pull resistor (external one fitted).
+    None,
+}
+
+fn default_debounce() -> u32 {
+    50
 }
 
 /// `[[sensors]]`: one physical detector.
@@ -423,6 +457,9 @@ pub struct Output {
     /// BCM pin, when driven through GPIO.
     #[serde(default)]
     pub pin: Option<u8>,
+    /// The relay or LED is on when the pin is low.
+    #[serde(default)]
+    pub active_low: bool,
 }
 
 /// `[journal]`: where history is kept.
@@ -563,6 +600,36 @@ pub struct Gpio {
     /// Backend. Default `rppal`.
     #[serde(default = "default_gpio_backend")]
     pub backend: GpioBackend,
+    /// Keyswitches that arm and disarm an area.
+    #[serde(default)]
+    pub keyswitches: Vec<Keyswitch>,
+}
+
+/// `[[gpio.keyswitches]]`: a key switch (or arming button) wired to a pin: active arms,
+/// inactive disarms.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keyswitch {
+    /// BCM pin.
+    pub pin: u8,
+    /// Area it arms.
+    pub area: String,
+    /// Mode it arms in: `away` (default), `home`, `night`.
+    #[serde(default = "default_keyswitch_mode")]
+    pub mode: ArmedMode,
+    /// Active low.
+    #[serde(default)]
+    pub invert: bool,
+    /// Name in the audit log. Default `keyswitch`.
+    #[serde(default = "default_keyswitch_user")]
+    pub user: String,
+}
+
+fn default_keyswitch_mode() -> ArmedMode {
+    ArmedMode::Away
+}
+fn default_keyswitch_user() -> String {
+    "keyswitch".to_string()
 }
 
 fn default_gpio_backend() -> GpioBackend {

@@ -151,8 +151,64 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
             }
         }
     }
+    check_pins(config, &areas, &mut problems);
     resolve_secrets(config, &mut problems);
     problems
+}
+
+/// BCM pins 0–27, each used once, and a `[gpio]` section when any is used.
+fn check_pins(config: &Config, areas: &BTreeSet<&str>, problems: &mut Vec<Problem>) {
+    let mut used: BTreeMap<u8, String> = BTreeMap::new();
+    let mut claim = |pin: u8, path: String, problems: &mut Vec<Problem>| {
+        if pin > 27 {
+            problems.push((path, format!("BCM pin {pin} does not exist; use 0..27")));
+        } else if let Some(first) = used.insert(pin, path.clone()) {
+            problems.push((path, format!("pin {pin} is already used by {first}")));
+        }
+    };
+    for (i, sensor) in config.sensors.iter().enumerate() {
+        if let SourceBinding::Gpio {
+            pin,
+            tamper_pin,
+            debounce_ms,
+            ..
+        } = &sensor.source
+        {
+            claim(*pin, format!("sensors[{i}].source.pin"), problems);
+            if let Some(t) = tamper_pin {
+                claim(*t, format!("sensors[{i}].source.tamper_pin"), problems);
+            }
+            in_range(
+                &format!("sensors[{i}].source.debounce_ms"),
+                *debounce_ms,
+                1,
+                1000,
+                problems,
+            );
+        }
+    }
+    for (i, output) in config.outputs.iter().enumerate() {
+        if let Some(pin) = output.pin {
+            claim(pin, format!("outputs[{i}].pin"), problems);
+            if config.gpio.is_none() {
+                problems.push((
+                    format!("outputs[{i}].pin"),
+                    "an output on a pin needs a [gpio] section".into(),
+                ));
+            }
+        }
+    }
+    if let Some(gpio) = &config.gpio {
+        for (i, k) in gpio.keyswitches.iter().enumerate() {
+            claim(k.pin, format!("gpio.keyswitches[{i}].pin"), problems);
+            if !areas.contains(k.area.as_str()) {
+                problems.push((
+                    format!("gpio.keyswitches[{i}].area"),
+                    format!("unknown area `{}`{}", k.area, known(areas)),
+                ));
+            }
+        }
+    }
 }
 
 fn check_site(config: &Config, problems: &mut Vec<Problem>) {

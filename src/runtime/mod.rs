@@ -59,6 +59,7 @@ pub struct RunOptions {
 /// Runs the daemon until a signal (or `stop_after`).
 pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError> {
     refuse_unsupported(&config)?;
+    let gpio = crate::gpio::backend(&config).map_err(|e| RunError::Config(e.0))?;
     let journal = Journal::open(&config.journal.path).await?;
     let snapshot = journal.load_snapshot().await?;
     let site = Arc::new(Site::from_config(&config));
@@ -68,6 +69,12 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let effects = Effects::new(engine.outputs().clone());
     let mut sources = options.sources;
     sources.extend(configured_sources(&config, &effects)?);
+    if let Some(source) = gpio
+        .clone()
+        .and_then(|b| crate::gpio::inputs::GpioSource::new(b, &config))
+    {
+        sources.push(Box::new(source));
+    }
     if let Some(hook) = options.on_effects.take() {
         hook(&effects);
     }
@@ -77,6 +84,16 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let engine_task = tokio::spawn(task.run());
 
     let (trigger, shutdown) = shutdown::channel();
+    let output_tasks = match &gpio {
+        Some(backend) => crate::gpio::outputs::spawn(
+            backend.as_ref(),
+            &config,
+            effects.outputs.subscribe(),
+            shutdown.clone(),
+        )
+        .map_err(|e| RunError::Config(e.0))?,
+        None => Vec::new(),
+    };
     let mut source_tasks = tokio::task::JoinSet::new();
     for source in sources {
         let ctx = SourceContext {
@@ -128,6 +145,9 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     drop(handle);
     while source_tasks.join_next().await.is_some() {}
     let _ = engine_task.await;
+    for task in output_tasks {
+        let _ = task.await;
+    }
     journal.close().await;
     tracing::info!("picket stopped");
     Ok(())
@@ -174,7 +194,7 @@ fn configured_sources(
 fn refuse_unsupported(config: &Config) -> Result<(), RunError> {
     for sensor in &config.sensors {
         let kind = sensor.source.kind_name();
-        if matches!(kind, "gpio" | "camera") {
+        if kind == "camera" {
             return Err(RunError::Config(format!(
                 "sensor `{}` uses a {kind} source, which this version of picket cannot read yet; \
                  bind it to `feed` or `simulated` for now",
