@@ -38,7 +38,7 @@ async fn alarms_go_out_while_the_journal_is_locked_and_are_written_afterwards() 
     let site = Arc::new(Site::from_config(&config::parse_str(SITE).unwrap()));
     let engine = Engine::new(site, SystemClock::new());
     let writer = Writer::new(journal.clone()).await.unwrap();
-    let effects = Effects::new(engine.outputs().clone());
+    let effects = Effects::new(&engine);
     let mut events = effects.events.subscribe();
     let mut outputs = effects.outputs.subscribe();
     let (task, handle) = runtime::spawn_engine(engine, writer, effects);

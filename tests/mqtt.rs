@@ -5,13 +5,11 @@
 mod common;
 
 use common::broker::{Broker, BrokerOptions};
+use common::inproc::Picket;
 use picket::engine::{ContactId, EventKind};
-use picket::runtime::{self, Effects, Published, RunOptions};
+use picket::runtime::Published;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
-use tokio::sync::{broadcast, oneshot};
 
 fn config(dir: &std::path::Path, port: u16, extra_mqtt: &str) -> picket::config::Config {
     let text = format!(
@@ -66,66 +64,6 @@ source = {{ kind = "mqtt", topic = "plant/fence/3", profile = "generic", pointer
         journal = dir.join("journal.db").display()
     );
     picket::config::parse_str(&text).expect("valid test config")
-}
-
-/// picket running in this process; stops when dropped.
-struct Picket {
-    events: broadcast::Receiver<Arc<Published>>,
-    effects: Effects,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Picket {
-    async fn start(config: picket::config::Config) -> Picket {
-        let (tx, rx) = oneshot::channel();
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let options = RunOptions {
-            on_effects: Some(Box::new(move |e: &Effects| {
-                let _ = tx.send((e.events.subscribe(), e.clone()));
-            })),
-            stop: Some(stop_rx),
-            ..RunOptions::default()
-        };
-        let task =
-            tokio::spawn(async move { runtime::run(config, options).await.expect("picket run") });
-        let (events, effects) = rx.await.unwrap();
-        Picket {
-            events,
-            effects,
-            stop: Some(stop_tx),
-            task,
-        }
-    }
-
-    /// Waits for an event matching `pred`.
-    async fn expect(&mut self, what: &str, pred: impl Fn(&Published) -> bool) -> Arc<Published> {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                let p = self.events.recv().await.expect("events");
-                if pred(&p) {
-                    return p;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no event: {what}"))
-    }
-
-    /// The MQTT source's health.
-    fn mqtt(&self) -> Arc<picket::sources::mqtt::MqttHealth> {
-        self.effects
-            .health
-            .mqtt
-            .get()
-            .cloned()
-            .expect("MQTT source configured")
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap();
-    }
 }
 
 async fn publisher(port: u16) -> AsyncClient {

@@ -200,7 +200,7 @@ async fn picket_run(
     let writer = Writer::new(journal.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let effects = Effects::new(engine.outputs().clone());
+    let effects = Effects::new(&engine);
     let (task, handle) = runtime::spawn_engine(engine, writer, effects);
     let start = Instant::now();
     let mut workers = tokio::task::JoinSet::new();

@@ -181,6 +181,7 @@ impl<C: Clock> Engine<C> {
             }
             Input::Command(cmd) => self.command(&mut step, cmd),
             Input::Trouble(t) => self.system_trouble(&mut step, t),
+            Input::Audit(entry) => step.out.audit.push(entry),
             Input::Tick => {}
         }
         self.finish(step)

@@ -339,6 +339,9 @@ pub struct SystemTrouble {
 /// One input to the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
+    /// A person's action that was refused before reaching the engine (wrong code, lockout):
+    /// only audited.
+    Audit(AuditEntry),
     /// A gateway trouble begins or ends.
     Trouble(SystemTrouble),
     /// A sensor reading.

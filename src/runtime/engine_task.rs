@@ -124,13 +124,68 @@ pub struct EngineStats {
 pub struct Health {
     /// The MQTT source, when configured.
     pub mqtt: std::sync::OnceLock<Arc<crate::sources::mqtt::MqttHealth>>,
+    /// The MQTT command topic, when configured.
+    pub mqtt_commands: std::sync::OnceLock<Arc<crate::sources::mqtt::interface::InterfaceStats>>,
     /// The feed socket, when configured.
     pub feed: std::sync::OnceLock<Arc<crate::sources::feed::FeedStats>>,
+}
+
+/// The panel as it is now, for interfaces that publish state (MQTT, the page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PanelView {
+    /// Areas by id.
+    pub areas: BTreeMap<String, crate::engine::state::AreaState>,
+    /// Sensors by id.
+    pub sensors: BTreeMap<String, crate::engine::state::SensorState>,
+    /// Open alarms by id.
+    pub alarms: BTreeMap<crate::engine::AlarmId, crate::engine::Alarm>,
+}
+
+impl PanelView {
+    /// The engine's state now.
+    pub fn of<C: Clock>(engine: &Engine<C>) -> Self {
+        PanelView {
+            areas: engine
+                .areas()
+                .map(|a| (a.area.clone(), a.clone()))
+                .collect(),
+            sensors: engine
+                .sensors()
+                .map(|s| (s.sensor.clone(), s.clone()))
+                .collect(),
+            alarms: engine.open_alarms().map(|a| (a.id, a.clone())).collect(),
+        }
+    }
+
+    fn apply(&mut self, outcome: &Outcome) {
+        for a in &outcome.areas {
+            self.areas.insert(a.area.clone(), a.clone());
+        }
+        for s in &outcome.sensors {
+            self.sensors.insert(s.sensor.clone(), s.clone());
+        }
+        for (sensor, at) in &outcome.seen {
+            if let Some(s) = self.sensors.get_mut(sensor) {
+                s.last_seen = Some(*at);
+            }
+        }
+        for alarm in &outcome.alarms {
+            if alarm.state == crate::engine::AlarmState::Resolved {
+                self.alarms.remove(&alarm.id);
+            } else {
+                self.alarms.insert(alarm.id, alarm.clone());
+            }
+        }
+    }
 }
 
 /// What the engine publishes after a commit.
 #[derive(Clone)]
 pub struct Effects {
+    /// Every alarm record as it changes (resolved ones included, once).
+    pub alarms: broadcast::Sender<Arc<crate::engine::Alarm>>,
+    /// The panel now; changes only when areas, sensors or alarms change.
+    pub panel: watch::Sender<Arc<PanelView>>,
     /// Health of sources and channels.
     pub health: Arc<Health>,
     /// Every event, in order.
@@ -142,9 +197,12 @@ pub struct Effects {
 }
 
 impl Effects {
-    /// New channels, with outputs starting from the engine's current state.
-    pub fn new(initial_outputs: BTreeMap<String, OutputPattern>) -> Self {
+    /// New channels, starting from the engine's current state.
+    pub fn new<C: Clock>(engine: &Engine<C>) -> Self {
+        let initial_outputs = engine.outputs().clone();
         Effects {
+            alarms: broadcast::channel(1024).0,
+            panel: watch::channel(Arc::new(PanelView::of(engine))).0,
             events: broadcast::channel(4096).0,
             outputs: watch::channel(initial_outputs).0,
             stats: Arc::new(EngineStats::default()),
@@ -252,6 +310,21 @@ impl<C: Clock + 'static> EngineTask<C> {
             replies.push((req.reply, outcome.refused.clone()));
             fresh.push(outcome);
         }
+        // The state others publish, prepared now and sent only after the commit.
+        let changed_alarms: Vec<Arc<crate::engine::Alarm>> = fresh
+            .iter()
+            .flat_map(|o| o.alarms.iter().cloned().map(Arc::new))
+            .collect();
+        let next_view = fresh
+            .iter()
+            .any(|o| !o.areas.is_empty() || !o.sensors.is_empty() || !o.alarms.is_empty())
+            .then(|| {
+                let mut view = PanelView::clone(&self.effects.panel.borrow());
+                for o in &fresh {
+                    view.apply(o);
+                }
+                view
+            });
         let worth_writing = |o: &Outcome| o.changes_state() || !o.seen.is_empty();
         let backlog = self.unwritten.len();
         let to_write: Vec<&Outcome> = self
@@ -342,6 +415,12 @@ impl<C: Clock + 'static> EngineTask<C> {
                     self.journal_event(true);
                 }
             }
+        }
+        if let Some(view) = next_view {
+            self.effects.panel.send_replace(Arc::new(view));
+        }
+        for alarm in changed_alarms {
+            let _ = self.effects.alarms.send(alarm);
         }
         let _ = self.effects.outputs.send_if_modified(|current| {
             let next = self.engine.outputs();

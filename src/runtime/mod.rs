@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use engine_task::{
-    Effects, EngineHandle, EngineStats, MAX_BATCH, Published, Receipt, SubmitError,
+    Effects, EngineHandle, EngineStats, Health, MAX_BATCH, PanelView, Published, Receipt,
+    SubmitError,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
 
@@ -66,9 +67,9 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let engine = Engine::restore(site, SystemClock::new(), snapshot);
     let open_alarms = engine.open_alarms().count();
     let writer = Writer::new(journal.clone()).await?;
-    let effects = Effects::new(engine.outputs().clone());
+    let effects = Effects::new(&engine);
     let mut sources = options.sources;
-    sources.extend(configured_sources(&config, &effects)?);
+    sources.extend(configured_sources(&config, &effects, &journal)?);
     if let Some(source) = gpio
         .clone()
         .and_then(|b| crate::gpio::inputs::GpioSource::new(b, &config))
@@ -168,6 +169,7 @@ pub fn spawn_engine<C: crate::engine::Clock + 'static>(
 fn configured_sources(
     config: &Config,
     effects: &Effects,
+    journal: &Journal,
 ) -> Result<Vec<Box<dyn Source>>, RunError> {
     let bound = |kind: &str| -> Vec<String> {
         config
@@ -184,8 +186,14 @@ fn configured_sources(
         let _ = effects.health.feed.set(feed.stats.clone());
         sources.push(Box::new(feed));
     }
-    if let Some(mqtt) = MqttSource::from_config(config) {
+    let deps = crate::sources::mqtt::interface::InterfaceDeps {
+        site: Arc::new(Site::from_config(config)),
+        effects: effects.clone(),
+        journal: journal.clone(),
+    };
+    if let Some(mqtt) = MqttSource::from_config(config, Some(deps)) {
         let _ = effects.health.mqtt.set(mqtt.health.clone());
+        let _ = effects.health.mqtt_commands.set(mqtt.commands.clone());
         sources.push(Box::new(mqtt));
     }
     Ok(sources)

@@ -10,6 +10,7 @@
 //! broker stays unreachable beyond the configured grace.
 
 mod connect;
+pub mod interface;
 pub mod profiles;
 
 use rumqttc::{AsyncClient, Event, Packet, Publish, QoS};
@@ -85,6 +86,10 @@ pub struct MqttSource {
     routes: Arc<HashMap<String, Vec<Route>>>,
     /// Health counters.
     pub health: Arc<MqttHealth>,
+    /// picket's own topics, when the rest of picket is there to serve them.
+    interface: Option<(interface::Topics, interface::InterfaceDeps, Config)>,
+    /// Command counters.
+    pub commands: Arc<interface::InterfaceStats>,
 }
 
 /// A message waiting for its commits before it is acknowledged.
@@ -98,8 +103,12 @@ struct PendingAck {
 }
 
 impl MqttSource {
-    /// A source for every sensor bound to MQTT, or None when there are none or no `[mqtt]`.
-    pub fn from_config(config: &Config) -> Option<MqttSource> {
+    /// The MQTT connection when `[mqtt]` is configured: sensors bound to MQTT, and with
+    /// `deps`, picket's own interface.
+    pub fn from_config(
+        config: &Config,
+        deps: Option<interface::InterfaceDeps>,
+    ) -> Option<MqttSource> {
         let settings = config.mqtt.clone()?;
         let mut routes: HashMap<String, Vec<Route>> = HashMap::new();
         for sensor in &config.sensors {
@@ -112,7 +121,7 @@ impl MqttSource {
                 });
             }
         }
-        if routes.is_empty() {
+        if routes.is_empty() && deps.is_none() {
             return None;
         }
         Some(MqttSource {
@@ -120,6 +129,8 @@ impl MqttSource {
             settings,
             routes: Arc::new(routes),
             health: Arc::new(MqttHealth::default()),
+            interface: deps.map(|d| (interface::Topics::new(config), d, config.clone())),
+            commands: Arc::new(interface::InterfaceStats::default()),
         })
     }
 
@@ -146,9 +157,23 @@ impl MqttSource {
         publish: Publish,
         generation: u64,
         acks: &mpsc::Sender<PendingAck>,
+        commands: &mpsc::Sender<Vec<u8>>,
     ) {
-        self.health.received.fetch_add(1, Ordering::Relaxed);
         let mut receipts = Vec::new();
+        if let Some((topics, ..)) = &self.interface {
+            if publish.topic == topics.command() {
+                let _ = commands.try_send(publish.payload.to_vec());
+                let _ = acks
+                    .send(PendingAck {
+                        generation,
+                        publish,
+                        receipts,
+                    })
+                    .await;
+                return;
+            }
+        }
+        self.health.received.fetch_add(1, Ordering::Relaxed);
         match self.routes.get(&publish.topic) {
             None => {
                 self.health.rejected.fetch_add(1, Ordering::Relaxed);
@@ -261,8 +286,40 @@ impl Source for MqttSource {
                 source_name: "mqtt".into(),
                 message,
             };
-            let options = connect::options(&self.client_id, &self.settings).map_err(fail)?;
+            let mut options = connect::options(&self.client_id, &self.settings).map_err(fail)?;
+            if let Some((topics, ..)) = &self.interface {
+                options.set_last_will(rumqttc::LastWill::new(
+                    topics.availability(),
+                    "offline",
+                    QoS::AtLeastOnce,
+                    true,
+                ));
+            }
             let (client, mut eventloop) = AsyncClient::new(options, 1024);
+            let (connected_tx, connected_rx) = tokio::sync::watch::channel(0u64);
+            let (command_tx, mut command_rx) = mpsc::channel::<Vec<u8>>(64);
+            let mut helpers = tokio::task::JoinSet::new();
+            if let Some((topics, deps, config)) = &self.interface {
+                helpers.spawn(interface::publish(
+                    client.clone(),
+                    topics.clone(),
+                    deps.clone(),
+                    config.clone(),
+                    connected_rx,
+                ));
+                let mut handler = interface::CommandHandler::new(
+                    topics.clone(),
+                    deps.clone(),
+                    ctx.engine.clone(),
+                    self.commands.clone(),
+                );
+                let client = client.clone();
+                helpers.spawn(async move {
+                    while let Some(payload) = command_rx.recv().await {
+                        handler.handle(&client, &payload).await;
+                    }
+                });
+            }
             let (ack_tx, ack_rx) = mpsc::channel(4096);
             let generation = Arc::new(AtomicU64::new(0));
             let acker = tokio::spawn(acknowledge_in_order(
@@ -271,7 +328,10 @@ impl Source for MqttSource {
                 self.health.clone(),
                 generation.clone(),
             ));
-            let topics: Vec<String> = self.routes.keys().cloned().collect();
+            let mut topics: Vec<String> = self.routes.keys().cloned().collect();
+            if let Some((t, ..)) = &self.interface {
+                topics.push(t.command());
+            }
             let grace = Duration::from_secs(u64::from(self.settings.broker_loss_grace_s));
             let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
             let mut down_since = Some(Instant::now());
@@ -313,9 +373,12 @@ impl Source for MqttSource {
                         }
                         Ok(Event::Incoming(Packet::Publish(publish))) => {
                             let current = generation.load(Ordering::Acquire);
-                            self.handle(ctx, publish, current, &ack_tx).await
+                            self.handle(ctx, publish, current, &ack_tx, &command_tx).await
                         }
-                        Ok(Event::Incoming(Packet::SubAck(_))) => self.health.subscribed.send_modify(|c| *c += 1),
+                        Ok(Event::Incoming(Packet::SubAck(_))) => {
+                            connected_tx.send_modify(|c| *c += 1);
+                            self.health.subscribed.send_modify(|c| *c += 1);
+                        }
                         Ok(_) => {}
                         Err(err) => {
                             self.health.connected.store(false, Ordering::Relaxed);
@@ -344,6 +407,12 @@ impl Source for MqttSource {
                 }
             })
             .await;
+            helpers.abort_all();
+            if let Some((topics, ..)) = &self.interface {
+                // A clean disconnect does not fire the last will: say it ourselves.
+                let _ =
+                    client.try_publish(topics.availability(), QoS::AtLeastOnce, true, "offline");
+            }
             let _ = client.try_disconnect();
             let _ = tokio::time::timeout(Duration::from_secs(1), async {
                 while let Ok(event) = eventloop.poll().await {

@@ -1,0 +1,596 @@
+//! picket's own MQTT interface under `<base>/<site>/`, on the same connection as the
+//! sensors:
+//!
+//! - `availability` — `online`, or `offline` as the last will (retained);
+//! - `state` — areas and open alarms (retained); `area/<id>/ha_state` — the area in Home
+//!   Assistant's words (retained);
+//! - `sensor/<id>`, `zone/<id>`, `alarm/<id>` — retained, published when they change;
+//! - `event` — every event as it is journaled (not retained);
+//! - `command` — arm, disarm, acknowledge with a user's code; answered on
+//!   `command/reply`. Wrong codes are refused, counted, audited, and after
+//!   [`MAX_FAILURES`] within [`FAILURE_WINDOW`] the topic is locked for [`LOCKOUT`].
+//! - Home Assistant MQTT discovery: an `alarm_control_panel` per area and a
+//!   `binary_sensor` (plus a `problem` one) per sensor, tied to `availability`.
+
+use rumqttc::{AsyncClient, QoS};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+use crate::config::{Config, SensorKind};
+use crate::engine::state::AreaState;
+use crate::engine::{
+    Actor, Alarm, AlarmState, AuditEntry, Command, CommandKind, Input, Mode, Origin, Role, Site,
+};
+use crate::journal::Journal;
+use crate::runtime::{Effects, EngineHandle, PanelView, Published, SubmitError};
+
+/// Wrong codes tolerated within [`FAILURE_WINDOW`] before the command topic locks.
+pub const MAX_FAILURES: usize = 5;
+/// Window for counting wrong codes.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(300);
+/// How long the command topic stays locked.
+pub const LOCKOUT: Duration = Duration::from_secs(300);
+
+/// Counters for health and `/metrics`.
+#[derive(Debug, Default)]
+pub struct InterfaceStats {
+    /// Commands carried out.
+    pub commands_accepted: AtomicU64,
+    /// Commands refused (wrong code, locked out, malformed, refused by the panel).
+    pub commands_refused: AtomicU64,
+    /// Wrong codes entered.
+    pub wrong_codes: AtomicU64,
+}
+
+/// Everything the interface needs from the rest of picket.
+#[derive(Clone)]
+pub struct InterfaceDeps {
+    /// The configured site.
+    pub site: Arc<Site>,
+    /// Where state and events come from.
+    pub effects: Effects,
+    /// Where codes are checked.
+    pub journal: Journal,
+}
+
+/// Topic names.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    /// `<base>/<site>`.
+    pub base: String,
+    /// Home Assistant's discovery prefix.
+    pub discovery_prefix: String,
+    /// Node id for discovery topics.
+    pub node: String,
+}
+
+impl Topics {
+    /// From the configuration.
+    pub fn new(config: &Config) -> Topics {
+        let site = super::connect::site_topic(config);
+        let mqtt = config.mqtt.as_ref();
+        Topics {
+            base: format!(
+                "{}/{site}",
+                mqtt.map(|m| m.base_topic.as_str()).unwrap_or("picket")
+            ),
+            discovery_prefix: mqtt
+                .map(|m| m.discovery_prefix.clone())
+                .unwrap_or_else(|| "homeassistant".into()),
+            node: format!("picket_{site}"),
+        }
+    }
+    /// The last-will topic.
+    pub fn availability(&self) -> String {
+        format!("{}/availability", self.base)
+    }
+    /// Where commands arrive.
+    pub fn command(&self) -> String {
+        format!("{}/command", self.base)
+    }
+    /// Where commands are answered.
+    pub fn reply(&self) -> String {
+        format!("{}/command/reply", self.base)
+    }
+}
+
+/// Home Assistant's state word for an area.
+pub fn ha_state(area: &AreaState, view: &PanelView) -> &'static str {
+    let alarmed = view
+        .alarms
+        .values()
+        .any(|a| a.area == area.area && a.state == AlarmState::Raised && !a.silent);
+    if alarmed {
+        "triggered"
+    } else if area.entry.is_some() {
+        "pending"
+    } else if area.exit_until.is_some() {
+        "arming"
+    } else {
+        match area.mode {
+            Mode::Disarmed => "disarmed",
+            Mode::ArmedAway => "armed_away",
+            Mode::ArmedHome => "armed_home",
+            Mode::ArmedNight => "armed_night",
+        }
+    }
+}
+
+/// Home Assistant device class for a sensor kind.
+pub fn device_class(kind: SensorKind) -> &'static str {
+    match kind {
+        SensorKind::Contact => "door",
+        SensorKind::Motion | SensorKind::Camera => "motion",
+        SensorKind::Fence => "vibration",
+        SensorKind::Smoke => "smoke",
+        SensorKind::Heat => "heat",
+        SensorKind::CallPoint | SensorKind::PanicButton => "safety",
+        SensorKind::Water => "moisture",
+        SensorKind::Tamper => "tamper",
+    }
+}
+
+/// Every discovery message: (topic, retained JSON payload).
+pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, Value)> {
+    let device = json!({
+        "identifiers": [topics.node],
+        "name": format!("picket {}", site.name),
+        "manufacturer": "picket",
+        "model": "security gateway",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    });
+    let availability = |v: &mut Value| {
+        v["availability_topic"] = json!(topics.availability());
+        v["payload_available"] = json!("online");
+        v["payload_not_available"] = json!("offline");
+        v["device"] = device.clone();
+    };
+    let mut out = Vec::new();
+    for area in site.areas.values() {
+        let mut v = json!({
+            "name": both(&area.names.vi, &area.names.en),
+            "unique_id": format!("{}_{}_panel", topics.node, area.id),
+            "state_topic": format!("{}/area/{}/ha_state", topics.base, area.id),
+            "command_topic": topics.command(),
+            "command_template": format!("{{\"action\":\"{{{{ action }}}}\",\"code\":\"{{{{ code }}}}\",\"area\":\"{}\"}}", area.id),
+            "code": "REMOTE_CODE",
+            "code_arm_required": true,
+            "code_disarm_required": true,
+            "code_trigger_required": true,
+            "supported_features": ["arm_home", "arm_away", "arm_night"],
+        });
+        availability(&mut v);
+        out.push((
+            format!(
+                "{}/alarm_control_panel/{}/{}/config",
+                topics.discovery_prefix, topics.node, area.id
+            ),
+            v,
+        ));
+    }
+    for sensor in &config.sensors {
+        let name = both(
+            sensor.name.as_deref().unwrap_or(&sensor.id),
+            sensor
+                .name_en
+                .as_deref()
+                .unwrap_or(sensor.name.as_deref().unwrap_or(&sensor.id)),
+        );
+        let state_topic = format!("{}/sensor/{}", topics.base, sensor.id);
+        let mut main = json!({
+            "name": name,
+            "unique_id": format!("{}_{}", topics.node, sensor.id),
+            "state_topic": state_topic,
+            "value_template": "{{ 'ON' if value_json.active else 'OFF' }}",
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "device_class": device_class(sensor.kind),
+        });
+        availability(&mut main);
+        out.push((
+            format!(
+                "{}/binary_sensor/{}/{}/config",
+                topics.discovery_prefix, topics.node, sensor.id
+            ),
+            main,
+        ));
+        let mut problem = json!({
+            "name": format!("{name} — sự cố / trouble"),
+            "unique_id": format!("{}_{}_problem", topics.node, sensor.id),
+            "state_topic": format!("{}/sensor/{}", topics.base, sensor.id),
+            "value_template": "{{ 'ON' if value_json.trouble else 'OFF' }}",
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "device_class": "problem",
+            "entity_category": "diagnostic",
+        });
+        availability(&mut problem);
+        out.push((
+            format!(
+                "{}/binary_sensor/{}/{}_problem/config",
+                topics.discovery_prefix, topics.node, sensor.id
+            ),
+            problem,
+        ));
+    }
+    out
+}
+
+fn both(vi: &str, en: &str) -> String {
+    if vi == en {
+        vi.to_string()
+    } else {
+        format!("{vi} / {en}")
+    }
+}
+
+/// Retained state topics for a panel view: topic → payload.
+pub fn state_topics(topics: &Topics, site: &Site, view: &PanelView) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for area in view.areas.values() {
+        out.insert(
+            format!("{}/area/{}/ha_state", topics.base, area.area),
+            ha_state(area, view).to_string(),
+        );
+    }
+    for s in view.sensors.values() {
+        let payload = json!({
+            "active": s.active,
+            "tamper": s.tamper,
+            "battery_low": s.battery_low,
+            "missing": s.missing,
+            "video_loss": s.video_loss,
+            "trouble": s.has_trouble(),
+        });
+        out.insert(
+            format!("{}/sensor/{}", topics.base, s.sensor),
+            payload.to_string(),
+        );
+    }
+    for zone in site.zones.values() {
+        let active = zone
+            .sensors
+            .iter()
+            .any(|s| view.sensors.get(s).is_some_and(|st| st.active));
+        let bypassed = view
+            .areas
+            .get(&zone.area)
+            .is_some_and(|a| a.bypassed.contains_key(&zone.id));
+        let payload = json!({ "active": active, "bypassed": bypassed, "area": zone.area, "type": zone.zone_type });
+        out.insert(
+            format!("{}/zone/{}", topics.base, zone.id),
+            payload.to_string(),
+        );
+    }
+    let state = json!({
+        "areas": view.areas.values().map(|a| json!({
+            "id": a.area, "mode": a.mode.as_str(), "ha_state": ha_state(a, view),
+            "exit_delay": a.exit_until.is_some(), "entry_delay": a.entry.is_some(),
+            "bypassed": a.bypassed.keys().collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "open_alarms": view.alarms.values().map(alarm_json).collect::<Vec<_>>(),
+    });
+    out.insert(format!("{}/state", topics.base), state.to_string());
+    out
+}
+
+/// An alarm as published.
+pub fn alarm_json(a: &Alarm) -> Value {
+    json!({
+        "id": a.id, "category": a.category, "code": a.code.0, "area": a.area, "zone": a.zone,
+        "sensor": a.sensor, "raised_at": a.raised_at.to_rfc3339(), "confirmed": a.confirmed,
+        "silent": a.silent, "cancelled": a.cancelled, "state": a.state.as_str(),
+        "acknowledged_by": a.acknowledged_by, "resolved_by": a.resolved_by,
+        "resolution": a.resolution.map(|r| r.as_str()), "note": a.note,
+    })
+}
+
+/// An event as published.
+pub fn event_json(p: &Published) -> Value {
+    let e = &p.event;
+    json!({
+        "seq": p.seq, "at": e.at.to_rfc3339(), "kind": e.kind.as_str(), "category": e.category,
+        "code": e.code.map(|c| c.0), "qualifier": e.qualifier.digit(), "area": e.area, "zone": e.zone,
+        "zone_number": e.zone_number, "sensor": e.sensor, "alarm": e.alarm, "user": e.user,
+        "message_vi": e.message_vi, "message_en": e.message_en,
+    })
+}
+
+/// Publishes state, events and alarms; republishes everything after each (re)connection.
+pub async fn publish(
+    client: AsyncClient,
+    topics: Topics,
+    deps: InterfaceDeps,
+    config: Config,
+    mut connected: tokio::sync::watch::Receiver<u64>,
+) {
+    let mut panel = deps.effects.panel.subscribe();
+    let mut events = deps.effects.events.subscribe();
+    let mut alarms = deps.effects.alarms.subscribe();
+    let mut published: BTreeMap<String, String> = BTreeMap::new();
+    let discovery_on = config.mqtt.as_ref().is_some_and(|m| m.discovery);
+    loop {
+        tokio::select! {
+            changed = connected.changed() => {
+                if changed.is_err() { return; }
+                let _ = client.publish(topics.availability(), QoS::AtLeastOnce, true, "online").await;
+                if discovery_on {
+                    for (topic, payload) in discovery(&topics, &deps.site, &config) {
+                        let _ = client.publish(topic, QoS::AtLeastOnce, true, payload.to_string()).await;
+                    }
+                }
+                published.clear();
+                let view = panel.borrow_and_update().clone();
+                for alarm in view.alarms.values() {
+                    let _ = client.publish(format!("{}/alarm/{}", topics.base, alarm.id), QoS::AtLeastOnce, true, alarm_json(alarm).to_string()).await;
+                }
+                publish_changes(&client, &topics, &deps.site, &view, &mut published).await;
+            }
+            changed = panel.changed() => {
+                if changed.is_err() { return; }
+                let view = panel.borrow_and_update().clone();
+                publish_changes(&client, &topics, &deps.site, &view, &mut published).await;
+            }
+            event = events.recv() => match event {
+                Ok(p) => { let _ = client.publish(format!("{}/event", topics.base), QoS::AtLeastOnce, false, event_json(&p).to_string()).await; }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "MQTT event publishing fell behind"),
+                Err(_) => return,
+            },
+            alarm = alarms.recv() => match alarm {
+                Ok(a) => {
+                    let topic = format!("{}/alarm/{}", topics.base, a.id);
+                    let resolved = a.state == AlarmState::Resolved;
+                    let _ = client.publish(topic.clone(), QoS::AtLeastOnce, !resolved, alarm_json(&a).to_string()).await;
+                    if resolved {
+                        // Clear the retained copy: a resolved alarm is history, kept in the journal.
+                        let _ = client.publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new()).await;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            },
+        }
+    }
+}
+
+async fn publish_changes(
+    client: &AsyncClient,
+    topics: &Topics,
+    site: &Site,
+    view: &PanelView,
+    published: &mut BTreeMap<String, String>,
+) {
+    for (topic, payload) in state_topics(topics, site, view) {
+        if published.get(&topic) != Some(&payload) {
+            let _ = client
+                .publish(topic.clone(), QoS::AtLeastOnce, true, payload.clone())
+                .await;
+            published.insert(topic, payload);
+        }
+    }
+}
+
+/// Checks codes and carries out commands from the command topic, one at a time.
+pub struct CommandHandler {
+    topics: Topics,
+    deps: InterfaceDeps,
+    engine: EngineHandle,
+    /// Times of recent wrong codes.
+    failures: VecDeque<Instant>,
+    /// Locked until this time.
+    locked_until: Option<Instant>,
+    /// Counters.
+    pub stats: Arc<InterfaceStats>,
+}
+
+/// A reply on `command/reply`.
+fn reply(id: &Value, ok: bool, vi: &str, en: &str) -> Value {
+    json!({ "id": id, "ok": ok, "reason_vi": vi, "reason_en": en })
+}
+
+impl CommandHandler {
+    /// A handler submitting to `engine`.
+    pub fn new(
+        topics: Topics,
+        deps: InterfaceDeps,
+        engine: EngineHandle,
+        stats: Arc<InterfaceStats>,
+    ) -> Self {
+        CommandHandler {
+            topics,
+            deps,
+            engine,
+            failures: VecDeque::new(),
+            locked_until: None,
+            stats,
+        }
+    }
+
+    fn audit(&self, user: &str, action: &str, target: &str, result: &str) -> Input {
+        Input::Audit(AuditEntry {
+            at: self.engine_now(),
+            user: user.to_string(),
+            role: Role::Guard,
+            origin: Origin::Mqtt,
+            action: action.to_string(),
+            target: target.to_string(),
+            result: result.to_string(),
+        })
+    }
+
+    fn engine_now(&self) -> crate::engine::Timestamp {
+        use crate::engine::Clock;
+        crate::engine::SystemClock::new().now()
+    }
+
+    /// Handles one command payload and publishes the reply.
+    pub async fn handle(&mut self, client: &AsyncClient, payload: &[u8]) {
+        let answer = self.answer(payload).await;
+        if answer["ok"] == json!(true) {
+            self.stats.commands_accepted.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.commands_refused.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = client
+            .publish(
+                self.topics.reply(),
+                QoS::AtLeastOnce,
+                false,
+                answer.to_string(),
+            )
+            .await;
+    }
+
+    async fn answer(&mut self, payload: &[u8]) -> Value {
+        let Ok(request) = serde_json::from_slice::<Value>(payload) else {
+            return reply(
+                &Value::Null,
+                false,
+                "lệnh không phải JSON",
+                "command is not JSON",
+            );
+        };
+        let id = request.get("id").cloned().unwrap_or(Value::Null);
+        let text = |k: &str| {
+            request
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (action, area, code) = (text("action"), text("area"), text("code"));
+        let kind = match action.to_ascii_lowercase().as_str() {
+            "arm_away" => Some(CommandKind::Arm {
+                area: area.clone(),
+                mode: Mode::ArmedAway,
+                force: false,
+            }),
+            "arm_home" => Some(CommandKind::Arm {
+                area: area.clone(),
+                mode: Mode::ArmedHome,
+                force: false,
+            }),
+            "arm_night" => Some(CommandKind::Arm {
+                area: area.clone(),
+                mode: Mode::ArmedNight,
+                force: false,
+            }),
+            "arm" => match text("mode").as_str() {
+                "armed_home" | "home" => Some(CommandKind::Arm {
+                    area: area.clone(),
+                    mode: Mode::ArmedHome,
+                    force: false,
+                }),
+                "armed_night" | "night" => Some(CommandKind::Arm {
+                    area: area.clone(),
+                    mode: Mode::ArmedNight,
+                    force: false,
+                }),
+                _ => Some(CommandKind::Arm {
+                    area: area.clone(),
+                    mode: Mode::ArmedAway,
+                    force: false,
+                }),
+            },
+            "disarm" => Some(CommandKind::Disarm { area: area.clone() }),
+            "ack" | "acknowledge" => {
+                request
+                    .get("alarm")
+                    .and_then(Value::as_u64)
+                    .map(|alarm| CommandKind::Acknowledge {
+                        alarm,
+                        note: text("note"),
+                    })
+            }
+            _ => None,
+        };
+        let Some(kind) = kind else {
+            return reply(
+                &id,
+                false,
+                "lệnh không hợp lệ",
+                &format!("unknown or incomplete command `{action}`"),
+            );
+        };
+        let now = Instant::now();
+        if self.locked_until.is_some_and(|t| t > now) {
+            drop(
+                self.engine
+                    .submit_nowait(self.audit(
+                        "unknown",
+                        &action,
+                        &area,
+                        "refused: locked out after repeated wrong codes",
+                    ))
+                    .await,
+            );
+            return reply(
+                &id,
+                false,
+                "tạm khóa do nhập sai mã nhiều lần",
+                "locked out after repeated wrong codes; try again later",
+            );
+        }
+        let user = match self.deps.journal.find_by_code(&code).await {
+            Ok(Some(user)) => user,
+            Ok(None) => {
+                self.stats.wrong_codes.fetch_add(1, Ordering::Relaxed);
+                self.failures.push_back(now);
+                while self
+                    .failures
+                    .front()
+                    .is_some_and(|t| now - *t > FAILURE_WINDOW)
+                {
+                    self.failures.pop_front();
+                }
+                let locked = self.failures.len() >= MAX_FAILURES;
+                if locked {
+                    self.locked_until = Some(now + LOCKOUT);
+                    self.failures.clear();
+                    tracing::error!("MQTT command topic locked after {MAX_FAILURES} wrong codes");
+                }
+                drop(
+                    self.engine
+                        .submit_nowait(self.audit(
+                            "unknown",
+                            &action,
+                            &area,
+                            if locked {
+                                "refused: wrong code; locked out"
+                            } else {
+                                "refused: wrong code"
+                            },
+                        ))
+                        .await,
+                );
+                return reply(&id, false, "sai mã", "wrong code");
+            }
+            Err(e) => {
+                return reply(
+                    &id,
+                    false,
+                    "lỗi kiểm tra mã",
+                    &format!("code check failed: {e}"),
+                );
+            }
+        };
+        let command = Command {
+            kind,
+            actor: Actor {
+                user: user.name,
+                role: user.role,
+                duress: user.duress,
+                origin: Origin::Mqtt,
+            },
+        };
+        match self.engine.command(command).await {
+            Ok(_) => reply(&id, true, "", ""),
+            Err(SubmitError::Refused(r)) => reply(&id, false, &r.reason_vi, &r.reason_en),
+            Err(e) => reply(&id, false, "chưa ghi được", &e.to_string()),
+        }
+    }
+}

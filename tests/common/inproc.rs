@@ -1,0 +1,80 @@
+//! picket running inside the test process, with its effects in reach.
+
+use picket::runtime::{self, Effects, Published, RunOptions};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, oneshot};
+
+/// picket running in this process; stops when dropped.
+pub struct Picket {
+    pub events: broadcast::Receiver<Arc<Published>>,
+    pub effects: Effects,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Picket {
+    pub async fn start(config: picket::config::Config) -> Picket {
+        let (tx, rx) = oneshot::channel();
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let options = RunOptions {
+            on_effects: Some(Box::new(move |e: &Effects| {
+                let _ = tx.send((e.events.subscribe(), e.clone()));
+            })),
+            stop: Some(stop_rx),
+            ..RunOptions::default()
+        };
+        let task =
+            tokio::spawn(async move { runtime::run(config, options).await.expect("picket run") });
+        let (events, effects) = rx.await.unwrap();
+        Picket {
+            events,
+            effects,
+            stop: Some(stop_tx),
+            task,
+        }
+    }
+
+    /// Waits for an event matching `pred`.
+    pub async fn expect(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&Published) -> bool,
+    ) -> Arc<Published> {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let p = self.events.recv().await.expect("events");
+                if pred(&p) {
+                    return p;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no event: {what}"))
+    }
+
+    /// The MQTT source's health.
+    pub fn mqtt(&self) -> Arc<picket::sources::mqtt::MqttHealth> {
+        self.effects
+            .health
+            .mqtt
+            .get()
+            .cloned()
+            .expect("MQTT source configured")
+    }
+
+    /// The MQTT command counters.
+    pub fn mqtt_commands(&self) -> Arc<picket::sources::mqtt::interface::InterfaceStats> {
+        self.effects
+            .health
+            .mqtt_commands
+            .get()
+            .cloned()
+            .expect("MQTT interface configured")
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+}

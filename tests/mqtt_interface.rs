@@ -1,0 +1,434 @@
+//! picket's own MQTT interface against a real Mosquitto: Home Assistant discovery payloads
+//! that Home Assistant's MQTT schemas accept, availability as a last will, retained state,
+//! events, and the command topic with codes, refusals, audit and lockout.
+
+mod common;
+
+use common::broker::{Broker, BrokerOptions};
+use common::inproc::Picket;
+use common::{Daemon, PATIENCE};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tokio::sync::mpsc;
+
+const BODY: &str = r#"
+[[areas]]
+id = "gate"
+name = "Cổng"
+name_en = "Gate"
+exit_delay_s = 0
+[[zones]]
+id = "door"
+name = "Cửa"
+area = "gate"
+type = "perimeter"
+[[zones]]
+id = "fire"
+name = "Cháy"
+area = "gate"
+type = "fire"
+[[sensors]]
+id = "door_c"
+name = "Cửa cổng"
+name_en = "Gate door"
+zone = "door"
+kind = "contact"
+source = { kind = "mqtt", topic = "zigbee2mqtt/gate_door" }
+[[sensors]]
+id = "smoke_1"
+zone = "fire"
+kind = "smoke"
+source = { kind = "mqtt", topic = "zigbee2mqtt/smoke" }
+"#;
+
+fn config_text(dir: &std::path::Path, port: u16) -> String {
+    format!(
+        "[site]\nname = \"Nhà máy Sông Hồng\"\n[journal]\npath = \"{}\"\n[mqtt]\nport = {port}\n{BODY}",
+        dir.join("journal.db").display()
+    )
+}
+
+/// A test client that records every message on `filter`, retained ones included.
+async fn listen(
+    port: u16,
+    id: &str,
+    filter: &str,
+) -> (
+    AsyncClient,
+    mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>,
+) {
+    let (client, mut ev) = AsyncClient::new(MqttOptions::new(id, "127.0.0.1", port), 100);
+    client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let mut ready_tx = Some(ready_tx);
+    tokio::spawn(async move {
+        while let Ok(event) = ev.poll().await {
+            match event {
+                Event::Incoming(Packet::SubAck(_)) => {
+                    if let Some(r) = ready_tx.take() {
+                        let _ = r.send(());
+                    }
+                }
+                Event::Incoming(Packet::Publish(p)) => {
+                    let _ = tx.send((p.topic.clone(), p.payload.to_vec(), p.retain));
+                }
+                _ => {}
+            }
+        }
+    });
+    ready_rx.await.unwrap();
+    (client, rx)
+}
+
+/// Waits for a message on `topic` satisfying `pred`.
+async fn expect(
+    rx: &mut mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>,
+    topic: &str,
+    pred: impl Fn(&[u8]) -> bool,
+) -> Vec<u8> {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let (t, payload, _) = rx.recv().await.expect("listener gone");
+            if t == topic && pred(&payload) {
+                return payload;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("nothing on {topic}"))
+}
+
+fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+/// Home Assistant's binary_sensor device classes.
+const HA_BINARY_CLASSES: &[&str] = &[
+    "battery",
+    "battery_charging",
+    "carbon_monoxide",
+    "cold",
+    "connectivity",
+    "door",
+    "garage_door",
+    "gas",
+    "heat",
+    "light",
+    "lock",
+    "moisture",
+    "motion",
+    "moving",
+    "occupancy",
+    "opening",
+    "plug",
+    "power",
+    "presence",
+    "problem",
+    "running",
+    "safety",
+    "smoke",
+    "sound",
+    "tamper",
+    "update",
+    "vibration",
+    "window",
+];
+/// Home Assistant's alarm_control_panel supported features and states.
+const HA_PANEL_FEATURES: &[&str] = &[
+    "arm_home",
+    "arm_away",
+    "arm_night",
+    "arm_vacation",
+    "arm_custom_bypass",
+    "trigger",
+];
+const HA_PANEL_STATES: &[&str] = &[
+    "disarmed",
+    "armed_home",
+    "armed_away",
+    "armed_night",
+    "armed_vacation",
+    "armed_custom_bypass",
+    "pending",
+    "triggered",
+    "arming",
+    "disarming",
+];
+
+fn string(v: &Value, key: &str, what: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{what}: `{key}` must be a string: {v}"))
+        .to_string()
+}
+
+fn check_common(v: &Value, what: &str, availability: &str) {
+    string(v, "name", what);
+    string(v, "unique_id", what);
+    assert_eq!(
+        string(v, "availability_topic", what),
+        availability,
+        "{what}"
+    );
+    assert_eq!(string(v, "payload_available", what), "online");
+    assert_eq!(string(v, "payload_not_available", what), "offline");
+    let ids = v["device"]["identifiers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: device.identifiers must be a list"));
+    assert!(!ids.is_empty() && ids.iter().all(Value::is_string));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_is_valid_for_home_assistant_and_state_is_retained() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    let config = picket::config::parse_str(&config_text(dir.path(), broker.port)).unwrap();
+    let picket = Picket::start(config).await;
+    picket.mqtt().subscribed_times(1).await;
+    let base = "picket/nha_may_song_hong";
+    let availability = format!("{base}/availability");
+    let (_c, mut rx) = listen(broker.port, "ha", "#").await;
+    let mut seen: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // Retained messages arrive first; wait until every expected config is in.
+    let wanted = [
+        "homeassistant/alarm_control_panel/picket_nha_may_song_hong/gate/config".to_string(),
+        "homeassistant/binary_sensor/picket_nha_may_song_hong/door_c/config".to_string(),
+        "homeassistant/binary_sensor/picket_nha_may_song_hong/door_c_problem/config".to_string(),
+        "homeassistant/binary_sensor/picket_nha_may_song_hong/smoke_1/config".to_string(),
+        format!("{base}/area/gate/ha_state"),
+        format!("{base}/sensor/door_c"),
+        availability.clone(),
+        format!("{base}/state"),
+    ];
+    tokio::time::timeout(PATIENCE, async {
+        while !wanted.iter().all(|w| seen.contains_key(w)) {
+            let (t, p, _) = rx.recv().await.unwrap();
+            seen.insert(t, p);
+        }
+    })
+    .await
+    .expect("discovery and state");
+    // A late subscriber (Home Assistant restarting) gets all of it from the broker's
+    // retained store.
+    let (_late, mut late) = listen(broker.port, "ha-late", "#").await;
+    let mut retained = std::collections::BTreeSet::new();
+    tokio::time::timeout(PATIENCE, async {
+        while !wanted.iter().all(|w| retained.contains(w)) {
+            let (t, _, is_retained) = late.recv().await.unwrap();
+            if is_retained {
+                retained.insert(t);
+            }
+        }
+    })
+    .await
+    .expect("everything retained");
+
+    let panel = json(&seen[&wanted[0]]);
+    check_common(&panel, "alarm_control_panel", &availability);
+    let state_topic = string(&panel, "state_topic", "panel");
+    string(&panel, "command_topic", "panel");
+    assert_eq!(string(&panel, "code", "panel"), "REMOTE_CODE");
+    for key in ["code_arm_required", "code_disarm_required"] {
+        assert!(panel[key].is_boolean(), "{key} must be a boolean");
+    }
+    let features = panel["supported_features"]
+        .as_array()
+        .expect("supported_features list");
+    assert!(
+        features
+            .iter()
+            .all(|f| HA_PANEL_FEATURES.contains(&f.as_str().unwrap_or(""))),
+        "{features:?}"
+    );
+    let template = string(&panel, "command_template", "panel");
+    assert!(
+        template.contains("{{ action }}") && template.contains("{{ code }}"),
+        "{template}"
+    );
+    let ha_state = String::from_utf8(seen[&state_topic].clone()).unwrap();
+    assert!(HA_PANEL_STATES.contains(&ha_state.as_str()), "{ha_state}");
+
+    let door = json(&seen[&wanted[1]]);
+    check_common(&door, "binary_sensor", &availability);
+    assert_eq!(string(&door, "device_class", "door"), "door");
+    let problem = json(&seen[&wanted[2]]);
+    assert_eq!(string(&problem, "device_class", "problem"), "problem");
+    assert_eq!(string(&problem, "entity_category", "problem"), "diagnostic");
+    let smoke = json(&seen[&wanted[3]]);
+    assert_eq!(string(&smoke, "device_class", "smoke"), "smoke");
+    for v in [&door, &problem, &smoke] {
+        assert!(HA_BINARY_CLASSES.contains(&string(v, "device_class", "binary_sensor").as_str()));
+        let st = string(v, "state_topic", "binary_sensor");
+        assert!(
+            seen.contains_key(&st) || st.ends_with("smoke_1"),
+            "state topic {st} has no state"
+        );
+    }
+    let sensor = json(&seen[&wanted[5]]);
+    assert!(
+        sensor["active"].is_boolean() && sensor["trouble"].is_boolean(),
+        "{sensor}"
+    );
+    assert_eq!(seen[&availability], b"online");
+    picket.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn availability_goes_offline_when_picket_dies_or_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    let config = dir.path().join("picket.toml");
+    std::fs::write(&config, config_text(dir.path(), broker.port)).unwrap();
+    let topic = "picket/nha_may_song_hong/availability";
+    let (_c, mut rx) = listen(broker.port, "watcher", topic).await;
+    let mut daemon = Daemon::start(dir.path(), &config, None).await;
+    expect(&mut rx, topic, |p| p == b"online").await;
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
+    expect(&mut rx, topic, |p| p == b"offline").await;
+
+    let daemon = Daemon::start(dir.path(), &config, None).await;
+    expect(&mut rx, topic, |p| p == b"online").await;
+    daemon.signal(libc::SIGTERM);
+    expect(&mut rx, topic, |p| p == b"offline").await;
+    assert_eq!(daemon.wait().await, Some(0));
+}
+
+/// The reply to command `id`.
+async fn reply(
+    rx: &mut mpsc::UnboundedReceiver<(String, Vec<u8>, bool)>,
+    base: &str,
+    id: &str,
+) -> Value {
+    json(
+        &expect(rx, &format!("{base}/command/reply"), |p| {
+            json(p)["id"] == id
+        })
+        .await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    {
+        let journal = picket::journal::Journal::open(&dir.path().join("journal.db"))
+            .await
+            .unwrap();
+        journal
+            .add_user(
+                "an",
+                picket::engine::Role::Guard,
+                "2468",
+                None,
+                "test",
+                picket::engine::Timestamp(1),
+            )
+            .await
+            .unwrap();
+        journal.close().await;
+    }
+    let config = picket::config::parse_str(&config_text(dir.path(), broker.port)).unwrap();
+    let mut picket = Picket::start(config).await;
+    picket.mqtt().subscribed_times(1).await;
+    let base = "picket/nha_may_song_hong";
+    let (client, mut rx) = listen(broker.port, "operator", &format!("{base}/#")).await;
+    let (_e, mut events) = listen(broker.port, "event-watcher", &format!("{base}/event")).await;
+    let command = |body: &str| {
+        let c = client.clone();
+        let body = body.to_string();
+        async move {
+            c.publish(format!("{base}/command"), QoS::AtLeastOnce, false, body)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Home Assistant's shape, right code: armed.
+    command(r#"{"id":"1","action":"ARM_AWAY","code":"2468","area":"gate"}"#).await;
+    let r = reply(&mut rx, base, "1").await;
+    assert_eq!(r["ok"], true, "{r}");
+    expect(&mut rx, &format!("{base}/area/gate/ha_state"), |p| {
+        p == b"armed_away"
+    })
+    .await;
+    picket
+        .expect("armed by an", |p| {
+            p.event.kind == picket::engine::EventKind::Armed
+                && p.event.user.as_deref() == Some("an")
+        })
+        .await;
+
+    // Wrong code: refused, said so in both languages.
+    command(r#"{"id":"2","action":"DISARM","code":"1111","area":"gate"}"#).await;
+    let r = reply(&mut rx, base, "2").await;
+    assert_eq!(
+        (
+            r["ok"].clone(),
+            r["reason_en"].clone(),
+            r["reason_vi"].clone()
+        ),
+        (
+            Value::Bool(false),
+            Value::from("wrong code"),
+            Value::from("sai mã")
+        )
+    );
+
+    // Four more wrong codes lock the topic: then even the right code is refused.
+    for id in ["3", "4", "5", "6"] {
+        command(&format!(
+            r#"{{"id":"{id}","action":"DISARM","code":"9999","area":"gate"}}"#
+        ))
+        .await;
+        reply(&mut rx, base, id).await;
+    }
+    command(r#"{"id":"7","action":"DISARM","code":"2468","area":"gate"}"#).await;
+    let r = reply(&mut rx, base, "7").await;
+    assert_eq!(r["ok"], false);
+    assert!(
+        r["reason_en"].as_str().unwrap().contains("locked out"),
+        "{r}"
+    );
+    assert_eq!(
+        picket
+            .mqtt_commands()
+            .wrong_codes
+            .load(std::sync::atomic::Ordering::Relaxed),
+        5
+    );
+
+    // Events went out on the event topic.
+    let event = json(
+        &expect(&mut events, &format!("{base}/event"), |p| {
+            json(p)["kind"] == "armed"
+        })
+        .await,
+    );
+    assert_eq!(event["code"], 401);
+    picket.stop().await;
+
+    let journal = picket::journal::Journal::open_existing(&dir.path().join("journal.db"))
+        .await
+        .unwrap();
+    let audit: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT user_name, origin, result FROM audit WHERE action <> 'user_add' ORDER BY id",
+    )
+    .fetch_all(journal.pool())
+    .await
+    .unwrap();
+    assert_eq!(audit[0], ("an".into(), "mqtt".into(), "ok".into()));
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.2.starts_with("refused: wrong code"))
+            .count(),
+        5,
+        "{audit:?}"
+    );
+    assert!(audit.last().unwrap().2.contains("locked out"), "{audit:?}");
+}
