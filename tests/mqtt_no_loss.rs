@@ -231,3 +231,38 @@ async fn broker_restart_and_picket_sigkill_during_a_flood_lose_nothing() {
         );
     }
 }
+
+/// A sustained flood while picket also publishes every event on its own topics: the
+/// path that once deadlocked (the event loop waiting on acks that waited on the event
+/// loop) must keep flowing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sustained_flood_with_every_event_published_does_not_stall() {
+    const FLOOD: usize = 8000;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    let config = write_config(dir.path(), broker.port);
+    let daemon = Daemon::start(dir.path(), &config, None).await;
+    publish_batch(broker.port, 0..FLOOD).await;
+    publish_one(
+        broker.port,
+        &format!("zigbee2mqtt/c{SENSORS}"),
+        r#"{"contact":false}"#,
+    )
+    .await;
+    let journal = dir.path().join("journal.db");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !journaled(&journal)
+        .await
+        .contains_key(&format!("c{SENSORS}"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "picket stalled under the flood"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let total: usize = journaled(&journal).await.values().map(Vec::len).sum();
+    assert!(total > FLOOD, "{total} state changes journaled of {FLOOD}");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait().await, Some(0));
+}

@@ -26,6 +26,9 @@ pub struct BenchArgs {
     /// messages in flight).
     #[arg(long, default_value_t = 64)]
     producers: usize,
+    /// Run the MQTT benchmark instead (needs `mosquitto` on PATH).
+    #[arg(long)]
+    mqtt: bool,
     /// Directory for the journals (default: a new directory under /tmp). Put it on the
     /// disk you want to measure.
     #[arg(long)]
@@ -92,6 +95,17 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
+    }
+    if args.mqtt {
+        let result = super::bench_mqtt::run(&dir, args.observations.max(1000)).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let config = match config::parse_str(&site_config()) {
         Ok(c) => c,

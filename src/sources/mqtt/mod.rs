@@ -295,7 +295,14 @@ impl Source for MqttSource {
                     true,
                 ));
             }
-            let (client, mut eventloop) = AsyncClient::new(options, 1024);
+            let (client, eventloop) = AsyncClient::new(options, 1024);
+            // The event loop turns in its own task and never waits on picket: it is what
+            // drains rumqttc's request queue (acks, state publishes), so blocking it on
+            // downstream work would deadlock under a flood. Incoming QoS 1 messages are
+            // bounded by the broker's in-flight window, because picket acknowledges only
+            // after the commit.
+            let (incoming_tx, mut incoming) = mpsc::unbounded_channel();
+            let poller = tokio::spawn(poll_forever(eventloop, incoming_tx));
             let (connected_tx, connected_rx) = tokio::sync::watch::channel(0u64);
             let (command_tx, mut command_rx) = mpsc::channel::<Vec<u8>>(64);
             let mut helpers = tokio::task::JoinSet::new();
@@ -333,10 +340,8 @@ impl Source for MqttSource {
                 topics.push(t.command());
             }
             let grace = Duration::from_secs(u64::from(self.settings.broker_loss_grace_s));
-            let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
             let mut down_since = Some(Instant::now());
             let mut trouble_open = false;
-            let mut retry_at: Option<Instant> = None;
             let mut shutdown = ctx.shutdown.clone();
             loop {
                 let trouble_at = down_since.filter(|_| !trouble_open).map(|t| t + grace);
@@ -347,14 +352,11 @@ impl Source for MqttSource {
                         tracing::error!(host = %self.settings.host, "MQTT broker unreachable beyond the grace period");
                         drop(ctx.engine.submit_nowait(self.trouble(true)).await);
                     }
-                    _ = tokio::time::sleep_until(retry_at.unwrap_or_else(Instant::now)), if retry_at.is_some() => {
-                        retry_at = None;
-                    }
-                    event = eventloop.poll(), if retry_at.is_none() => match event {
-                        Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    event = incoming.recv() => match event {
+                        None => return Err(fail("the MQTT event loop stopped".into())),
+                        Some(Ok(Event::Incoming(Packet::ConnAck(ack)))) => {
                             generation.fetch_add(1, Ordering::AcqRel);
                             self.health.connected.store(true, Ordering::Relaxed);
-                            backoff.reset();
                             down_since = None;
                             if let Ok(mut last) = self.health.last_error.lock() {
                                 *last = None;
@@ -371,42 +373,31 @@ impl Source for MqttSource {
                                 tracing::warn!(error = %e, "subscribe failed");
                             }
                         }
-                        Ok(Event::Incoming(Packet::Publish(publish))) => {
+                        Some(Ok(Event::Incoming(Packet::Publish(publish)))) => {
                             let current = generation.load(Ordering::Acquire);
                             self.handle(ctx, publish, current, &ack_tx, &command_tx).await
                         }
-                        Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        Some(Ok(Event::Incoming(Packet::SubAck(_)))) => {
                             connected_tx.send_modify(|c| *c += 1);
                             self.health.subscribed.send_modify(|c| *c += 1);
                         }
-                        Ok(_) => {}
-                        Err(err) => {
+                        Some(Ok(_)) => {}
+                        Some(Err(err)) => {
                             self.health.connected.store(false, Ordering::Relaxed);
                             down_since.get_or_insert_with(Instant::now);
-                            let delay = backoff.next_delay();
                             let explained = explain(&err, &self.settings);
-                            tracing::warn!(error = %explained, retry_in = ?delay, "MQTT connection failed");
+                            tracing::warn!(error = %explained, "MQTT connection failed; retrying with backoff");
                             if let Ok(mut last) = self.health.last_error.lock() {
                                 *last = Some(explained);
                             }
-                            retry_at = Some(Instant::now() + delay);
                         }
                     },
                 }
             }
-            // Stop taking messages (those not acknowledged will be redelivered), but keep
-            // the event loop turning so the acknowledgements already owed go out.
+            // Stop taking messages (those not acknowledged will be redelivered); the
+            // poller keeps turning, so the acknowledgements already owed go out.
             drop(ack_tx);
-            let mut acker = acker;
-            let _ = tokio::time::timeout(Duration::from_secs(5), async {
-                loop {
-                    tokio::select! {
-                        _ = &mut acker => break,
-                        event = eventloop.poll() => if event.is_err() { break },
-                    }
-                }
-            })
-            .await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), acker).await;
             helpers.abort_all();
             if let Some((topics, ..)) = &self.interface {
                 // A clean disconnect does not fire the last will: say it ourselves.
@@ -415,14 +406,41 @@ impl Source for MqttSource {
             }
             let _ = client.try_disconnect();
             let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                while let Ok(event) = eventloop.poll().await {
-                    if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                while let Some(event) = incoming.recv().await {
+                    if matches!(
+                        event,
+                        Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_)
+                    ) {
                         break;
                     }
                 }
             })
             .await;
+            poller.abort();
             Ok(())
         })
+    }
+}
+
+/// Turns rumqttc's event loop for as long as anyone listens, forwarding every event and
+/// error. After an error it waits (capped exponential backoff with jitter) before
+/// polling again, which is when rumqttc reconnects.
+async fn poll_forever(
+    mut eventloop: rumqttc::EventLoop,
+    events: mpsc::UnboundedSender<Result<Event, rumqttc::ConnectionError>>,
+) {
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+    loop {
+        let event = eventloop.poll().await;
+        let failed = event.is_err();
+        if matches!(event, Ok(Event::Incoming(Packet::ConnAck(_)))) {
+            backoff.reset();
+        }
+        if events.send(event).is_err() {
+            return;
+        }
+        if failed {
+            tokio::time::sleep(backoff.next_delay()).await;
+        }
     }
 }
