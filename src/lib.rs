@@ -28,7 +28,11 @@
 //! - [`runtime`] — the daemon: the engine task (the journal's only writer, group commit,
 //!   commit before effect), graceful shutdown, sd_notify and the watchdog, logging.
 //! - [`sources`] — where observations come from, each behind the [`sources::Source`]
-//!   trait and supervised with backoff: the feed socket and the simulator.
+//!   trait and supervised with backoff: the feed socket, the simulator, and MQTT
+//!   ([`sources::mqtt`]: payload profiles, ack after commit, picket's own topics, Home
+//!   Assistant discovery, the command topic).
+//! - [`gpio`] — wired contacts, tamper loops and keyswitches in, sirens and lights out,
+//!   behind the [`gpio::GpioBackend`] trait (rppal on a Pi, simulated elsewhere).
 //! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
 //! - [`cli`] — `picket run | check-config | verify-journal | user | demo | bench`.
 

@@ -355,3 +355,30 @@ async fn tls_and_password_work_and_wrong_credentials_give_a_clear_error_and_a_tr
     );
     picket.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_down_past_the_grace_raises_trouble_and_its_return_restores_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    let mut picket = Picket::start(config(dir.path(), broker.port, "")).await;
+    picket.mqtt().subscribed_times(1).await;
+    broker.stop();
+    let trouble = picket
+        .expect("trouble 330", |p| {
+            p.event.kind == EventKind::Trouble
+                && p.event.code == Some(ContactId::PERIPHERAL_TROUBLE)
+        })
+        .await;
+    assert!(trouble.seq.is_some(), "the trouble was not journaled");
+    assert!(!picket.mqtt().connected.load(Ordering::Relaxed));
+    broker.restart().await;
+    picket
+        .expect("restore 330", |p| {
+            p.event.kind == EventKind::TroubleRestored
+                && p.event.code == Some(ContactId::PERIPHERAL_TROUBLE)
+        })
+        .await;
+    picket.mqtt().subscribed_times(2).await;
+    assert!(picket.mqtt().connected.load(Ordering::Relaxed));
+    picket.stop().await;
+}
