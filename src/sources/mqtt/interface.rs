@@ -422,6 +422,16 @@ impl CommandHandler {
         })
     }
 
+    /// Records a refused attempt in the audit log (through the engine, the journal's only
+    /// writer).
+    async fn audit_refusal(&self, action: &str, area: &str, result: &str) {
+        drop(
+            self.engine
+                .submit_nowait(self.audit("unknown", action, area, result))
+                .await,
+        );
+    }
+
     fn engine_now(&self) -> crate::engine::Timestamp {
         use crate::engine::Clock;
         crate::engine::SystemClock::new().now()
@@ -518,16 +528,12 @@ impl CommandHandler {
         };
         let now = Instant::now();
         if self.locked_until.is_some_and(|t| t > now) {
-            drop(
-                self.engine
-                    .submit_nowait(self.audit(
-                        "unknown",
-                        &action,
-                        &area,
-                        "refused: locked out after repeated wrong codes",
-                    ))
-                    .await,
-            );
+            self.audit_refusal(
+                &action,
+                &area,
+                "refused: locked out after repeated wrong codes",
+            )
+            .await;
             return reply(
                 &id,
                 false,
@@ -553,20 +559,12 @@ impl CommandHandler {
                     self.failures.clear();
                     tracing::error!("MQTT command topic locked after {MAX_FAILURES} wrong codes");
                 }
-                drop(
-                    self.engine
-                        .submit_nowait(self.audit(
-                            "unknown",
-                            &action,
-                            &area,
-                            if locked {
-                                "refused: wrong code; locked out"
-                            } else {
-                                "refused: wrong code"
-                            },
-                        ))
-                        .await,
-                );
+                let result = if locked {
+                    "refused: wrong code; locked out"
+                } else {
+                    "refused: wrong code"
+                };
+                self.audit_refusal(&action, &area, result).await;
                 return reply(&id, false, "sai mã", "wrong code");
             }
             Err(e) => {

@@ -160,19 +160,33 @@ impl MqttSource {
         commands: &mpsc::Sender<Vec<u8>>,
     ) {
         let mut receipts = Vec::new();
-        if let Some((topics, ..)) = &self.interface {
-            if publish.topic == topics.command() {
-                let _ = commands.try_send(publish.payload.to_vec());
-                let _ = acks
-                    .send(PendingAck {
-                        generation,
-                        publish,
-                        receipts,
-                    })
-                    .await;
-                return;
+        let is_command = self
+            .interface
+            .as_ref()
+            .is_some_and(|(topics, ..)| publish.topic == topics.command());
+        if is_command {
+            if commands.try_send(publish.payload.to_vec()).is_err() {
+                tracing::warn!("MQTT command dropped: too many commands queued");
             }
+        } else {
+            self.decode_and_submit(ctx, &publish, &mut receipts).await;
         }
+        let _ = acks
+            .send(PendingAck {
+                generation,
+                publish,
+                receipts,
+            })
+            .await;
+    }
+
+    /// Turns a sensor message into observations submitted to the engine.
+    async fn decode_and_submit(
+        &self,
+        ctx: &SourceContext,
+        publish: &Publish,
+        receipts: &mut Vec<oneshot::Receiver<Result<Receipt, SubmitError>>>,
+    ) {
         self.health.received.fetch_add(1, Ordering::Relaxed);
         match self.routes.get(&publish.topic) {
             None => {
@@ -205,13 +219,6 @@ impl MqttSource {
                 }
             }
         }
-        let _ = acks
-            .send(PendingAck {
-                generation,
-                publish,
-                receipts,
-            })
-            .await;
     }
 }
 
