@@ -37,6 +37,7 @@
 //! - [`cli`] — `picket run | check-config | verify-journal | user | demo | bench`.
 
 pub mod backoff;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -1,0 +1,4 @@
+//! SIA DC-09 (ANSI/SIA DC-09) — how professional panels report to an alarm receiving
+//! centre over IP. [`codec`] frames and parses messages (CRC-16/ARC, length, AES-CBC).
+
+pub mod codec;
