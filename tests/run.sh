@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests talk to or build with.
-APT_PEERS=(mosquitto openssl gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+APT_PEERS=(mosquitto openssl python3 python3-venv gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 missing=()
 for pkg in "${APT_PEERS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -19,6 +19,14 @@ if ((${#missing[@]})); then
 fi
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
   || rustup target add aarch64-unknown-linux-gnu
+
+# Python peers (pysiaalarm, the SIA DC-09 receiver) live in a venv inside target/.
+VENV="$PWD/target/test-venv"
+if ! "$VENV/bin/python" -c "import pysiaalarm" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q pysiaalarm==3.2.2
+fi
+export PICKET_TEST_PYTHON="$VENV/bin/python"
 
 cargo test --locked --all-targets
 

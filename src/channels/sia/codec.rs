@@ -139,6 +139,18 @@ impl Key {
         }
     }
 
+    /// From a key written as text (16, 24 or 32 ASCII characters), as pysiaalarm and Home
+    /// Assistant take it.
+    pub fn from_text(text: &str) -> Result<Key, CodecError> {
+        let bytes = text.as_bytes().to_vec();
+        match bytes.len() {
+            16 | 24 | 32 if text.is_ascii() => Ok(Key(bytes)),
+            n => Err(CodecError::Crypto(format!(
+                "key text is {n} bytes; AES needs 16, 24 or 32 ASCII characters"
+            ))),
+        }
+    }
+
     fn encrypt(&self, buf: &mut [u8]) {
         let iv = [0u8; 16];
         let len = buf.len();
@@ -183,6 +195,11 @@ const TIME_FORMAT: &str = "_%H:%M:%S,%m-%d-%Y";
 /// Contact ID data for an ADM-CID message: `#acct|QEEE GG ZZZ`.
 pub fn contact_id_data(account: &str, qualifier: u8, code: u16, group: u8, zone: u16) -> String {
     format!("#{account}|{qualifier}{code:03} {group:02} {zone:03}")
+}
+
+/// SIA-DCS data: `#acct|Nri<area>/<code><zone>`, e.g. `#1234|Nri1/BA015`.
+pub fn sia_data(account: &str, area: u8, code: &str, zone: u16) -> String {
+    format!("#{account}|Nri{area}/{code}{zone:03}")
 }
 
 /// The part after the brackets' opening: data, extended blocks, timestamp.
@@ -326,10 +343,15 @@ pub fn decode(frame: &[u8], key: Option<&Key>) -> Result<Message, CodecError> {
         key.decrypt(&mut buf)?;
         clear = String::from_utf8(buf)
             .map_err(|_| CodecError::Crypto("wrong key (content is not text)".into()))?;
-        let bar = clear
-            .find('|')
-            .ok_or_else(|| CodecError::Crypto("wrong key (no | after the pad)".into()))?;
-        &clear[bar + 1..]
+        // The pad ends at `|`; some receivers (pysiaalarm's answers) pad with zeros and no
+        // separator, which the standard's own parsers also accept.
+        let end_of_data = clear
+            .find(']')
+            .ok_or_else(|| CodecError::Crypto("wrong key (no ] in the content)".into()))?;
+        match clear[..end_of_data].find('|') {
+            Some(bar) => &clear[bar + 1..],
+            None => clear.as_str(),
+        }
     } else {
         rest
     };

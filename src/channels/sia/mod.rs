@@ -1,4 +1,6 @@
 //! SIA DC-09 (ANSI/SIA DC-09) — how professional panels report to an alarm receiving
-//! centre over IP. [`codec`] frames and parses messages (CRC-16/ARC, length, AES-CBC).
+//! centre over IP. [`codec`] frames and parses messages (CRC-16/ARC, length, AES-CBC);
+//! [`transmitter`] sends one and waits for the receiver's answer.
 
 pub mod codec;
+pub mod transmitter;

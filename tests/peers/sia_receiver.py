@@ -1,0 +1,42 @@
+"""A real SIA DC-09 receiver for picket's tests: pysiaalarm (the receiver Home Assistant
+uses) on an ephemeral TCP port. Prints {"port": N} once listening, then one JSON line per
+event it accepted. Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256)."""
+
+import asyncio
+import json
+
+from pysiaalarm import SIAAccount
+from pysiaalarm.aio import SIAClient
+from pysiaalarm.utils import CommunicationsProtocol
+
+ACCOUNTS = [
+    SIAAccount("1234", None),
+    SIAAccount("AAA1", "PicketTestKey128"),
+    SIAAccount("BBB2", "PicketTestKey256PicketTestKey256"),
+]
+
+
+async def on_event(event):
+    print(json.dumps({
+        "account": event.account,
+        "message_type": getattr(event.message_type, "value", str(event.message_type)),
+        "encrypted": bool(event.encrypted),
+        "sequence": event.sequence,
+        "code": event.code,
+        "ri": event.ri,
+        "message": getattr(event, "message", None),
+        "event_qualifier": getattr(event, "event_qualifier", None),
+        "event_type": getattr(event, "event_type", None),
+        "partition": getattr(event, "partition", None),
+        "x_data": [f"{x.identifier}{x.value}" for x in (event.extended_data or [])],
+    }), flush=True)
+
+
+async def main():
+    client = SIAClient("127.0.0.1", 0, ACCOUNTS, on_event, protocol=CommunicationsProtocol.TCP)
+    await client.async_start()
+    print(json.dumps({"port": client.server.sockets[0].getsockname()[1]}), flush=True)
+    await asyncio.Event().wait()
+
+
+asyncio.run(main())

@@ -1,0 +1,226 @@
+//! The DC-09 transmitter against a real receiver: pysiaalarm (the receiver Home Assistant
+//! uses), started by the test on an ephemeral port. It must accept every event category,
+//! in clear and with AES-128 and AES-256, and the test checks the account, code, zone and
+//! qualifier it decoded. A NAK for a wrong clock is answered by adopting the receiver's time.
+
+use picket::channels::sia::codec::{self, Key, Message, Token};
+use picket::channels::sia::transmitter::{Target, Transmitter};
+use serde_json::Value;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+struct Receiver {
+    _child: tokio::process::Child,
+    port: u16,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let python = std::env::var("PICKET_TEST_PYTHON").unwrap_or_else(|_| {
+            format!("{}/target/test-venv/bin/python", env!("CARGO_MANIFEST_DIR"))
+        });
+        let script = format!("{}/tests/peers/sia_receiver.py", env!("CARGO_MANIFEST_DIR"));
+        let mut child = tokio::process::Command::new(&python)
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{python}: {e} (bash tests/run.sh installs pysiaalarm)"));
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("receiver start")
+            .unwrap()
+            .unwrap();
+        let port = serde_json::from_str::<Value>(&first).unwrap()["port"]
+            .as_u64()
+            .unwrap() as u16;
+        Receiver {
+            _child: child,
+            port,
+            lines,
+        }
+    }
+
+    async fn next_event(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(10), self.lines.next_line())
+            .await
+            .expect("the receiver reported nothing")
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+
+    fn target(&self, key: Option<Key>) -> Target {
+        Target {
+            addr: format!("127.0.0.1:{}", self.port).parse().unwrap(),
+            key,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+fn message(
+    token: Token,
+    sequence: u16,
+    account: &str,
+    data: String,
+    extended: Vec<String>,
+) -> Message {
+    Message {
+        token,
+        sequence,
+        receiver: Some("1".into()),
+        line: "1".into(),
+        account: Some(account.into()),
+        data,
+        extended,
+        timestamp: None,
+    }
+}
+
+/// (qualifier, Contact ID code, zone) for every category picket reports.
+const EVENTS: &[(u8, u16, u16)] = &[
+    (1, 111, 3),
+    (1, 120, 5),
+    (1, 121, 0),
+    (1, 131, 15),
+    (3, 131, 15),
+    (1, 134, 1),
+    (1, 144, 22),
+    (1, 154, 9),
+    (1, 381, 12),
+    (3, 381, 12),
+    (1, 302, 12),
+    (3, 401, 0),
+    (1, 401, 0),
+    (1, 406, 15),
+    (1, 570, 15),
+    (1, 602, 0),
+    (1, 139, 15),
+    (1, 330, 0),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pysiaalarm_accepts_every_category_in_clear_and_with_aes_128_and_256() {
+    let mut rx = Receiver::start().await;
+    let accounts = [
+        ("1234", None),
+        ("AAA1", Some(Key::from_text("PicketTestKey128").unwrap())),
+        (
+            "BBB2",
+            Some(Key::from_text("PicketTestKey256PicketTestKey256").unwrap()),
+        ),
+    ];
+    let mut tx = Transmitter::default();
+    let mut sequence = 1;
+    for (account, key) in &accounts {
+        let target = rx.target(key.clone());
+        for &(qualifier, code, zone) in EVENTS {
+            let data = codec::contact_id_data(account, qualifier, code, 1, zone);
+            tx.send(
+                &target,
+                message(Token::AdmCid, sequence, account, data, vec![]),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{account} {qualifier}{code}: {e}"));
+            let got = rx.next_event().await;
+            assert_eq!(got["account"], *account, "{got}");
+            assert_eq!(got["message_type"], "ADM-CID");
+            assert_eq!(got["encrypted"], key.is_some());
+            assert_eq!(got["event_type"], format!("{code:03}"), "{got}");
+            assert_eq!(got["event_qualifier"], qualifier.to_string(), "{got}");
+            assert_eq!(got["ri"], format!("{zone:03}"), "{got}");
+            assert_eq!(got["partition"], "01", "{got}");
+            sequence += 1;
+        }
+        // SIA-DCS, with the site name as extended data.
+        let data = codec::sia_data(account, 1, "BA", 15);
+        tx.send(
+            &target,
+            message(
+                Token::SiaDcs,
+                sequence,
+                account,
+                data,
+                vec!["SNha may Song Hong".into()],
+            ),
+        )
+        .await
+        .unwrap();
+        let got = rx.next_event().await;
+        assert_eq!(
+            (
+                got["account"].clone(),
+                got["code"].clone(),
+                got["ri"].clone()
+            ),
+            (Value::from(*account), Value::from("BA"), Value::from("1")),
+            "{got}"
+        );
+        assert!(
+            got["message"].as_str().unwrap_or_default().contains("015"),
+            "{got}"
+        );
+        assert!(
+            got["x_data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x.as_str().unwrap_or_default().starts_with("SNha may")),
+            "{got}"
+        );
+        sequence += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nak_for_a_wrong_clock_is_answered_by_adopting_the_receivers_time() {
+    let mut rx = Receiver::start().await;
+    let target = rx.target(None);
+    let mut tx = Transmitter {
+        clock_offset: jiff::SignedDuration::from_secs(-600),
+    };
+    let data = codec::contact_id_data("1234", 1, 131, 1, 15);
+    tx.send(&target, message(Token::AdmCid, 7, "1234", data, vec![]))
+        .await
+        .expect("accepted after adopting the clock");
+    let got = rx.next_event().await;
+    assert_eq!(got["event_type"], "131");
+    assert!(
+        tx.clock_offset.as_secs().abs() < 5,
+        "offset not adopted: {:?}",
+        tx.clock_offset
+    );
+}
+
+#[tokio::test]
+async fn a_silent_receiver_is_a_timeout_not_a_hang() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (_socket, _) = listener.accept().await.unwrap();
+        std::future::pending::<()>().await;
+    });
+    let target = Target {
+        addr,
+        key: None,
+        timeout: Duration::from_millis(300),
+    };
+    let err = Transmitter::default()
+        .send(
+            &target,
+            message(
+                Token::AdmCid,
+                1,
+                "1234",
+                codec::contact_id_data("1234", 1, 110, 1, 1),
+                vec![],
+            ),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no answer within"), "{err}");
+}
