@@ -4,7 +4,9 @@
 //! qualifier it decoded. A NAK for a wrong clock is answered by adopting the receiver's time.
 
 use picket::channels::sia::codec::{self, Key, Message, Token};
-use picket::channels::sia::transmitter::{Target, Transmitter};
+use picket::channels::sia::transmitter::{
+    DualPath, PathHealth, PathUsed, Protocol, Target, Transmitter,
+};
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::Duration;
@@ -18,12 +20,17 @@ struct Receiver {
 
 impl Receiver {
     async fn start() -> Receiver {
+        Self::start_with("tcp").await
+    }
+
+    async fn start_with(protocol: &str) -> Receiver {
         let python = std::env::var("PICKET_TEST_PYTHON").unwrap_or_else(|_| {
             format!("{}/target/test-venv/bin/python", env!("CARGO_MANIFEST_DIR"))
         });
         let script = format!("{}/tests/peers/sia_receiver.py", env!("CARGO_MANIFEST_DIR"));
         let mut child = tokio::process::Command::new(&python)
             .arg(&script)
+            .arg(protocol)
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -56,6 +63,7 @@ impl Receiver {
     fn target(&self, key: Option<Key>) -> Target {
         Target {
             addr: format!("127.0.0.1:{}", self.port).parse().unwrap(),
+            protocol: Protocol::Tcp,
             key,
             timeout: Duration::from_secs(5),
         }
@@ -206,6 +214,7 @@ async fn a_silent_receiver_is_a_timeout_not_a_hang() {
     });
     let target = Target {
         addr,
+        protocol: Protocol::Tcp,
         key: None,
         timeout: Duration::from_millis(300),
     };
@@ -223,4 +232,98 @@ async fn a_silent_receiver_is_a_timeout_not_a_hang() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no answer within"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_events_and_null_supervision_polls_are_acknowledged() {
+    let mut rx = Receiver::start_with("udp").await;
+    let mut target = rx.target(Some(
+        Key::from_text("PicketTestKey256PicketTestKey256").unwrap(),
+    ));
+    target.protocol = Protocol::Udp;
+    let mut tx = Transmitter::default();
+    tx.send(
+        &target,
+        message(
+            Token::AdmCid,
+            1,
+            "BBB2",
+            codec::contact_id_data("BBB2", 1, 111, 1, 3),
+            vec![],
+        ),
+    )
+    .await
+    .expect("UDP event");
+    let got = rx.next_event().await;
+    assert_eq!(
+        (
+            got["account"].clone(),
+            got["event_type"].clone(),
+            got["encrypted"].clone()
+        ),
+        (Value::from("BBB2"), Value::from("111"), Value::from(true)),
+        "{got}"
+    );
+    tx.send_null(&target, 2, "BBB2")
+        .await
+        .expect("NULL poll acknowledged");
+    let poll = rx.next_event().await;
+    assert_eq!(poll["message_type"], "NULL", "{poll}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_primary_fails_over_to_the_backup_and_is_marked_down() {
+    let mut rx = Receiver::start().await;
+    // A primary nobody listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let primary = Target {
+        addr: dead,
+        protocol: Protocol::Tcp,
+        key: None,
+        timeout: Duration::from_secs(2),
+    };
+    let mut path = DualPath {
+        primary: (primary, Transmitter::default(), PathHealth::default()),
+        backup: Some((
+            rx.target(None),
+            Transmitter::default(),
+            PathHealth::default(),
+        )),
+    };
+    let data = codec::contact_id_data("1234", 1, 120, 1, 5);
+    assert_eq!(
+        path.send(message(Token::AdmCid, 1, "1234", data, vec![]))
+            .await
+            .unwrap(),
+        PathUsed::Backup
+    );
+    assert_eq!(rx.next_event().await["event_type"], "120");
+    assert_eq!(path.primary.2.consecutive_failures, 1);
+    assert!(
+        path.primary
+            .2
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("connect"),
+        "{:?}",
+        path.primary.2
+    );
+    assert_eq!(path.backup.as_ref().unwrap().2, PathHealth::default());
+    // Both down: both errors come back.
+    path.backup.as_mut().unwrap().0.addr = dead;
+    let errors = path
+        .send(message(
+            Token::AdmCid,
+            2,
+            "1234",
+            codec::contact_id_data("1234", 1, 120, 1, 5),
+            vec![],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(errors.len(), 2);
 }

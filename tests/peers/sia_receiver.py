@@ -1,9 +1,10 @@
 """A real SIA DC-09 receiver for picket's tests: pysiaalarm (the receiver Home Assistant
-uses) on an ephemeral TCP port. Prints {"port": N} once listening, then one JSON line per
+uses) on an ephemeral TCP port, or UDP with the argument `udp`. Prints {"port": N} once listening, then one JSON line per
 event it accepted. Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256)."""
 
 import asyncio
 import json
+import sys
 
 from pysiaalarm import SIAAccount
 from pysiaalarm.aio import SIAClient
@@ -33,9 +34,19 @@ async def on_event(event):
 
 
 async def main():
-    client = SIAClient("127.0.0.1", 0, ACCOUNTS, on_event, protocol=CommunicationsProtocol.TCP)
+    udp = len(sys.argv) > 1 and sys.argv[1] == "udp"
+    protocol = CommunicationsProtocol.UDP if udp else CommunicationsProtocol.TCP
+    client = SIAClient("127.0.0.1", 0, ACCOUNTS, on_event, protocol=protocol)
     await client.async_start()
-    print(json.dumps({"port": client.server.sockets[0].getsockname()[1]}), flush=True)
+    if udp:
+        # pysiaalarm 3.2.2's UDP protocol asserts a transport class that Python 3.11's
+        # selector transport does not subclass, so it never keeps the transport and never
+        # answers. Hand it over ourselves.
+        client.sia_server.transport = client.transport
+        port = client.transport.get_extra_info("sockname")[1]
+    else:
+        port = client.server.sockets[0].getsockname()[1]
+    print(json.dumps({"port": port}), flush=True)
     await asyncio.Event().wait()
 
 

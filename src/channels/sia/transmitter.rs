@@ -1,4 +1,5 @@
-//! Sends one DC-09 message to a receiver over TCP and waits for its answer.
+//! Sends one DC-09 message to a receiver over TCP or UDP and waits for its answer; sends
+//! NULL supervision polls; and fails over from the primary receiver to the backup.
 //!
 //! ACK (matching sequence and account) is success. NAK carrying a time stamp means the
 //! receiver's clock differs from ours: the offset is adopted and the message sent once more
@@ -7,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 
 use super::codec::{self, CodecError, Key, Message, Token};
 
@@ -44,11 +45,23 @@ pub enum TransmitError {
     },
 }
 
+/// TCP or UDP, as the receiving centre specifies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// One connection per message.
+    #[default]
+    Tcp,
+    /// One datagram per message.
+    Udp,
+}
+
 /// One receiver and how to talk to it.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Address.
     pub addr: SocketAddr,
+    /// Transport.
+    pub protocol: Protocol,
     /// Encryption key, if the account is encrypted.
     pub key: Option<Key>,
     /// How long to wait for the answer.
@@ -101,6 +114,26 @@ impl Transmitter {
         Err(TransmitError::Nak { addr: target.addr })
     }
 
+    /// Sends a NULL supervision poll, so both ends know the path works.
+    pub async fn send_null(
+        &mut self,
+        target: &Target,
+        sequence: u16,
+        account: &str,
+    ) -> Result<(), TransmitError> {
+        let poll = Message {
+            token: Token::Null,
+            sequence,
+            receiver: Some("1".into()),
+            line: "1".into(),
+            account: Some(account.to_string()),
+            data: String::new(),
+            extended: Vec::new(),
+            timestamp: None,
+        };
+        self.send(target, poll).await
+    }
+
     /// Our UTC time corrected by the receiver's offset.
     fn now(&self) -> jiff::civil::DateTime {
         let now = jiff::Timestamp::now()
@@ -110,12 +143,105 @@ impl Transmitter {
     }
 }
 
-/// Writes a frame and reads the answer up to its closing `\r`.
+/// Which path delivered a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathUsed {
+    /// The primary receiver.
+    Primary,
+    /// The backup receiver, after the primary failed.
+    Backup,
+}
+
+/// How one path has been doing, for trouble reports (350/354) and health.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathHealth {
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// The last error, in words.
+    pub last_error: Option<String>,
+}
+
+/// One receiver path: where, its sender (with its clock offset), and how it is doing.
+pub type Path = (Target, Transmitter, PathHealth);
+
+/// A primary and an optional backup receiver (dual path).
+#[derive(Debug)]
+pub struct DualPath {
+    /// The primary receiver.
+    pub primary: Path,
+    /// The backup receiver.
+    pub backup: Option<Path>,
+}
+
+impl DualPath {
+    /// Tries the primary, then the backup. When neither took it, both errors come back.
+    pub async fn send(&mut self, msg: Message) -> Result<PathUsed, Vec<TransmitError>> {
+        let mut errors = Vec::new();
+        if try_path(&mut self.primary, msg.clone(), &mut errors).await {
+            return Ok(PathUsed::Primary);
+        }
+        if let Some(backup) = &mut self.backup {
+            if try_path(backup, msg, &mut errors).await {
+                return Ok(PathUsed::Backup);
+            }
+        }
+        Err(errors)
+    }
+}
+
+async fn try_path(path: &mut Path, msg: Message, errors: &mut Vec<TransmitError>) -> bool {
+    let (target, tx, health) = path;
+    match tx.send(target, msg).await {
+        Ok(()) => {
+            *health = PathHealth::default();
+            true
+        }
+        Err(e) => {
+            health.consecutive_failures += 1;
+            health.last_error = Some(e.to_string());
+            errors.push(e);
+            false
+        }
+    }
+}
+
+/// Writes a frame and reads the answer (up to its closing `\r` over TCP; one datagram over
+/// UDP).
 async fn exchange(target: &Target, frame: &[u8]) -> Result<Vec<u8>, TransmitError> {
     let fail = |detail: String| TransmitError::Unreachable {
         addr: target.addr,
         detail,
     };
+    if target.protocol == Protocol::Udp {
+        let work = async {
+            let local: SocketAddr = if target.addr.is_ipv4() {
+                SocketAddr::from(([0, 0, 0, 0], 0))
+            } else {
+                SocketAddr::from(([0u16; 8], 0))
+            };
+            let socket = UdpSocket::bind(local)
+                .await
+                .map_err(|e| fail(format!("bind: {e}")))?;
+            socket
+                .connect(target.addr)
+                .await
+                .map_err(|e| fail(format!("connect: {e}")))?;
+            socket
+                .send(frame)
+                .await
+                .map_err(|e| fail(format!("send: {e}")))?;
+            let mut buf = vec![0u8; 4096];
+            let n = socket
+                .recv(&mut buf)
+                .await
+                .map_err(|e| fail(format!("receive: {e}")))?;
+            buf.truncate(n);
+            Ok(buf)
+        };
+        return tokio::time::timeout(target.timeout, work)
+            .await
+            .map_err(|_| fail(format!("no answer within {:?}", target.timeout)))?;
+    }
     let work = async {
         let mut stream = TcpStream::connect(target.addr)
             .await
