@@ -157,6 +157,27 @@ fn is_subsequence(needle: &[bool], hay: &[bool]) -> bool {
     needle.iter().all(|n| it.any(|h| h == n))
 }
 
+/// Each sensor's published transitions for messages `range`, in order.
+fn published(range: std::ops::Range<usize>) -> BTreeMap<String, Vec<bool>> {
+    let mut out: BTreeMap<String, Vec<bool>> = BTreeMap::new();
+    for k in range {
+        let (sensor, open) = message(k);
+        out.entry(sensor).or_default().push(open);
+    }
+    out
+}
+
+/// Waits until the marker sensor has `changes` journaled changes: picket handles a
+/// session's messages in order, so everything published before the marker is in too.
+async fn wait_for_marker(journal: &std::path::Path, changes: usize, what: &str) {
+    let marker = format!("c{SENSORS}");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while journaled(journal).await.get(&marker).map_or(0, Vec::len) < changes {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restart_and_picket_sigkill_during_a_flood_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -192,17 +213,7 @@ async fn broker_restart_and_picket_sigkill_during_a_flood_lose_nothing() {
         r#"{"contact":false}"#,
     )
     .await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !journaled(&journal)
-        .await
-        .contains_key(&format!("c{SENSORS}"))
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "marker never journaled"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_marker(&journal, 1, "marker never journaled").await;
 
     // A duplicate of the last message changes nothing.
     let before = journaled(&journal).await;
@@ -219,13 +230,7 @@ async fn broker_restart_and_picket_sigkill_during_a_flood_lose_nothing() {
         r#"{"contact":true}"#,
     )
     .await;
-    while journaled(&journal).await[&format!("c{SENSORS}")].len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "second marker never journaled"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_marker(&journal, 2, "second marker never journaled").await;
     let after = journaled(&journal).await;
     assert_eq!(before[&sensor], after[&sensor], "a duplicate changed state");
 
@@ -241,12 +246,7 @@ async fn broker_restart_and_picket_sigkill_during_a_flood_lose_nothing() {
         String::from_utf8_lossy(&out.stdout)
     );
 
-    let mut published: BTreeMap<String, Vec<bool>> = BTreeMap::new();
-    for k in 0..MESSAGES {
-        let (sensor, open) = message(k);
-        published.entry(sensor).or_default().push(open);
-    }
-    for (sensor, states) in &published {
+    for (sensor, states) in &published(0..MESSAGES) {
         let seen = after.get(sensor).cloned().unwrap_or_default();
         assert!(
             is_subsequence(states, &seen),
@@ -281,24 +281,9 @@ async fn a_sustained_flood_with_every_event_published_does_not_stall() {
     )
     .await;
     let journal = dir.path().join("journal.db");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !journaled(&journal)
-        .await
-        .contains_key(&format!("c{SENSORS}"))
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "picket stalled under the flood"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_marker(&journal, 1, "picket stalled under the flood").await;
     let seen = journaled(&journal).await;
-    let mut published: BTreeMap<String, Vec<bool>> = BTreeMap::new();
-    for k in 0..FLOOD {
-        let (sensor, open) = message(k);
-        published.entry(sensor).or_default().push(open);
-    }
-    for (sensor, states) in &published {
+    for (sensor, states) in &published(0..FLOOD) {
         let got = seen.get(sensor).cloned().unwrap_or_default();
         assert!(
             is_subsequence(states, &got),

@@ -181,7 +181,10 @@ impl<C: Clock> Engine<C> {
             }
             Input::Command(cmd) => self.command(&mut step, cmd),
             Input::Trouble(t) => self.system_trouble(&mut step, t),
-            Input::Audit(entry) => step.out.audit.push(entry),
+            Input::Audit(mut entry) => {
+                entry.at = now;
+                step.out.audit.push(entry);
+            }
             Input::Tick => {}
         }
         self.finish(step)

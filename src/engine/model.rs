@@ -340,7 +340,7 @@ pub struct SystemTrouble {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// A person's action that was refused before reaching the engine (wrong code, lockout):
-    /// only audited.
+    /// only audited. The engine stamps it with its own time.
     Audit(AuditEntry),
     /// A gateway trouble begins or ends.
     Trouble(SystemTrouble),

@@ -163,16 +163,7 @@ impl<C: Clock> Engine<C> {
             return;
         };
         let area = self.area_of(&def.zone);
-        let (kind, qualifier, vi_suffix, en_suffix) = if begins {
-            (EventKind::Trouble, Qualifier::New, "", "")
-        } else {
-            (
-                EventKind::TroubleRestored,
-                Qualifier::Restore,
-                " — đã khôi phục",
-                " — restored",
-            )
-        };
+        let (kind, qualifier, vi_suffix, en_suffix) = trouble_phase(begins);
         let text = (
             format!("{}: {}{vi_suffix}", def.names.vi, code.name_vi()),
             format!("{}: {}{en_suffix}", def.names.en, code.name_en()),
@@ -202,20 +193,25 @@ impl<C: Clock> Engine<C> {
         if !changed {
             return;
         }
-        let (kind, qualifier, vi, en) = if t.active {
-            (EventKind::Trouble, Qualifier::New, "", "")
-        } else {
-            (
-                EventKind::TroubleRestored,
-                Qualifier::Restore,
-                " — đã khôi phục",
-                " — restored",
-            )
-        };
+        let (kind, qualifier, vi, en) = trouble_phase(t.active);
         let text = (
             format!("{}: {}{vi}", t.code.name_vi(), t.what_vi),
             format!("{}: {}{en}", t.code.name_en(), t.what_en),
         );
         self.event(step, kind, Some(t.code), qualifier, About::default(), text);
+    }
+}
+
+/// A trouble's event kind, qualifier and message suffixes, as it begins or ends.
+fn trouble_phase(begins: bool) -> (EventKind, Qualifier, &'static str, &'static str) {
+    if begins {
+        (EventKind::Trouble, Qualifier::New, "", "")
+    } else {
+        (
+            EventKind::TroubleRestored,
+            Qualifier::Restore,
+            " — đã khôi phục",
+            " — restored",
+        )
     }
 }

@@ -64,12 +64,12 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let journal = Journal::open(&config.journal.path).await?;
     let snapshot = journal.load_snapshot().await?;
     let site = Arc::new(Site::from_config(&config));
-    let engine = Engine::restore(site, SystemClock::new(), snapshot);
+    let engine = Engine::restore(site.clone(), SystemClock::new(), snapshot);
     let open_alarms = engine.open_alarms().count();
     let writer = Writer::new(journal.clone()).await?;
     let effects = Effects::new(&engine);
     let mut sources = options.sources;
-    sources.extend(configured_sources(&config, &effects, &journal)?);
+    sources.extend(configured_sources(&config, &site, &effects, &journal)?);
     if let Some(source) = gpio
         .clone()
         .and_then(|b| crate::gpio::inputs::GpioSource::new(b, &config))
@@ -168,6 +168,7 @@ pub fn spawn_engine<C: crate::engine::Clock + 'static>(
 /// Sources named by sensor bindings that this build has.
 fn configured_sources(
     config: &Config,
+    site: &Arc<Site>,
     effects: &Effects,
     journal: &Journal,
 ) -> Result<Vec<Box<dyn Source>>, RunError> {
@@ -187,7 +188,7 @@ fn configured_sources(
         sources.push(Box::new(feed));
     }
     let deps = crate::sources::mqtt::interface::InterfaceDeps {
-        site: Arc::new(Site::from_config(config)),
+        site: site.clone(),
         effects: effects.clone(),
         journal: journal.clone(),
     };

@@ -412,7 +412,8 @@ impl CommandHandler {
 
     fn audit(&self, user: &str, action: &str, target: &str, result: &str) -> Input {
         Input::Audit(AuditEntry {
-            at: self.engine_now(),
+            // Stamped by the engine.
+            at: crate::engine::Timestamp::default(),
             user: user.to_string(),
             role: Role::Guard,
             origin: Origin::Mqtt,
@@ -430,11 +431,6 @@ impl CommandHandler {
                 .submit_nowait(self.audit("unknown", action, area, result))
                 .await,
         );
-    }
-
-    fn engine_now(&self) -> crate::engine::Timestamp {
-        use crate::engine::Clock;
-        crate::engine::SystemClock::new().now()
     }
 
     /// Handles one command payload and publishes the reply.
