@@ -338,6 +338,14 @@ async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_fa
     let base = "picket/nha_may_song_hong";
     let (client, mut rx) = listen(broker.port, "operator", &format!("{base}/#")).await;
     let (_e, mut events) = listen(broker.port, "event-watcher", &format!("{base}/event")).await;
+    // Its own listener: the state may change before the reply arrives, and `expect` skips
+    // what it is not waiting for.
+    let (_s, mut ha_state) = listen(
+        broker.port,
+        "state-watcher",
+        &format!("{base}/area/gate/ha_state"),
+    )
+    .await;
     let command = |body: &str| {
         let c = client.clone();
         let body = body.to_string();
@@ -352,7 +360,7 @@ async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_fa
     command(r#"{"id":"1","action":"ARM_AWAY","code":"2468","area":"gate"}"#).await;
     let r = reply(&mut rx, base, "1").await;
     assert_eq!(r["ok"], true, "{r}");
-    expect(&mut rx, &format!("{base}/area/gate/ha_state"), |p| {
+    expect(&mut ha_state, &format!("{base}/area/gate/ha_state"), |p| {
         p == b"armed_away"
     })
     .await;
