@@ -41,6 +41,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod escalation;
 pub mod gpio;
 pub mod journal;
 pub mod runtime;

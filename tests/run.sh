@@ -20,11 +20,12 @@ fi
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
   || rustup target add aarch64-unknown-linux-gnu
 
-# Python peers (pysiaalarm, the SIA DC-09 receiver) live in a venv inside target/.
+# Python peers (pysiaalarm, the SIA DC-09 receiver; aiosmtpd, the SMTP server) live in a
+# venv inside target/.
 VENV="$PWD/target/test-venv"
-if ! "$VENV/bin/python" -c "import pysiaalarm" 2>/dev/null; then
+if ! "$VENV/bin/python" -c "import pysiaalarm, aiosmtpd" 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q pysiaalarm==3.2.2
+  "$VENV/bin/pip" install -q pysiaalarm==3.2.2 aiosmtpd==1.4.6
 fi
 export PICKET_TEST_PYTHON="$VENV/bin/python"
 

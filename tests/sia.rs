@@ -264,7 +264,8 @@ async fn udp_events_and_null_supervision_polls_are_acknowledged() {
         (Value::from("BBB2"), Value::from("111"), Value::from(true)),
         "{got}"
     );
-    tx.send_null(&target, 2, "BBB2")
+    let template = message(Token::Null, 0, "BBB2", String::new(), vec![]);
+    tx.send_null(&target, 2, &template)
         .await
         .expect("NULL poll acknowledged");
     let poll = rx.next_event().await;

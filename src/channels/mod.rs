@@ -1,5 +1,87 @@
-//! Delivery channels: how alarms leave the gateway. The escalation work adds the outbox
-//! workers; this module so far holds the SIA DC-09 codec the alarm-receiving-centre
-//! channel will speak.
+//! Delivery channels: how alarms and events leave the gateway.
+//!
+//! Each channel is one file implementing [`Deliver`]: DC-09 to a receiving centre
+//! ([`sia`]), signed JSON over HTTPS ([`webhook`]), SMTP ([`email`]) and an upstream MQTT
+//! broker ([`upstream_mqtt`]). A [`worker`] per channel drains that channel's outbox rows
+//! in order, retries with capped backoff and jitter, records every result in the journal,
+//! and reports the channel's health; trouble about a channel (a path down, a delivery
+//! stuck) goes back into the engine, so it reaches the other channels like any trouble.
 
+pub mod email;
+pub mod health;
 pub mod sia;
+pub mod tls;
+pub mod upstream_mqtt;
+pub mod webhook;
+pub mod worker;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::engine::SystemTrouble;
+use crate::escalation::Notice;
+use crate::journal::{Delivery, DeliveryState};
+
+pub use health::{ChannelHealth, LinkState, PathStatus};
+
+/// Why a delivery did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct DeliveryError {
+    /// The recipient refused this message for good (retrying cannot help); the queue moves
+    /// on and the row is marked failed.
+    pub for_good: bool,
+    /// What happened, naming the recipient.
+    pub message: String,
+}
+
+impl DeliveryError {
+    /// A failure worth retrying (no connection, timeout, server busy).
+    pub fn retry(message: impl Into<String>) -> Self {
+        DeliveryError {
+            for_good: false,
+            message: message.into(),
+        }
+    }
+
+    /// A refusal that retrying cannot fix (rejected format, 4xx).
+    pub fn refused(message: impl Into<String>) -> Self {
+        DeliveryError {
+            for_good: true,
+            message: message.into(),
+        }
+    }
+}
+
+/// One way of reaching a recipient.
+pub trait Deliver: Send + 'static {
+    /// Delivers one notice; on success says whether the recipient confirmed it
+    /// ([`DeliveryState::Acknowledged`]) or it was only handed over
+    /// ([`DeliveryState::Sent`]).
+    fn deliver(
+        &mut self,
+        delivery: &Delivery,
+        notice: &Notice,
+    ) -> impl Future<Output = Result<DeliveryState, DeliveryError>> + Send;
+
+    /// How often the channel wants [`Deliver::supervise`] called when idle; `None` when it
+    /// has no supervision of its own.
+    fn supervision_interval(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Checks the paths (DC-09 NULL polls).
+    fn supervise(&mut self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// Troubles that began or ended since the last call (a path down or back).
+    fn trouble_changes(&mut self) -> Vec<SystemTrouble> {
+        Vec::new()
+    }
+
+    /// The state of each path, for health.
+    fn paths(&self) -> Vec<PathStatus> {
+        Vec::new()
+    }
+}

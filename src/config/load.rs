@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::model::Config;
+use super::model::{CHANNEL_TYPES, Channel, Config};
 use super::spans::SpanIndex;
 use super::{ConfigError, ConfigIssue};
 
@@ -63,7 +63,7 @@ pub(super) fn parse(text: &str) -> Result<(Config, SpanIndex), ConfigError> {
             "mqtt" => config.mqtt = reader.one(name, value),
             "gpio" => config.gpio = reader.one(name, value),
             "escalation" => config.escalation = reader.one(name, value),
-            "channels" => config.channels = reader.one(name, value),
+            "channels" => config.channels = reader.channels(value),
             "web" => config.web = reader.one(name, value),
             "areas" => config.areas = reader.list(name, value),
             "zones" => config.zones = reader.list(name, value),
@@ -131,6 +131,55 @@ impl SectionReader<'_> {
             .enumerate()
             .filter_map(|(i, item)| self.item(&format!("{path}[{i}]"), item))
             .collect()
+    }
+
+    /// The `[[channels]]` array: each element's `type` picks the struct it is read into.
+    fn channels(&mut self, value: &Spanned<DeValue<'_>>) -> Vec<Channel> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.issues.push(ConfigIssue {
+                path: "channels".to_string(),
+                location: self.index.locate("channels"),
+                message: "`channels` must be an array of tables, written [[channels]]".into(),
+            });
+            return Vec::new();
+        };
+        let mut channels = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("channels[{i}]");
+            let kind = match item.get_ref() {
+                DeValue::Table(t) => t.get("type").map(|v| match v.get_ref() {
+                    DeValue::String(s) => s.to_string(),
+                    _ => String::new(),
+                }),
+                _ => None,
+            };
+            let channel = match kind.as_deref() {
+                Some("sia") => self.item(&path, item).map(Channel::Sia),
+                Some("webhook") => self.item(&path, item).map(Channel::Webhook),
+                Some("email") => self.item(&path, item).map(Channel::Email),
+                Some("mqtt") => self.item(&path, item).map(Channel::Mqtt),
+                other => {
+                    let key = format!("{path}.type");
+                    self.issues.push(ConfigIssue {
+                        location: self.index.locate(&key).or_else(|| self.index.locate(&path)),
+                        path: key,
+                        message: match other {
+                            None => format!(
+                                "missing `type`; expected one of: {}",
+                                CHANNEL_TYPES.join(", ")
+                            ),
+                            Some(t) => format!(
+                                "unknown channel type `{t}`; expected one of: {}",
+                                CHANNEL_TYPES.join(", ")
+                            ),
+                        },
+                    });
+                    None
+                }
+            };
+            channels.extend(channel);
+        }
+        channels
     }
 
     fn item<T: DeserializeOwned>(&mut self, path: &str, value: &Spanned<DeValue<'_>>) -> Option<T> {

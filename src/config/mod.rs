@@ -4,6 +4,8 @@
 //! key path and `line:col`, which `picket check-config` prints. Secrets are resolved from
 //! inline keys, `*_file` or `*_env` and never printed.
 
+mod check_delivery;
+mod delivery;
 mod load;
 pub mod model;
 pub mod secret;

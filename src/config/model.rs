@@ -7,6 +7,7 @@
 use serde::Deserialize;
 use std::path::PathBuf;
 
+pub use super::delivery::*;
 use super::secret::Secret;
 
 /// The whole configuration file.
@@ -34,10 +35,10 @@ pub struct Config {
     pub gpio: Option<Gpio>,
     /// IP cameras (filled in by the camera work).
     pub cameras: Vec<Camera>,
-    /// Escalation policy (filled in by the escalation work).
+    /// Who is told about alarms, and when.
     pub escalation: Option<Escalation>,
-    /// Delivery channels (filled in by the escalation work).
-    pub channels: Option<Channels>,
+    /// How each recipient is reached.
+    pub channels: Vec<Channel>,
     /// The local status page (filled in by the page work).
     pub web: Option<Web>,
 }
@@ -660,16 +661,6 @@ pub struct Camera {
     #[serde(default)]
     pub password_env: Option<String>,
 }
-
-/// `[escalation]`: reserved for the escalation policy; no keys yet.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Escalation {}
-
-/// `[channels]`: reserved for delivery channels; no keys yet.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Channels {}
 
 /// `[web]`: the local status page.
 #[derive(Debug, Clone, Deserialize)]

@@ -153,6 +153,7 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
     }
     check_pins(config, &areas, &mut problems);
     resolve_secrets(config, &mut problems);
+    super::check_delivery::check_delivery(config, &mut problems);
     problems
 }
 
@@ -389,7 +390,7 @@ fn resolve_secrets(config: &mut Config, problems: &mut Vec<Problem>) {
 }
 
 /// Ids must be unique within their section and safe in MQTT topics and URLs.
-fn unique_ids<'a>(
+pub(super) fn unique_ids<'a>(
     section: &str,
     ids: impl Iterator<Item = &'a str>,
     problems: &mut Vec<Problem>,
@@ -417,7 +418,7 @@ fn unique_ids<'a>(
     seen.into_keys().collect()
 }
 
-fn in_range(path: &str, value: u32, min: u32, max: u32, problems: &mut Vec<Problem>) {
+pub(super) fn in_range(path: &str, value: u32, min: u32, max: u32, problems: &mut Vec<Problem>) {
     if value < min || value > max {
         problems.push((
             path.to_string(),
@@ -426,7 +427,7 @@ fn in_range(path: &str, value: u32, min: u32, max: u32, problems: &mut Vec<Probl
     }
 }
 
-fn known(ids: &BTreeSet<&str>) -> String {
+pub(super) fn known(ids: &BTreeSet<&str>) -> String {
     if ids.is_empty() {
         " (none are defined)".to_string()
     } else {

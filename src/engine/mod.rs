@@ -186,6 +186,7 @@ impl<C: Clock> Engine<C> {
                 step.out.audit.push(entry);
             }
             Input::Tick => {}
+            Input::TestReport => self.test_report(&mut step),
         }
         self.finish(step)
     }

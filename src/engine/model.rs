@@ -350,6 +350,8 @@ pub enum Input {
     Command(Command),
     /// Time has passed; fire due timers.
     Tick,
+    /// The schedule says the receiving centre is owed a periodic test report (602).
+    TestReport,
 }
 
 /// What kind of thing happened, for the journal's `kind` column.
@@ -398,6 +400,8 @@ pub enum EventKind {
     WalkTestEnded,
     /// Sirens stopped at the time limit.
     SirenTimeout,
+    /// The periodic test report to the receiving centre.
+    TestReport,
 }
 
 impl EventKind {
@@ -425,6 +429,7 @@ impl EventKind {
             EventKind::WalkTestTrigger => "walk_test_trigger",
             EventKind::WalkTestEnded => "walk_test_ended",
             EventKind::SirenTimeout => "siren_timeout",
+            EventKind::TestReport => "test_report",
         }
     }
 }

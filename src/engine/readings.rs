@@ -202,6 +202,27 @@ impl<C: Clock> Engine<C> {
     }
 }
 
+impl<C: Clock> Engine<C> {
+    /// The periodic test report (602): proof of life for the receiving centre, with the
+    /// number of gateway troubles still open.
+    pub(super) fn test_report(&mut self, step: &mut Step) {
+        let code = ContactId(602);
+        let open = self.system_troubles.len();
+        let text = (
+            format!("{}: {open} sự cố hệ thống đang mở", code.name_vi()),
+            format!("{}: {open} gateway trouble(s) open", code.name_en()),
+        );
+        self.event(
+            step,
+            EventKind::TestReport,
+            Some(code),
+            Qualifier::New,
+            About::default(),
+            text,
+        );
+    }
+}
+
 /// A trouble's event kind, qualifier and message suffixes, as it begins or ends.
 fn trouble_phase(begins: bool) -> (EventKind, Qualifier, &'static str, &'static str) {
     if begins {

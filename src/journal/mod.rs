@@ -7,6 +7,7 @@
 
 mod chain;
 mod error;
+pub mod outbox;
 mod reader;
 pub mod schema;
 pub mod users;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use chain::EventRow;
 pub use error::{JournalError, JournalErrorKind};
+pub use outbox::{Delivery, DeliveryState, NewDelivery, OutboxOp, OutboxPlanner, QueueStats};
 pub use verify::{Broken, VerifyReport, verify};
 pub use writer::{CommittedEvent, Writer};
 

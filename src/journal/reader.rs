@@ -8,6 +8,16 @@ use crate::engine::state::{AreaState, SensorState};
 use crate::engine::{Alarm, AlarmState, Category, ContactId, Resolution, Snapshot, Timestamp};
 
 impl Journal {
+    /// When the last periodic test report (602) was journaled.
+    pub async fn last_test_report_ms(&self) -> Result<Option<i64>, JournalError> {
+        let (at,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(at_ms) FROM events WHERE kind = 'test_report'")
+                .fetch_one(self.pool())
+                .await
+                .map_err(|e| self.err("reading the last test report", e))?;
+        Ok(at)
+    }
+
     /// Everything the engine needs to continue after a restart.
     pub async fn load_snapshot(&self) -> Result<Snapshot, JournalError> {
         let doing = "loading the engine state";

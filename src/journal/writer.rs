@@ -3,7 +3,10 @@
 
 use sqlx::{Connection, SqliteConnection};
 
+use std::sync::Arc;
+
 use super::chain::{self, EventRow};
+use super::outbox::{self, OutboxPlanner};
 use super::{Journal, JournalError};
 use crate::engine::{Alarm, AuditEntry, Event, Outcome};
 
@@ -25,6 +28,8 @@ pub struct Writer {
     head_seq: i64,
     /// Hash of the last committed event.
     head_hash: [u8; 32],
+    /// Plans the deliveries each outcome owes; none without an escalation policy.
+    planner: Option<Arc<dyn OutboxPlanner>>,
 }
 
 impl Writer {
@@ -43,7 +48,13 @@ impl Writer {
             journal,
             head_seq,
             head_hash,
+            planner: None,
         })
+    }
+
+    /// Writes outbox rows planned by `planner` in every commit from now on.
+    pub fn set_planner(&mut self, planner: Arc<dyn OutboxPlanner>) {
+        self.planner = Some(planner);
     }
 
     /// The journal written to.
@@ -83,6 +94,15 @@ impl Writer {
             write_state(&mut tx, outcome)
                 .await
                 .map_err(|e| self.journal.err("storing state", e))?;
+            if let Some(planner) = &self.planner {
+                let ops = planner.plan(outcome, &events);
+                if !ops.is_empty() {
+                    let now_ms = jiff::Timestamp::now().as_millisecond();
+                    outbox::apply(&mut tx, &ops, now_ms)
+                        .await
+                        .map_err(|e| self.journal.err("planning deliveries", e))?;
+                }
+            }
             committed.push(events);
         }
         tx.commit()

@@ -96,7 +96,8 @@ impl EngineHandle {
         rx
     }
 
-    async fn submit(&self, input: Input) -> Result<Receipt, SubmitError> {
+    /// Submits any input; resolves once its outcome is committed.
+    pub async fn submit(&self, input: Input) -> Result<Receipt, SubmitError> {
         self.submit_nowait(input)
             .await
             .await
@@ -128,6 +129,8 @@ pub struct Health {
     pub mqtt_commands: std::sync::OnceLock<Arc<crate::sources::mqtt::interface::InterfaceStats>>,
     /// The feed socket, when configured.
     pub feed: std::sync::OnceLock<Arc<crate::sources::feed::FeedStats>>,
+    /// Delivery channels, in configuration order.
+    pub channels: std::sync::OnceLock<Vec<Arc<std::sync::Mutex<crate::channels::ChannelHealth>>>>,
 }
 
 /// The panel as it is now, for interfaces that publish state (MQTT, the page).
@@ -194,6 +197,8 @@ pub struct Effects {
     pub outputs: watch::Sender<BTreeMap<String, OutputPattern>>,
     /// Counters.
     pub stats: Arc<EngineStats>,
+    /// Bumped after every commit with events, so outbox workers look for new rows.
+    pub outbox: watch::Sender<u64>,
 }
 
 impl Effects {
@@ -207,6 +212,7 @@ impl Effects {
             outputs: watch::channel(initial_outputs).0,
             stats: Arc::new(EngineStats::default()),
             health: Arc::new(Health::default()),
+            outbox: watch::channel(0).0,
         }
     }
 }
@@ -333,6 +339,7 @@ impl<C: Clock + 'static> EngineTask<C> {
             .chain(fresh.iter())
             .filter(|o| worth_writing(o))
             .collect();
+        let wrote_something = !to_write.is_empty();
         let result = if to_write.is_empty() {
             Ok(Vec::new())
         } else {
@@ -354,6 +361,9 @@ impl<C: Clock + 'static> EngineTask<C> {
                     committed.next();
                 }
                 self.unwritten.clear();
+                if wrote_something {
+                    self.effects.outbox.send_modify(|n| *n += 1);
+                }
                 if self.journal_trouble && backlog > 0 {
                     self.journal_trouble = false;
                     tracing::info!(backlog, "journal writable again; backlog written");

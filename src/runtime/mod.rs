@@ -2,6 +2,7 @@
 //! the sources, tells systemd it is ready, and shuts down in order on a signal — the first
 //! SIGTERM/SIGINT drains, a second one exits at once.
 
+mod delivery;
 mod engine_task;
 pub mod logging;
 pub mod notify;
@@ -66,7 +67,8 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let site = Arc::new(Site::from_config(&config));
     let engine = Engine::restore(site.clone(), SystemClock::new(), snapshot);
     let open_alarms = engine.open_alarms().count();
-    let writer = Writer::new(journal.clone()).await?;
+    let mut writer = Writer::new(journal.clone()).await?;
+    let policy = delivery::install_planner(&config, &mut writer);
     let effects = Effects::new(&engine);
     let mut sources = options.sources;
     sources.extend(configured_sources(&config, &site, &effects, &journal)?);
@@ -95,6 +97,8 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
         .map_err(|e| RunError::Config(e.0))?,
         None => Vec::new(),
     };
+    let mut channel_tasks =
+        delivery::spawn(&config, &policy, &journal, &effects, &handle, &shutdown)?;
     let mut source_tasks = tokio::task::JoinSet::new();
     for source in sources {
         let ctx = SourceContext {
@@ -145,6 +149,7 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     trigger.trigger();
     drop(handle);
     while source_tasks.join_next().await.is_some() {}
+    while channel_tasks.join_next().await.is_some() {}
     let _ = engine_task.await;
     for task in output_tasks {
         let _ = task.await;

@@ -26,7 +26,7 @@ pub struct Broker {
     options: BrokerOptions,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -180,7 +180,7 @@ impl Drop for Broker {
 }
 
 /// A CA and a server certificate for 127.0.0.1/localhost, made with openssl.
-fn make_certs(dir: &Path) {
+pub fn make_certs(dir: &Path) {
     let d = |f: &str| dir.join(f);
     run(Command::new("openssl")
         .args([

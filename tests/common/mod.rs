@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod inproc;
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

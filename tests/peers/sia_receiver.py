@@ -1,5 +1,6 @@
 """A real SIA DC-09 receiver for picket's tests: pysiaalarm (the receiver Home Assistant
-uses) on an ephemeral TCP port, or UDP with the argument `udp`. Prints {"port": N} once listening, then one JSON line per
+uses) on an ephemeral TCP port (or the port given as second argument), or UDP with the
+argument `udp`. Prints {"port": N} once listening, then one JSON line per
 event it accepted. Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256)."""
 
 import asyncio
@@ -36,7 +37,8 @@ async def on_event(event):
 async def main():
     udp = len(sys.argv) > 1 and sys.argv[1] == "udp"
     protocol = CommunicationsProtocol.UDP if udp else CommunicationsProtocol.TCP
-    client = SIAClient("127.0.0.1", 0, ACCOUNTS, on_event, protocol=protocol)
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    client = SIAClient("127.0.0.1", port, ACCOUNTS, on_event, protocol=protocol)
     await client.async_start()
     if udp:
         # pysiaalarm 3.2.2's UDP protocol asserts a transport class that Python 3.11's

@@ -114,22 +114,21 @@ impl Transmitter {
         Err(TransmitError::Nak { addr: target.addr })
     }
 
-    /// Sends a NULL supervision poll, so both ends know the path works.
+    /// Sends a NULL supervision poll with the prefixes of `template` (receiver, line,
+    /// account), so both ends know the path works.
     pub async fn send_null(
         &mut self,
         target: &Target,
         sequence: u16,
-        account: &str,
+        template: &Message,
     ) -> Result<(), TransmitError> {
         let poll = Message {
             token: Token::Null,
             sequence,
-            receiver: Some("1".into()),
-            line: "1".into(),
-            account: Some(account.to_string()),
             data: String::new(),
             extended: Vec::new(),
             timestamp: None,
+            ..template.clone()
         };
         self.send(target, poll).await
     }

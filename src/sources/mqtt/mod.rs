@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-pub use connect::{client_id, site_topic};
+pub use connect::{client_id, options as connect_options, site_topic};
 use profiles::TopicRole;
 
 use super::{Source, SourceContext, SourceError, SourceFuture};

@@ -1,0 +1,72 @@
+//! How each channel and each of its paths is doing, for the page and `/metrics`.
+
+use serde::Serialize;
+
+/// A link's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Nothing tried yet.
+    #[default]
+    Unknown,
+    /// The last try worked.
+    Up,
+    /// Delivering, but only over a backup path.
+    Degraded,
+    /// The last try failed.
+    Down,
+}
+
+impl LinkState {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Unknown => "unknown",
+            LinkState::Up => "up",
+            LinkState::Degraded => "degraded",
+            LinkState::Down => "down",
+        }
+    }
+}
+
+/// One path of a channel (a DC-09 receiver).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PathStatus {
+    /// `primary` or `backup`.
+    pub name: String,
+    /// Its state.
+    pub state: LinkState,
+    /// Last success, ms since the epoch.
+    pub last_success_ms: Option<i64>,
+    /// Last error.
+    pub last_error: Option<String>,
+}
+
+/// A channel's health.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChannelHealth {
+    /// Channel id.
+    pub channel: String,
+    /// Channel kind (`sia`, `webhook`, `email`, `mqtt`).
+    pub kind: String,
+    /// Its state.
+    pub state: LinkState,
+    /// Last delivery, ms since the epoch.
+    pub last_success_ms: Option<i64>,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Deliveries made since start.
+    pub delivered: u64,
+    /// Failed tries since start.
+    pub failed_attempts: u64,
+    /// Rows waiting and due.
+    pub queue_due: u64,
+    /// Rows waiting, due or not.
+    pub queue_pending: u64,
+    /// Seconds the oldest due row has waited.
+    pub oldest_due_age_s: u64,
+    /// Paths, for channels with more than one.
+    pub paths: Vec<PathStatus>,
+}

@@ -1,0 +1,253 @@
+//! The outbox worker: one task per channel, draining that channel's rows strictly in
+//! order (earliest due, then oldest).
+//!
+//! The head row is retried with capped exponential backoff and jitter until the recipient
+//! takes it, so nothing behind it overtakes it; only a refusal for good (marked `failed`)
+//! lets the queue move on. Every result is written to the journal before the next row is
+//! read, so a restart resumes exactly where the worker stopped (a row delivered but not
+//! yet marked goes again, with the same message id). The worker also runs the channel's
+//! own supervision when idle, raises trouble when the head row has been due too long, and
+//! deletes finished rows past their retention.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::health::{ChannelHealth, LinkState};
+use super::{Deliver, DeliveryError};
+use crate::backoff::Backoff;
+use crate::engine::{Clock, ContactId, Input, SystemTrouble};
+use crate::escalation::Notice;
+use crate::journal::{Delivery, Journal};
+use crate::runtime::{EngineHandle, Shutdown};
+
+/// How often finished rows are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+/// What a worker needs besides its channel.
+pub struct WorkerContext {
+    /// Where the rows are.
+    pub journal: Journal,
+    /// Time, the engine's way.
+    pub clock: Arc<dyn Clock>,
+    /// Bumped after every commit that may have added rows.
+    pub outbox_changed: watch::Receiver<u64>,
+    /// Where channel troubles go (path down, delivery stuck).
+    pub engine: Option<EngineHandle>,
+    /// Shared with the page and `/metrics`.
+    pub health: Arc<Mutex<ChannelHealth>>,
+    /// Stop signal.
+    pub shutdown: Shutdown,
+    /// A head row due this long is stuck.
+    pub stuck_after: Duration,
+    /// Finished rows older than this are deleted.
+    pub retention: Duration,
+    /// Retry pacing for the head row.
+    pub backoff: Backoff,
+}
+
+/// Drains `channel`'s rows until shutdown.
+pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerContext) {
+    let interval = deliver.supervision_interval();
+    let mut supervise_at = interval.map(|i| Instant::now() + i);
+    let mut next_purge = Instant::now();
+    let mut stuck = false;
+    let mut outbox_open = true;
+    loop {
+        if ctx.shutdown.is_triggered() {
+            break;
+        }
+        if Instant::now() >= next_purge {
+            purge(&ctx).await;
+            next_purge = Instant::now() + PURGE_EVERY;
+        }
+        let now = ctx.clock.now().0;
+        let head = match ctx.journal.next_delivery(&channel).await {
+            Ok(head) => head,
+            Err(e) => {
+                tracing::error!(channel, error = %e, "cannot read the outbox");
+                let delay = ctx.backoff.ceiling();
+                if pause(&mut ctx, delay).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        refresh_queue(&channel, &ctx, now).await;
+        let is_stuck = head.as_ref().is_some_and(|d| {
+            d.due_at_ms <= now
+                && Duration::from_millis(u64::try_from(now - d.due_at_ms).unwrap_or(0))
+                    > ctx.stuck_after
+        });
+        if is_stuck != stuck {
+            stuck = is_stuck;
+            raise(&ctx, stuck_trouble(&channel, stuck)).await;
+        }
+        let wait = match head {
+            Some(d) if d.due_at_ms <= now => {
+                if attempt(&channel, &mut deliver, &mut ctx, d).await {
+                    break;
+                }
+                for t in deliver.trouble_changes() {
+                    raise(&ctx, t).await;
+                }
+                continue;
+            }
+            Some(d) => Some(Duration::from_millis(
+                u64::try_from(d.due_at_ms - now).unwrap_or(0),
+            )),
+            None => None,
+        };
+        let supervise_due = supervise_at.unwrap_or_else(Instant::now);
+        tokio::select! {
+            _ = ctx.shutdown.wait() => break,
+            changed = ctx.outbox_changed.changed(), if outbox_open => {
+                outbox_open = changed.is_ok();
+            }
+            _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
+            _ = tokio::time::sleep_until(supervise_due), if supervise_at.is_some() => {
+                deliver.supervise().await;
+                supervise_at = interval.map(|i| Instant::now() + i);
+                record_paths(&deliver, &ctx);
+                for t in deliver.trouble_changes() {
+                    raise(&ctx, t).await;
+                }
+            }
+        }
+    }
+    tracing::debug!(channel, "outbox worker stopped");
+}
+
+/// Tries the head row once and records the result. Returns true when shutdown came first.
+async fn attempt<D: Deliver>(
+    channel: &str,
+    deliver: &mut D,
+    ctx: &mut WorkerContext,
+    d: Delivery,
+) -> bool {
+    let result = match serde_json::from_str::<Notice>(&d.payload_json) {
+        Ok(notice) => {
+            tokio::select! {
+                r = deliver.deliver(&d, &notice) => r,
+                _ = ctx.shutdown.wait() => return true,
+            }
+        }
+        Err(e) => Err(DeliveryError::refused(format!(
+            "outbox row {} holds an unreadable notice: {e}",
+            d.id
+        ))),
+    };
+    let now = ctx.clock.now().0;
+    record_paths(deliver, ctx);
+    match result {
+        Ok(state) => {
+            if let Err(e) = ctx.journal.mark_delivered(d.id, state, now).await {
+                tracing::error!(channel, error = %e, "delivered but could not record it; it will go again");
+            }
+            ctx.backoff.reset();
+            let mut h = lock(&ctx.health);
+            h.state = if h.paths.iter().any(|p| p.state == LinkState::Down) {
+                LinkState::Degraded
+            } else {
+                LinkState::Up
+            };
+            h.last_success_ms = Some(now);
+            h.consecutive_failures = 0;
+            h.delivered += 1;
+            tracing::info!(
+                channel,
+                message_id = d.message_id,
+                state = state.as_str(),
+                "delivered"
+            );
+            false
+        }
+        Err(e) => {
+            if let Err(je) = ctx
+                .journal
+                .mark_attempt_failed(d.id, &e.message, e.for_good, now)
+                .await
+            {
+                tracing::error!(channel, error = %je, "could not record a failed delivery");
+            }
+            {
+                let mut h = lock(&ctx.health);
+                h.state = LinkState::Down;
+                h.last_error = Some(e.message.clone());
+                h.consecutive_failures += 1;
+                h.failed_attempts += 1;
+            }
+            if e.for_good {
+                tracing::error!(channel, message_id = d.message_id, error = %e, "delivery refused for good");
+                false
+            } else {
+                let delay = ctx.backoff.next_delay();
+                tracing::warn!(channel, message_id = d.message_id, error = %e, retry_in = ?delay, "delivery failed; will retry");
+                pause(ctx, delay).await
+            }
+        }
+    }
+}
+
+/// Waits `delay` or until shutdown; true when shutdown came.
+async fn pause(ctx: &mut WorkerContext, delay: Duration) -> bool {
+    tokio::select! {
+        _ = ctx.shutdown.wait() => true,
+        _ = tokio::time::sleep(delay) => false,
+    }
+}
+
+async fn refresh_queue(channel: &str, ctx: &WorkerContext, now: i64) {
+    if let Ok(stats) = ctx.journal.queue_stats(channel, now).await {
+        let mut h = lock(&ctx.health);
+        h.queue_due = stats.due;
+        h.queue_pending = stats.pending;
+        h.oldest_due_age_s = stats
+            .oldest_due_at_ms
+            .map_or(0, |t| u64::try_from((now - t) / 1000).unwrap_or(0));
+    }
+}
+
+fn record_paths<D: Deliver>(deliver: &D, ctx: &WorkerContext) {
+    let paths = deliver.paths();
+    if !paths.is_empty() {
+        lock(&ctx.health).paths = paths;
+    }
+}
+
+async fn purge(ctx: &WorkerContext) {
+    let keep = i64::try_from(ctx.retention.as_millis()).unwrap_or(i64::MAX);
+    let before = ctx.clock.now().0.saturating_sub(keep);
+    match ctx.journal.purge_deliveries(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "finished deliveries past retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "cannot purge old deliveries"),
+    }
+}
+
+fn stuck_trouble(channel: &str, active: bool) -> SystemTrouble {
+    SystemTrouble {
+        id: format!("channel:{channel}:stuck"),
+        code: ContactId(350),
+        active,
+        what_vi: format!("kênh {channel} không gửi được tin đã đến hạn"),
+        what_en: format!("channel {channel} cannot deliver a message that is due"),
+    }
+}
+
+async fn raise(ctx: &WorkerContext, trouble: SystemTrouble) {
+    tracing::warn!(
+        trouble = trouble.id,
+        active = trouble.active,
+        "channel trouble"
+    );
+    if let Some(engine) = &ctx.engine {
+        // Queued for the engine; its commit is not awaited here.
+        drop(engine.submit_nowait(Input::Trouble(trouble)).await);
+    }
+}
+
+fn lock(h: &Mutex<ChannelHealth>) -> std::sync::MutexGuard<'_, ChannelHealth> {
+    h.lock().unwrap_or_else(|p| p.into_inner())
+}

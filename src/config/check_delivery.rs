@@ -1,0 +1,350 @@
+//! Cross-checks `[escalation]` and `[[channels]]`: every channel named exists, tiers are
+//! well formed, addresses parse, and every channel's secret can be read.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::model::{Channel, Config, MqttTls};
+use super::secret::{self, Secret, SecretKeys};
+use super::validate::{Problem, in_range, known, unique_ids};
+
+/// Categories an escalation rule may name: those that raise alarms.
+pub const ALARM_CATEGORIES: &[&str] =
+    &["fire", "panic", "duress", "burglary", "tamper", "technical"];
+
+/// Checks channels and the policy, and resolves channel secrets in place.
+pub(super) fn check_delivery(config: &mut Config, problems: &mut Vec<Problem>) {
+    let ids: Vec<String> = config.channels.iter().map(|c| c.id().to_string()).collect();
+    let channels = unique_ids("channels", ids.iter().map(String::as_str), problems);
+    for (i, channel) in config.channels.iter_mut().enumerate() {
+        check_channel(&format!("channels[{i}]"), channel, problems);
+    }
+    let Some(policy) = &config.escalation else {
+        return;
+    };
+    let refer = |path: String, list: &[String], problems: &mut Vec<Problem>| {
+        for (j, id) in list.iter().enumerate() {
+            if !channels.contains(id.as_str()) {
+                problems.push((
+                    format!("{path}[{j}]"),
+                    format!("unknown channel `{id}`{}", known(&channels)),
+                ));
+            }
+        }
+    };
+    let mut tiers = BTreeSet::new();
+    for (i, tier) in policy.tiers.iter().enumerate() {
+        if !tiers.insert(tier.name.as_str()) {
+            problems.push((
+                format!("escalation.tiers[{i}].name"),
+                format!("duplicate tier name `{}`", tier.name),
+            ));
+        }
+        in_range(
+            &format!("escalation.tiers[{i}].delay_s"),
+            tier.delay_s,
+            0,
+            86_400,
+            problems,
+        );
+        refer(
+            format!("escalation.tiers[{i}].channels"),
+            &tier.channels,
+            problems,
+        );
+    }
+    if let Some(name) = &policy.confirmed_tier {
+        if !tiers.contains(name.as_str()) {
+            problems.push((
+                "escalation.confirmed_tier".into(),
+                format!("unknown tier `{name}`{}", known(&tiers)),
+            ));
+        }
+    }
+    for (category, rule) in &policy.categories {
+        let path = format!("escalation.categories.{category}");
+        if !ALARM_CATEGORIES.contains(&category.as_str()) {
+            problems.push((
+                path.clone(),
+                format!(
+                    "`{category}` is not an alarm category; expected one of: {}",
+                    ALARM_CATEGORIES.join(", ")
+                ),
+            ));
+        }
+        refer(format!("{path}.at_once"), &rule.at_once, problems);
+    }
+    refer("escalation.events".into(), &policy.events, problems);
+    if let Some(test) = &policy.test_report {
+        in_range(
+            "escalation.test_report.every_h",
+            test.every_h,
+            1,
+            168,
+            problems,
+        );
+        refer(
+            "escalation.test_report.channels".into(),
+            &test.channels,
+            problems,
+        );
+    }
+    in_range(
+        "escalation.retention_days",
+        policy.retention_days,
+        1,
+        3650,
+        problems,
+    );
+    in_range(
+        "escalation.stuck_after_s",
+        policy.stuck_after_s,
+        10,
+        86_400,
+        problems,
+    );
+    for (i, channel) in config.channels.iter().enumerate() {
+        if let Channel::Webhook(w) = channel {
+            for name in w.tier_urls.keys() {
+                if !tiers.contains(name.as_str()) {
+                    problems.push((
+                        format!("channels[{i}].tier_urls.{name}"),
+                        format!("unknown tier `{name}`{}", known(&tiers)),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>) {
+    match channel {
+        Channel::Sia(sia) => {
+            host_port(&format!("{path}.primary"), &sia.primary, problems);
+            if let Some(backup) = &sia.backup {
+                host_port(&format!("{path}.backup"), backup, problems);
+            }
+            hex_field(&format!("{path}.account"), &sia.account, 3, 16, problems);
+            if let Some(r) = &sia.receiver {
+                hex_field(&format!("{path}.receiver"), r, 1, 6, problems);
+            }
+            hex_field(&format!("{path}.line"), &sia.line, 1, 6, problems);
+            in_range(&format!("{path}.timeout_s"), sia.timeout_s, 1, 60, problems);
+            if sia.supervision_s != 0 {
+                in_range(
+                    &format!("{path}.supervision_s"),
+                    sia.supervision_s,
+                    1,
+                    86_400,
+                    problems,
+                );
+            }
+            in_range(
+                &format!("{path}.path_down_after_s"),
+                sia.path_down_after_s,
+                2,
+                86_400,
+                problems,
+            );
+            sia.key = resolve(
+                &format!("{path}.key"),
+                "key",
+                sia.key.as_ref(),
+                sia.key_file.as_deref(),
+                sia.key_env.as_deref(),
+                problems,
+            );
+            if let Some(key) = &sia.key {
+                let k = key.expose();
+                let text_ok = matches!(k.len(), 16 | 24 | 32);
+                let hex_ok =
+                    matches!(k.len(), 32 | 48 | 64) && k.chars().all(|c| c.is_ascii_hexdigit());
+                if !text_ok && !hex_ok {
+                    problems.push((
+                        format!("{path}.key"),
+                        format!(
+                            "an AES key is 16, 24 or 32 characters, or 32, 48 or 64 hex digits; \
+                             this one has {} characters",
+                            k.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        Channel::Webhook(w) => {
+            url_field(&format!("{path}.url"), &w.url, problems);
+            for (name, url) in &w.tier_urls {
+                url_field(&format!("{path}.tier_urls.{name}"), url, problems);
+            }
+            file_exists(&format!("{path}.ca_file"), w.ca_file.as_deref(), problems);
+            in_range(&format!("{path}.timeout_s"), w.timeout_s, 1, 120, problems);
+            w.secret = resolve(
+                &format!("{path}.secret"),
+                "secret",
+                w.secret.as_ref(),
+                w.secret_file.as_deref(),
+                w.secret_env.as_deref(),
+                problems,
+            );
+            if w.secret.is_none() {
+                problems.push((
+                    format!("{path}.secret"),
+                    "a webhook needs a signing secret (secret, secret_file or secret_env) so \
+                     the receiver can tell picket's messages from forgeries"
+                        .into(),
+                ));
+            }
+        }
+        Channel::Email(e) => {
+            if e.port == 0 {
+                problems.push((format!("{path}.port"), "must be within 1..65535".into()));
+            }
+            file_exists(&format!("{path}.ca_file"), e.ca_file.as_deref(), problems);
+            in_range(&format!("{path}.timeout_s"), e.timeout_s, 1, 120, problems);
+            if e.from.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push((
+                    format!("{path}.from"),
+                    format!("`{}` is not a mail address", e.from),
+                ));
+            }
+            if e.to.is_empty() {
+                problems.push((format!("{path}.to"), "name at least one recipient".into()));
+            }
+            for (j, to) in e.to.iter().enumerate() {
+                if to.parse::<lettre::message::Mailbox>().is_err() {
+                    problems.push((
+                        format!("{path}.to[{j}]"),
+                        format!("`{to}` is not a mail address"),
+                    ));
+                }
+            }
+            e.password = resolve(
+                &format!("{path}.password"),
+                "password",
+                e.password.as_ref(),
+                e.password_file.as_deref(),
+                e.password_env.as_deref(),
+                problems,
+            );
+            if e.password.is_some() && e.username.is_none() {
+                problems.push((
+                    format!("{path}.username"),
+                    "a password is given, so give the user name too".into(),
+                ));
+            }
+        }
+        Channel::Mqtt(m) => {
+            if m.port == Some(0) {
+                problems.push((format!("{path}.port"), "must be within 1..65535".into()));
+            }
+            in_range(
+                &format!("{path}.keep_alive_s"),
+                m.keep_alive_s,
+                5,
+                600,
+                problems,
+            );
+            in_range(&format!("{path}.timeout_s"), m.timeout_s, 1, 120, problems);
+            if m.topic_prefix.is_empty() || m.topic_prefix.contains(['+', '#']) {
+                problems.push((
+                    format!("{path}.topic_prefix"),
+                    "must be a topic without wildcards".into(),
+                ));
+            }
+            if let Some(tls) = &m.tls {
+                check_tls(&format!("{path}.tls"), tls, problems);
+            }
+            m.password = resolve(
+                &format!("{path}.password"),
+                "password",
+                m.password.as_ref(),
+                m.password_file.as_deref(),
+                m.password_env.as_deref(),
+                problems,
+            );
+        }
+    }
+}
+
+/// PEM files of a TLS block exist, and a client certificate comes with its key.
+pub(super) fn check_tls(path: &str, tls: &MqttTls, problems: &mut Vec<Problem>) {
+    file_exists(&format!("{path}.ca_file"), Some(&tls.ca_file), problems);
+    file_exists(
+        &format!("{path}.client_cert_file"),
+        tls.client_cert_file.as_deref(),
+        problems,
+    );
+    file_exists(
+        &format!("{path}.client_key_file"),
+        tls.client_key_file.as_deref(),
+        problems,
+    );
+    if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
+        problems.push((
+            path.to_string(),
+            "give both client_cert_file and client_key_file, or neither".into(),
+        ));
+    }
+}
+
+fn resolve(
+    path: &str,
+    name: &str,
+    inline: Option<&Secret>,
+    file: Option<&Path>,
+    env: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> Option<Secret> {
+    match secret::resolve(name, SecretKeys { inline, file, env }) {
+        Ok(value) => value,
+        Err(message) => {
+            problems.push((path.to_string(), message));
+            None
+        }
+    }
+}
+
+fn file_exists(path: &str, file: Option<&Path>, problems: &mut Vec<Problem>) {
+    if let Some(file) = file.filter(|f| !f.exists()) {
+        problems.push((
+            path.to_string(),
+            format!("{} does not exist", file.display()),
+        ));
+    }
+}
+
+fn host_port(path: &str, value: &str, problems: &mut Vec<Problem>) {
+    let ok = value
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+    if !ok {
+        problems.push((
+            path.to_string(),
+            format!("`{value}` is not host:port, e.g. `arc.example.vn:12000`"),
+        ));
+    }
+}
+
+fn hex_field(path: &str, value: &str, min: usize, max: usize, problems: &mut Vec<Problem>) {
+    if value.len() < min || value.len() > max || !value.chars().all(|c| c.is_ascii_hexdigit()) {
+        problems.push((
+            path.to_string(),
+            format!("`{value}` must be {min}–{max} hex digits (0–9, A–F)"),
+        ));
+    }
+}
+
+/// HTTPS, or plain HTTP only to this machine (tests, a local relay).
+fn url_field(path: &str, value: &str, problems: &mut Vec<Problem>) {
+    let Ok(url) = reqwest::Url::parse(value) else {
+        problems.push((path.to_string(), format!("`{value}` is not a URL")));
+        return;
+    };
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && local) {
+        problems.push((
+            path.to_string(),
+            format!("`{value}` must be https:// (plain http only to this machine)"),
+        ));
+    }
+}

@@ -1,0 +1,477 @@
+//! Escalation end to end, with real peers started by the tests: alarms committed by picket
+//! reach a pysiaalarm receiver over DC-09 (queued while it is down, in order once it is
+//! back; over the backup path with trouble 350 when the primary is dead), an HTTPS webhook
+//! receiver that checks the HMAC signature, an aiosmtpd server over STARTTLS with AUTH,
+//! and an upstream Mosquitto across its restart.
+
+mod common;
+
+use common::Feed;
+use common::broker::{Broker, BrokerOptions, free_port, make_certs};
+use common::inproc::Picket;
+use common::peers::Peer;
+use picket::journal::{DeliveryState, Journal};
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Five 24-hour burglary zones (numbers 11–15), each in its own area (so no alarm confirms
+/// another), one contact each, all on the feed.
+fn site(dir: &Path, delivery: &str) -> picket::config::Config {
+    let mut text = format!(
+        "[site]\nname = \"Nhà máy Sông Hồng\"\naddress = \"KCN Tân Bình\"\n\
+         coordinates = {{ lat = 10.8, lon = 106.6 }}\n\n\
+         [journal]\npath = \"{}\"\n\n[feed]\nsocket = \"{}\"\n\n",
+        dir.join("journal.db").display(),
+        dir.join("feed.sock").display()
+    );
+    for i in 1..=5 {
+        text.push_str(&format!(
+            "[[areas]]\nid = \"a{i}\"\nname = \"Bãi {i}\"\n\n\
+             [[zones]]\nid = \"z{i}\"\nname = \"Hàng rào {i}\"\narea = \"a{i}\"\n\
+             type = \"burglary_24h\"\nnumber = {}\n\n\
+             [[sensors]]\nid = \"s{i}\"\nzone = \"z{i}\"\nkind = \"contact\"\n\
+             source = {{ kind = \"feed\" }}\n\n",
+            10 + i
+        ));
+    }
+    text.push_str(delivery);
+    picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// Opens sensor `s<i>`, raising an alarm in zone `10 + i`, once picket committed it.
+async fn trip(feed: &mut Feed, i: u32) {
+    feed.send(&format!(
+        r#"{{"ref":"{i}","sensor":"s{i}","kind":"contact","active":true}}"#
+    ))
+    .await;
+    let reply = feed.reply().await.expect("feed reply");
+    assert!(reply.get("ack").is_some(), "{reply}");
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    tokio::time::timeout(PATIENCE, async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+/// The receiver's next event that is not a NULL supervision poll.
+async fn next_report(receiver: &mut Peer) -> Value {
+    loop {
+        let got = receiver.next(PATIENCE).await;
+        if got["message_type"] != "NULL" {
+            return got;
+        }
+    }
+}
+
+fn sia_channel(primary: u16, backup: Option<u16>, extra: &str) -> String {
+    let backup = backup
+        .map(|p| format!("backup = \"127.0.0.1:{p}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "[[channels]]\nid = \"arc\"\ntype = \"sia\"\nprimary = \"127.0.0.1:{primary}\"\n{backup}\
+         account = \"1234\"\nreceiver = \"1\"\nline = \"1\"\ntimeout_s = 2\n{extra}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_queue_while_the_receiver_is_down_and_all_arrive_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = site(
+        dir.path(),
+        &format!(
+            "{}[escalation]\ntiers = [{{ name = \"police\", delay_s = 0, channels = [\"arc\"] }}]\n",
+            sia_channel(port, None, "supervision_s = 0")
+        ),
+    );
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    let journal = Journal::open_existing(&dir.path().join("journal.db"))
+        .await
+        .unwrap();
+    for i in 1..=5 {
+        trip(&mut feed, i).await;
+    }
+    // Every alarm has its row before the receiver exists, and the head has been tried.
+    wait_for("a failed attempt at the first alarm", async || {
+        let rows = journal.deliveries(Some("arc")).await.unwrap();
+        rows.len() == 5 && rows[0].attempts > 0
+    })
+    .await;
+    let rows = journal.deliveries(Some("arc")).await.unwrap();
+    assert!(
+        rows.iter().all(|r| r.state == DeliveryState::Pending),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("primary"),
+        "{rows:?}"
+    );
+
+    let mut receiver = Peer::start("sia_receiver.py", &["tcp", &port.to_string()]).await;
+    let mut zones = Vec::new();
+    for _ in 1..=5 {
+        let got = receiver.next(PATIENCE).await;
+        assert_eq!(got["account"], "1234", "{got}");
+        assert_eq!(got["event_type"], "133", "{got}");
+        assert_eq!(got["event_qualifier"], "1", "{got}");
+        assert_eq!(
+            got["x_data"],
+            serde_json::json!(["SNha may Song Hong"]),
+            "{got}"
+        );
+        zones.push(got["ri"].as_str().unwrap().to_string());
+    }
+    assert_eq!(zones, ["011", "012", "013", "014", "015"]);
+    wait_for("every row acknowledged", async || {
+        let rows = journal.deliveries(Some("arc")).await.unwrap();
+        rows.iter().all(|r| r.state == DeliveryState::Acknowledged)
+    })
+    .await;
+    picket.stop().await;
+    receiver.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_primary_fails_over_to_the_backup_and_its_trouble_reaches_the_centre() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = free_port();
+    let mut receiver = Peer::start("sia_receiver.py", &["tcp"]).await;
+    let config = site(
+        dir.path(),
+        &format!(
+            "{}[escalation]\nevents = [\"arc\"]\n\
+             tiers = [{{ name = \"police\", delay_s = 0, channels = [\"arc\"] }}]\n",
+            sia_channel(
+                dead,
+                Some(receiver.port),
+                "supervision_s = 1\npath_down_after_s = 2"
+            )
+        ),
+    );
+    let mut picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    trip(&mut feed, 1).await;
+    let got = next_report(&mut receiver).await;
+    assert_eq!(
+        (got["event_type"].as_str(), got["ri"].as_str()),
+        (Some("133"), Some("011")),
+        "{got}"
+    );
+    // The primary has not answered for its window: trouble 350 names it ...
+    let trouble = picket
+        .expect("trouble 350 for the primary path", |p| {
+            p.event.code.map(|c| c.0) == Some(350)
+                && p.event.qualifier.digit() == 1
+                && p.event.message_en.contains("primary path")
+        })
+        .await;
+    assert!(trouble.seq.is_some(), "the trouble is journaled");
+    // ... and, being a reportable event, reaches the centre over the backup.
+    let got = next_report(&mut receiver).await;
+    assert_eq!(
+        (got["event_type"].as_str(), got["event_qualifier"].as_str()),
+        (Some("350"), Some("1")),
+        "{got}"
+    );
+    let health = picket.effects.health.channels.get().unwrap()[0]
+        .lock()
+        .unwrap()
+        .clone();
+    assert_eq!(health.paths.len(), 2, "{health:?}");
+    assert_eq!(
+        health.paths[0].state,
+        picket::channels::LinkState::Down,
+        "{health:?}"
+    );
+    assert_eq!(
+        health.paths[1].state,
+        picket::channels::LinkState::Up,
+        "{health:?}"
+    );
+    picket.stop().await;
+    receiver.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_are_signed_per_tier_and_a_tampered_body_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    make_certs(dir.path());
+    let (cert, key, ca) = (
+        dir.path().join("server.pem"),
+        dir.path().join("server.key"),
+        dir.path().join("ca.pem"),
+    );
+    let mut hook = Peer::start(
+        "webhook_receiver.py",
+        &[cert.to_str().unwrap(), key.to_str().unwrap(), "hook-secret"],
+    )
+    .await;
+    let base = format!("https://127.0.0.1:{}", hook.port);
+    let config = site(
+        dir.path(),
+        &format!(
+            "[[channels]]\nid = \"hq\"\ntype = \"webhook\"\nurl = \"{base}/all\"\n\
+             tier_urls = {{ security = \"{base}/security\" }}\nsecret = \"hook-secret\"\n\
+             ca_file = \"{}\"\n\n\
+             [escalation]\ntiers = [{{ name = \"security\", delay_s = 0, channels = [\"hq\"] }}]\n",
+            ca.display()
+        ),
+    );
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    trip(&mut feed, 2).await;
+    let got = hook.next(PATIENCE).await;
+    assert_eq!(got["verified"], true, "{got}");
+    assert_eq!(got["path"], "/security", "{got}");
+    let body: Value = serde_json::from_str(got["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["kind"], "alarm");
+    assert_eq!(body["tier"], "security");
+    assert_eq!(body["site"]["name"], "Nhà máy Sông Hồng");
+    assert_eq!(body["alarm"]["zone"], "z2");
+    assert_eq!(body["event"]["code"], 133);
+    assert_eq!(body["event"]["zone_number"], 12);
+    assert!(
+        body["event"]["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("Hàng rào 2"),
+        "{body}"
+    );
+    assert_eq!(
+        got["headers"]["x-picket-message-id"], body["message_id"],
+        "{got}"
+    );
+
+    // The same signature on an altered body is refused by a receiver that checks it.
+    let tampered = got["body"]
+        .as_str()
+        .unwrap()
+        .replace("\"code\":133", "\"code\":130");
+    assert_ne!(tampered, got["body"].as_str().unwrap());
+    let tls = picket::channels::tls::client_config(Some(&ca), "ca").unwrap();
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("{base}/security"))
+        .header(
+            "X-Picket-Timestamp",
+            got["headers"]["x-picket-timestamp"].as_str().unwrap(),
+        )
+        .header(
+            "X-Picket-Signature",
+            got["headers"]["x-picket-signature"].as_str().unwrap(),
+        )
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(hook.next(PATIENCE).await["verified"], false);
+
+    let journal = Journal::open_existing(&dir.path().join("journal.db"))
+        .await
+        .unwrap();
+    wait_for("the webhook row acknowledged", async || {
+        let rows = journal.deliveries(Some("hq")).await.unwrap();
+        rows.len() == 1 && rows[0].state == DeliveryState::Acknowledged
+    })
+    .await;
+    picket.stop().await;
+    hook.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    make_certs(dir.path());
+    let (cert, key, ca) = (
+        dir.path().join("server.pem"),
+        dir.path().join("server.key"),
+        dir.path().join("ca.pem"),
+    );
+    let mut smtp = Peer::start(
+        "smtp_receiver.py",
+        &[cert.to_str().unwrap(), key.to_str().unwrap()],
+    )
+    .await;
+    let config = site(
+        dir.path(),
+        &format!(
+            "[[channels]]\nid = \"mail\"\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             security = \"starttls\"\nca_file = \"{}\"\nusername = \"picket\"\n\
+             password = \"s3cret\"\nfrom = \"Picket <picket@songhong.vn>\"\n\
+             to = [\"baove@songhong.vn\"]\n\n\
+             [escalation]\ntiers = [{{ name = \"security\", delay_s = 0, channels = [\"mail\"] }}]\n",
+            smtp.port,
+            ca.display()
+        ),
+    );
+    let picket::config::Channel::Email(channel) = config.channels[0].clone() else {
+        panic!("email channel");
+    };
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    trip(&mut feed, 3).await;
+    let mail = smtp.next(PATIENCE).await;
+    assert_eq!(
+        (mail["tls"].as_bool(), mail["authenticated"].as_bool()),
+        (Some(true), Some(true)),
+        "{mail}"
+    );
+    assert_eq!(mail["rcpt_tos"], serde_json::json!(["baove@songhong.vn"]));
+    let subject = mail["subject"].as_str().unwrap();
+    assert!(
+        subject.contains("BÁO ĐỘNG") && subject.contains("ALARM"),
+        "{subject}"
+    );
+    assert!(subject.contains("Nhà máy Sông Hồng"), "{subject}");
+    let text = mail["text"].as_str().unwrap();
+    for expected in [
+        "Địa điểm: Nhà máy Sông Hồng",
+        "Site: Nhà máy Sông Hồng",
+        "Hàng rào 3",
+        "1133",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert_eq!(mail["attachments"], serde_json::json!([]));
+    let journal = Journal::open_existing(&dir.path().join("journal.db"))
+        .await
+        .unwrap();
+    wait_for("the mail row marked sent", async || {
+        let rows = journal.deliveries(Some("mail")).await.unwrap();
+        rows.len() == 1 && rows[0].state == DeliveryState::Sent
+    })
+    .await;
+    picket.stop().await;
+
+    // With a snapshot as evidence, the JPEG is attached.
+    let row = journal.deliveries(Some("mail")).await.unwrap().remove(0);
+    let mut notice: picket::escalation::Notice = serde_json::from_str(&row.payload_json).unwrap();
+    let jpeg = dir.path().join("z3-snapshot.jpg");
+    std::fs::write(
+        &jpeg,
+        [
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 0xFF, 0xD9,
+        ],
+    )
+    .unwrap();
+    notice.evidence.push(picket::escalation::notice::Evidence {
+        kind: "snapshot".into(),
+        path: jpeg.display().to_string(),
+        sha256: String::new(),
+    });
+    let mut email = picket::channels::email::EmailDelivery::new(&channel).unwrap();
+    use picket::channels::Deliver;
+    email.deliver(&row, &notice).await.expect("sent");
+    let mail = smtp.next(PATIENCE).await;
+    assert_eq!(
+        mail["attachments"],
+        serde_json::json!([{"filename": "z3-snapshot.jpg", "content_type": "image/jpeg", "size": 13}])
+    );
+    smtp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_broker_gets_every_alarm_with_qos1_across_its_restart() {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    // The enterprise's subscriber: persistent session, QoS 1, polling through the restart.
+    let mut o = MqttOptions::new("hq-subscriber", "127.0.0.1", broker.port);
+    o.set_clean_session(false);
+    let (client, mut events) = AsyncClient::new(o, 100);
+    client
+        .subscribe("fleet/+/alarm/+", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let (tx, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut subscribed_tx = Some(subscribed_tx);
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(s) = subscribed_tx.take() {
+                        let _ = s.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let body: Value = serde_json::from_slice(&p.payload).unwrap();
+                    let _ = tx.send((p.topic.clone(), body));
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    subscribed.await.unwrap();
+    let config = site(
+        dir.path(),
+        &format!(
+            "[[channels]]\nid = \"fleet\"\ntype = \"mqtt\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             topic_prefix = \"fleet\"\ntimeout_s = 2\n\n\
+             [escalation]\ntiers = [{{ name = \"security\", delay_s = 0, channels = [\"fleet\"] }}]\n",
+            broker.port
+        ),
+    );
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    let next = async |received: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Value)>| {
+        tokio::time::timeout(PATIENCE, received.recv())
+            .await
+            .expect("nothing reached the upstream broker")
+            .unwrap()
+    };
+    trip(&mut feed, 1).await;
+    let (topic, body) = next(&mut received).await;
+    assert_eq!(topic, "fleet/nha_may_song_hong/alarm/1");
+    assert_eq!(body["alarm"]["zone"], "z1");
+
+    broker.stop();
+    trip(&mut feed, 2).await;
+    trip(&mut feed, 3).await;
+    let journal = Journal::open_existing(&dir.path().join("journal.db"))
+        .await
+        .unwrap();
+    wait_for("a failed attempt while the broker is down", async || {
+        let rows = journal.deliveries(Some("fleet")).await.unwrap();
+        rows.len() == 3 && rows[1].attempts > 0
+    })
+    .await;
+    broker.restart().await;
+    let mut zones = Vec::new();
+    while zones.len() < 2 {
+        let (_, body) = next(&mut received).await;
+        let zone = body["alarm"]["zone"].as_str().unwrap().to_string();
+        // QoS 1 may repeat a message; a repeat carries the same message id.
+        if !zones.contains(&zone) {
+            zones.push(zone);
+        }
+    }
+    assert_eq!(zones, ["z2", "z3"]);
+    wait_for("every row acknowledged on PUBACK", async || {
+        let rows = journal.deliveries(Some("fleet")).await.unwrap();
+        rows.iter().all(|r| r.state == DeliveryState::Acknowledged)
+    })
+    .await;
+    picket.stop().await;
+}
