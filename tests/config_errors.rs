@@ -294,3 +294,124 @@ fn shipped_configs_are_valid() {
         }
     }
 }
+
+/// Finds the issue at `path` in `all` and checks its words and line.
+fn expect_issue(all: &[ConfigIssue], text: &str, path: &str, line_needle: &str, words: &str) {
+    let issue = all
+        .iter()
+        .find(|i| i.path == path)
+        .unwrap_or_else(|| panic!("no issue at {path}: {all:#?}"));
+    assert!(issue.message.contains(words), "{path}: {}", issue.message);
+    assert_eq!(
+        issue.location.as_ref().map(|l| l.line),
+        Some(line_of(text, line_needle)),
+        "{path}"
+    );
+}
+
+#[test]
+fn unknown_channel_types_and_keys_are_named_with_their_line() {
+    let text = format!(
+        "{BASE}
+[[channels]]
+id = \"fax\"
+type = \"fax\"
+
+[[channels]]
+id = \"mail\"
+type = \"email\"
+host = \"mail.example.vn\"
+from = \"picket@example.vn\"
+to = [\"baove@example.vn\"]
+colour = \"red\"
+"
+    );
+    let all = issues(&text);
+    expect_issue(
+        &all,
+        &text,
+        "channels[0].type",
+        "type = \"fax\"",
+        "unknown channel type `fax`",
+    );
+    expect_issue(
+        &all,
+        &text,
+        "channels[1].colour",
+        "colour = \"red\"",
+        "unknown field `colour`",
+    );
+}
+
+#[test]
+fn delivery_mistakes_name_the_channel_key_and_line() {
+    let text = format!(
+        "{BASE}
+[[channels]]
+id = \"arc\"
+type = \"sia\"
+primary = \"arc.example.vn\"
+account = \"12G4\"
+key = \"short\"
+
+[[channels]]
+id = \"hq\"
+type = \"webhook\"
+url = \"http://hq.example.vn/hook\"
+
+[[channels]]
+id = \"mail\"
+type = \"email\"
+host = \"mail.example.vn\"
+from = \"picket@example.vn\"
+to = [\"not an address\"]
+
+[escalation]
+tiers = [{{ name = \"police\", delay_s = 180, channels = [\"arc\", \"pager\"] }}]
+confirmed_tier = \"swat\"
+categories.fire = {{ at_once = [\"fire_arc\"] }}
+categories.parking = {{ at_once = [\"arc\"] }}
+"
+    );
+    let all = issues(&text);
+    let expect =
+        |path: &str, needle: &str, words: &str| expect_issue(&all, &text, path, needle, words);
+    expect(
+        "channels[0].primary",
+        "primary = \"arc.example.vn\"",
+        "host:port",
+    );
+    expect("channels[0].account", "account = \"12G4\"", "hex digits");
+    expect("channels[0].key", "key = \"short\"", "AES key");
+    expect("channels[1].url", "url = \"http://hq", "https://");
+    expect("channels[2].to[0]", "not an address", "not a mail address");
+    expect(
+        "escalation.tiers[0].channels[1]",
+        "tiers = [",
+        "unknown channel `pager`",
+    );
+    expect(
+        "escalation.confirmed_tier",
+        "confirmed_tier",
+        "unknown tier `swat`",
+    );
+    expect(
+        "escalation.categories.fire.at_once[0]",
+        "categories.fire",
+        "unknown channel `fire_arc`",
+    );
+    expect(
+        "escalation.categories.parking",
+        "categories.parking",
+        "not an alarm category",
+    );
+    let secret = all
+        .iter()
+        .find(|i| i.path == "channels[1].secret")
+        .expect("secret issue");
+    assert!(
+        secret.message.contains("signing secret"),
+        "{}",
+        secret.message
+    );
+}

@@ -409,3 +409,55 @@ async fn user_add_command_reads_codes_from_stdin() {
         ("lan", Role::Supervisor, true)
     );
 }
+
+#[tokio::test]
+async fn upgrading_schema_2_keeps_pending_deliveries_and_allows_skipped_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        journal::schema::create_at_version(&pool, 2).await.unwrap();
+        sqlx::query(
+            "INSERT INTO outbox (message_id, channel, alarm_id, event_seq, tier, due_at_ms, \
+             state, attempts, last_error, payload_json, created_at_ms, updated_at_ms) \
+             VALUES ('site:7:arc', 'arc', 3, 7, 2, 1000, 'pending', 4, 'refused', '{}', 1, 2)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let journal = Journal::open(&path).await.unwrap();
+    let rows = journal.deliveries(Some("arc")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(
+        (
+            row.message_id.as_str(),
+            row.alarm_id,
+            row.event_seq,
+            row.tier,
+            row.due_at_ms,
+            row.state,
+            row.attempts,
+            row.last_error.as_deref()
+        ),
+        (
+            "site:7:arc",
+            Some(3),
+            Some(7),
+            2,
+            1000,
+            picket::journal::DeliveryState::Pending,
+            4,
+            Some("refused")
+        )
+    );
+    sqlx::query("UPDATE outbox SET state = 'skipped'")
+        .execute(journal.pool())
+        .await
+        .expect("schema 3 accepts skipped deliveries");
+    assert!(dir.path().join("j.v2.bak").exists());
+}

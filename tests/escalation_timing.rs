@@ -1,0 +1,245 @@
+//! Escalation timing with time moved by the test: the engine and the planner decide, a real
+//! journal file holds the outbox. Tiers: guards at once, the security team after 60 s,
+//! police after 180 s.
+//!
+//! Time is a [`ManualClock`] rather than tokio's paused clock: the journal's sqlx pool keeps
+//! timers of its own, which a paused runtime auto-advances to whenever it waits for SQLite,
+//! so a paused clock would move by itself in the middle of the test.
+
+use picket::engine::{
+    Actor, Command, CommandKind, Engine, Input, ManualClock, Mode, Observation, Origin, Reading,
+    Role, Site, Timestamp,
+};
+use picket::escalation::{Planner, Policy, SiteInfo};
+use picket::journal::{Delivery, DeliveryState, Journal, Writer};
+use std::sync::Arc;
+use std::time::Duration;
+
+const T0: i64 = 1_790_000_000_000;
+
+const CONFIG: &str = r#"
+[site]
+name = "Kho Bình Dương"
+
+[panel]
+abort_window_s = 120
+
+[[areas]]
+id = "wh"
+name = "Kho"
+exit_delay_s = 0
+
+[[zones]]
+id = "fence_a"
+name = "Hàng rào A"
+area = "wh"
+type = "perimeter"
+
+[[zones]]
+id = "fence_b"
+name = "Hàng rào B"
+area = "wh"
+type = "perimeter"
+
+[[sensors]]
+id = "a"
+zone = "fence_a"
+kind = "motion"
+source = { kind = "simulated" }
+
+[[sensors]]
+id = "b"
+zone = "fence_b"
+kind = "motion"
+source = { kind = "simulated" }
+
+[[channels]]
+id = "guards"
+type = "webhook"
+url = "https://guards.example.vn/hook"
+secret = "x"
+
+[[channels]]
+id = "security"
+type = "email"
+host = "mail.example.vn"
+from = "picket@example.vn"
+to = ["security@example.vn"]
+
+[[channels]]
+id = "arc"
+type = "sia"
+primary = "arc.example.vn:12000"
+account = "1234"
+
+[escalation]
+tiers = [
+  { name = "guards", delay_s = 0, channels = ["guards"] },
+  { name = "security", delay_s = 60, channels = ["security"] },
+  { name = "police", delay_s = 180, channels = ["arc"] },
+]
+"#;
+
+struct Rig {
+    engine: Engine<ManualClock>,
+    clock: ManualClock,
+    writer: Writer,
+    journal: Journal,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    async fn new() -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{CONFIG}\n[journal]\npath = \"{}\"\n",
+            dir.path().join("j.db").display()
+        );
+        let config = picket::config::parse_str(&text).unwrap();
+        let journal = Journal::open(&config.journal.path).await.unwrap();
+        let mut writer = Writer::new(journal.clone()).await.unwrap();
+        writer.set_planner(Arc::new(Planner::new(
+            Policy::from_config(&config),
+            SiteInfo::from_config(&config),
+        )));
+        let clock = ManualClock::new(Timestamp(T0));
+        let engine = Engine::new(Arc::new(Site::from_config(&config)), clock.clone());
+        let mut rig = Rig {
+            engine,
+            clock,
+            writer,
+            journal,
+            _dir: dir,
+        };
+        rig.command(CommandKind::Arm {
+            area: "wh".into(),
+            mode: Mode::ArmedAway,
+            force: false,
+        })
+        .await;
+        rig
+    }
+
+    async fn input(&mut self, input: Input) {
+        let outcome = self.engine.handle(input);
+        assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
+        self.writer.commit(&[&outcome]).await.unwrap();
+    }
+
+    async fn command(&mut self, kind: CommandKind) {
+        self.input(Input::Command(Command {
+            kind,
+            actor: Actor {
+                user: "lan".into(),
+                role: Role::Supervisor,
+                duress: false,
+                origin: Origin::Page,
+            },
+        }))
+        .await;
+    }
+
+    async fn motion(&mut self, sensor: &str) {
+        self.input(Input::Observation(Observation {
+            sensor: sensor.into(),
+            reading: Reading::Motion { active: true },
+            source_ref: None,
+        }))
+        .await;
+    }
+
+    /// (channel, code carried, due seconds after T0, state) of every delivery.
+    async fn rows(&self) -> Vec<(String, Option<u64>, i64, DeliveryState)> {
+        let rows: Vec<Delivery> = self.journal.deliveries(None).await.unwrap();
+        rows.into_iter()
+            .map(|r| {
+                let notice: serde_json::Value = serde_json::from_str(&r.payload_json).unwrap();
+                (
+                    r.channel,
+                    notice["event"]["code"].as_u64(),
+                    (r.due_at_ms - T0) / 1000,
+                    r.state,
+                )
+            })
+            .collect()
+    }
+}
+
+use DeliveryState::{Pending, Skipped};
+
+fn row(
+    c: &str,
+    code: Option<u64>,
+    due: i64,
+    state: DeliveryState,
+) -> (String, Option<u64>, i64, DeliveryState) {
+    (c.to_string(), code, due, state)
+}
+
+#[tokio::test]
+async fn acknowledging_before_the_second_tier_stops_the_later_tiers() {
+    let mut rig = Rig::new().await;
+    rig.motion("a").await;
+    assert_eq!(
+        rig.rows().await,
+        [
+            row("guards", Some(131), 0, Pending),
+            row("security", Some(131), 60, Pending),
+            row("arc", Some(131), 180, Pending),
+        ]
+    );
+    rig.clock.advance(Duration::from_secs(30));
+    rig.command(CommandKind::Acknowledge {
+        alarm: 1,
+        note: "kiểm tra rồi".into(),
+    })
+    .await;
+    assert_eq!(
+        rig.rows().await,
+        [
+            row("guards", Some(131), 0, Pending),
+            row("security", Some(131), 60, Skipped),
+            row("arc", Some(131), 180, Skipped),
+            // The guards, already told, hear it was acknowledged; nobody else does.
+            row("guards", None, 30, Pending),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_confirmed_intrusion_reaches_the_police_at_once() {
+    let mut rig = Rig::new().await;
+    rig.motion("a").await;
+    rig.clock.advance(Duration::from_secs(10));
+    rig.motion("b").await;
+    let rows = rig.rows().await;
+    // Alarm 1's later tiers are due now, at confirmation ...
+    assert_eq!(rows[1], row("security", Some(131), 10, Pending));
+    assert_eq!(rows[2], row("arc", Some(131), 10, Pending));
+    // ... and everyone told hears the confirmation (139) after the alarm.
+    let confirmations: Vec<_> = rows.iter().filter(|r| r.1 == Some(139)).cloned().collect();
+    assert!(
+        ["guards", "security", "arc"]
+            .iter()
+            .all(|c| confirmations.iter().any(|r| r.0 == *c && r.2 == 10)),
+        "{rows:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_reaches_everyone_already_told_and_nobody_else() {
+    let mut rig = Rig::new().await;
+    rig.motion("a").await;
+    rig.clock.advance(Duration::from_secs(70));
+    rig.command(CommandKind::Disarm { area: "wh".into() }).await;
+    assert_eq!(
+        rig.rows().await,
+        [
+            row("guards", Some(131), 0, Pending),
+            row("security", Some(131), 60, Pending),
+            row("arc", Some(131), 180, Skipped),
+            row("guards", Some(406), 70, Pending),
+            row("security", Some(406), 70, Pending),
+        ]
+    );
+}
