@@ -17,7 +17,7 @@ use crate::journal::{Journal, Writer};
 /// First retry delay of a failed delivery.
 const RETRY_BASE: Duration = Duration::from_secs(1);
 /// Longest wait between retries.
-const RETRY_CAP: Duration = Duration::from_secs(60);
+const RETRY_CAP: Duration = Duration::from_secs(30);
 
 /// Makes every commit of `writer` plan deliveries by the configured policy.
 pub fn install_planner(config: &Config, writer: &mut Writer) -> Policy {

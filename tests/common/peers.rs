@@ -54,6 +54,15 @@ impl Peer {
         serde_json::from_str(&line).unwrap()
     }
 
+    /// The next thing it received before `deadline`, if any.
+    pub async fn next_before(&mut self, deadline: tokio::time::Instant) -> Option<Value> {
+        let line = tokio::time::timeout_at(deadline, self.lines.next_line())
+            .await
+            .ok()?
+            .ok()??;
+        serde_json::from_str(&line).ok()
+    }
+
     /// Stops it (SIGKILL) and waits.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

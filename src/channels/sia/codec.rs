@@ -311,6 +311,9 @@ pub fn decode(frame: &[u8], key: Option<&Key>) -> Result<Message, CodecError> {
         .parse()
         .map_err(|_| field("sequence", &rest[..4]))?;
     rest = &rest[4..];
+    // pysiaalarm (Home Assistant's receiver) answers a message sent without a receiver
+    // number with the literal `None` in its place; read that as "no receiver number".
+    rest = rest.strip_prefix("None").unwrap_or(rest);
     let mut receiver = None;
     if let Some(r) = rest.strip_prefix('R') {
         let n = digits(r, true);
@@ -497,5 +500,16 @@ mod tests {
     fn contact_id_data_is_qualifier_event_group_zone() {
         assert_eq!(contact_id_data("1234", 1, 131, 1, 15), "#1234|1131 01 015");
         assert_eq!(contact_id_data("1234", 3, 401, 2, 7), "#1234|3401 02 007");
+    }
+
+    #[test]
+    fn an_answer_with_none_for_the_receiver_number_is_read() {
+        let body = "\"ACK\"0002NoneL0#1234[]";
+        let frame = format!("\n{:04X}{:04X}{body}\r", crc16(body.as_bytes()), body.len());
+        let msg = decode(frame.as_bytes(), None).expect("decoded");
+        assert_eq!(
+            (msg.token, msg.sequence, msg.receiver),
+            (Token::Ack, 2, None)
+        );
     }
 }
