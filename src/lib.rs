@@ -11,8 +11,9 @@
 //!
 //! ```text
 //!  sources ──Observation──▶ engine ──Outcome──▶ journal ──▶ effects (events, outputs)
-//!     ▲                       ▲
-//!     └─ feed, simulator      └─ Command (arm, disarm, ack…) from people, verified first
+//!     ▲                       ▲                    │ outbox rows, same transaction
+//!     └─ feed, simulator      └─ Command (arm…)    ▼
+//!                                               channels (DC-09, webhook, email, MQTT)
 //! ```
 //!
 //! - [`config`] — the TOML file: typed sections, validation that names the key and
@@ -25,6 +26,12 @@
 //! - [`journal`] — one SQLite file: hash-chained append-only events, alarms, audit,
 //!   users (argon2id codes), engine state for restarts, the outbox. Schema versions are
 //!   enforced; [`journal::verify`] finds the first broken link.
+//! - [`escalation`] — the policy (tiers, per-category overrides, events, periodic test)
+//!   and the planner that writes each alarm's deliveries into the outbox in the alarm's own
+//!   commit.
+//! - [`channels`] — one outbox worker per channel, in order, with retries and health:
+//!   SIA DC-09 to the receiving centre (dual path, NULL supervision), signed webhooks,
+//!   email, upstream MQTT.
 //! - [`runtime`] — the daemon: the engine task (the journal's only writer, group commit,
 //!   commit before effect), graceful shutdown, sd_notify and the watchdog, logging.
 //! - [`sources`] — where observations come from, each behind the [`sources::Source`]
