@@ -12,7 +12,7 @@ use common::inproc::Picket;
 use common::peers::Peer;
 use picket::journal::{DeliveryState, Journal};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -59,6 +59,16 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     })
     .await
     .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+/// A CA and a server certificate for 127.0.0.1 in `dir`: (certificate, key, CA).
+fn certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    make_certs(dir);
+    (
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        dir.join("ca.pem"),
+    )
 }
 
 /// The receiver's next event that is not a NULL supervision poll.
@@ -208,12 +218,7 @@ async fn a_dead_primary_fails_over_to_the_backup_and_its_trouble_reaches_the_cen
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_signed_per_tier_and_a_tampered_body_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    make_certs(dir.path());
-    let (cert, key, ca) = (
-        dir.path().join("server.pem"),
-        dir.path().join("server.key"),
-        dir.path().join("ca.pem"),
-    );
+    let (cert, key, ca) = certs(dir.path());
     let mut hook = Peer::start(
         "webhook_receiver.py",
         &[cert.to_str().unwrap(), key.to_str().unwrap(), "hook-secret"],
@@ -298,12 +303,7 @@ async fn webhooks_are_signed_per_tier_and_a_tampered_body_is_rejected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    make_certs(dir.path());
-    let (cert, key, ca) = (
-        dir.path().join("server.pem"),
-        dir.path().join("server.key"),
-        dir.path().join("ca.pem"),
-    );
+    let (cert, key, ca) = certs(dir.path());
     let mut smtp = Peer::start(
         "smtp_receiver.py",
         &[cert.to_str().unwrap(), key.to_str().unwrap()],

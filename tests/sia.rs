@@ -3,20 +3,18 @@
 //! in clear and with AES-128 and AES-256, and the test checks the account, code, zone and
 //! qualifier it decoded. A NAK for a wrong clock is answered by adopting the receiver's time.
 
+mod common;
+
+use common::peers::Peer;
 use picket::channels::sia::codec::{self, Key, Message, Token};
 use picket::channels::sia::transmitter::{
     DualPath, PathHealth, PathUsed, Protocol, Target, Transmitter,
 };
 use serde_json::Value;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-struct Receiver {
-    _child: tokio::process::Child,
-    port: u16,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-}
+/// A pysiaalarm receiver started by the test.
+struct Receiver(Peer);
 
 impl Receiver {
     async fn start() -> Receiver {
@@ -24,45 +22,16 @@ impl Receiver {
     }
 
     async fn start_with(protocol: &str) -> Receiver {
-        let python = std::env::var("PICKET_TEST_PYTHON").unwrap_or_else(|_| {
-            format!("{}/target/test-venv/bin/python", env!("CARGO_MANIFEST_DIR"))
-        });
-        let script = format!("{}/tests/peers/sia_receiver.py", env!("CARGO_MANIFEST_DIR"));
-        let mut child = tokio::process::Command::new(&python)
-            .arg(&script)
-            .arg(protocol)
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{python}: {e} (bash tests/run.sh installs pysiaalarm)"));
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("receiver start")
-            .unwrap()
-            .unwrap();
-        let port = serde_json::from_str::<Value>(&first).unwrap()["port"]
-            .as_u64()
-            .unwrap() as u16;
-        Receiver {
-            _child: child,
-            port,
-            lines,
-        }
+        Receiver(Peer::start("sia_receiver.py", &[protocol]).await)
     }
 
     async fn next_event(&mut self) -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(10), self.lines.next_line())
-            .await
-            .expect("the receiver reported nothing")
-            .unwrap()
-            .unwrap();
-        serde_json::from_str(&line).unwrap()
+        self.0.next(Duration::from_secs(10)).await
     }
 
     fn target(&self, key: Option<Key>) -> Target {
         Target {
-            addr: format!("127.0.0.1:{}", self.port).parse().unwrap(),
+            addr: format!("127.0.0.1:{}", self.0.port).parse().unwrap(),
             protocol: Protocol::Tcp,
             key,
             timeout: Duration::from_secs(5),

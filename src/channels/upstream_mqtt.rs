@@ -7,7 +7,6 @@
 //! every retry, so a subscriber drops duplicates).
 
 use rumqttc::{AsyncClient, Event, EventLoop, Outgoing, Packet, QoS};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -16,9 +15,10 @@ use crate::backoff::Backoff;
 use crate::config::{Config, UpstreamMqttChannel};
 use crate::escalation::Notice;
 use crate::journal::{Delivery, DeliveryState};
+use crate::sources::mqtt::Endpoint;
 
 /// What the event loop tells the channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Signal {
     /// Our publish went out with this packet id.
     Sent(u16),
@@ -26,8 +26,8 @@ enum Signal {
     Acked(u16),
     /// The connection was (re)established.
     Connected,
-    /// The connection was lost.
-    Disconnected,
+    /// The connection was lost, and why.
+    Disconnected(String),
 }
 
 /// A connection to the upstream broker.
@@ -44,8 +44,8 @@ pub struct UpstreamMqtt {
     timeout: Duration,
     /// The event loop task, stopped when the channel is dropped.
     poller: tokio::task::JoinHandle<()>,
-    /// Last connection error, for delivery messages.
-    last_error: Arc<std::sync::Mutex<Option<String>>>,
+    /// Why the last connection was lost, for delivery messages.
+    last_error: Option<String>,
     /// Connected now, as far as the signals tell.
     connected: bool,
 }
@@ -60,33 +60,25 @@ impl UpstreamMqtt {
     /// A channel from its configuration (already validated); connects in the background.
     pub fn new(c: &UpstreamMqttChannel, config: &Config) -> Result<UpstreamMqtt, String> {
         let site = crate::sources::mqtt::site_topic(config);
-        let as_local = crate::config::Mqtt {
-            host: c.host.clone(),
-            port: c.port.unwrap_or(if c.tls.is_some() { 8883 } else { 1883 }),
-            client_id: None,
-            username: c.username.clone(),
-            password: c.password.clone(),
-            password_file: None,
-            password_env: None,
-            tls: c.tls.clone(),
-            keep_alive_s: c.keep_alive_s,
-            broker_loss_grace_s: 30,
-            base_topic: c.topic_prefix.clone(),
-            site_topic: None,
-            discovery: false,
-            discovery_prefix: String::new(),
-        };
         let client_id = c
             .client_id
             .clone()
             .unwrap_or_else(|| format!("picket-{site}-{}", c.id));
-        let mut options = crate::sources::mqtt::connect_options(&client_id, &as_local)
-            .map_err(|e| format!("channel {}: {e}", c.id))?;
+        let key = format!("channel {}", c.id);
+        let broker = Endpoint {
+            key: &key,
+            host: &c.host,
+            port: c.port.unwrap_or(if c.tls.is_some() { 8883 } else { 1883 }),
+            username: c.username.as_deref(),
+            password: c.password.as_ref(),
+            tls: c.tls.as_ref(),
+            keep_alive_s: c.keep_alive_s,
+        };
+        let mut options = crate::sources::mqtt::connect_options(&client_id, broker)?;
         options.set_manual_acks(false).set_inflight(10);
         let (client, eventloop) = AsyncClient::new(options, 16);
         let (tx, signals) = mpsc::unbounded_channel();
-        let last_error = Arc::new(std::sync::Mutex::new(None));
-        let poller = tokio::spawn(poll(eventloop, tx, last_error.clone(), c.id.clone()));
+        let poller = tokio::spawn(poll(eventloop, tx, c.id.clone()));
         Ok(UpstreamMqtt {
             id: c.id.clone(),
             client,
@@ -94,15 +86,21 @@ impl UpstreamMqtt {
             base: format!("{}/{site}", c.topic_prefix),
             timeout: Duration::from_secs(u64::from(c.timeout_s)),
             poller,
-            last_error,
+            last_error: None,
             connected: false,
         })
     }
 
     fn note(&mut self, signal: Signal) {
         match signal {
-            Signal::Connected => self.connected = true,
-            Signal::Disconnected => self.connected = false,
+            Signal::Connected => {
+                self.connected = true;
+                self.last_error = None;
+            }
+            Signal::Disconnected(why) => {
+                self.connected = false;
+                self.last_error = Some(why);
+            }
             _ => {}
         }
     }
@@ -117,18 +115,12 @@ impl UpstreamMqtt {
 
 /// Drives the connection: reconnects with capped backoff and forwards publish ids and
 /// acknowledgements.
-async fn poll(
-    mut eventloop: EventLoop,
-    tx: mpsc::UnboundedSender<Signal>,
-    last_error: Arc<std::sync::Mutex<Option<String>>>,
-    id: String,
-) {
+async fn poll(mut eventloop: EventLoop, tx: mpsc::UnboundedSender<Signal>, id: String) {
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 backoff.reset();
-                *last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 tracing::info!(channel = id, "upstream broker connected");
                 let _ = tx.send(Signal::Connected);
             }
@@ -142,8 +134,7 @@ async fn poll(
             Err(e) => {
                 let delay = backoff.next_delay();
                 tracing::warn!(channel = id, error = %e, retry_in = ?delay, "upstream broker unreachable");
-                *last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                if tx.send(Signal::Disconnected).is_err() {
+                if tx.send(Signal::Disconnected(e.to_string())).is_err() {
                     return;
                 }
                 tokio::time::sleep(delay).await;
@@ -176,12 +167,7 @@ impl Deliver for UpstreamMqtt {
             let _ = tokio::time::timeout(timeout, wait).await;
         }
         if !self.connected {
-            let cause = self
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-                .unwrap_or_else(|| "not connected yet".into());
+            let cause = self.last_error.as_deref().unwrap_or("not connected yet");
             return Err(DeliveryError::retry(format!(
                 "upstream mqtt {}: broker unreachable ({cause})",
                 self.id
@@ -196,11 +182,10 @@ impl Deliver for UpstreamMqtt {
         let wait = async {
             let mut pkid = None;
             while let Some(signal) = self.signals.recv().await {
-                self.note(signal);
                 match signal {
                     Signal::Sent(id) if pkid.is_none() => pkid = Some(id),
                     Signal::Acked(id) if Some(id) == pkid => return true,
-                    _ => {}
+                    other => self.note(other),
                 }
             }
             false

@@ -25,6 +25,10 @@ use crate::runtime::{EngineHandle, Shutdown};
 /// How often finished rows are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
+/// While a backlog drains, queue figures for health are refreshed at most this often
+/// (they are always refreshed before the worker waits).
+const QUEUE_FIGURES_EVERY: Duration = Duration::from_secs(1);
+
 /// What a worker needs besides its channel.
 pub struct WorkerContext {
     /// Where the rows are.
@@ -54,6 +58,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
     let mut next_purge = Instant::now();
     let mut stuck = false;
     let mut outbox_open = true;
+    let mut next_figures = Instant::now();
     loop {
         if ctx.shutdown.is_triggered() {
             break;
@@ -74,9 +79,13 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
                 continue;
             }
         };
-        refresh_queue(&channel, &ctx, now).await;
+        let draining = head.as_ref().is_some_and(|d| d.due_at_ms <= now);
+        if !draining || Instant::now() >= next_figures {
+            refresh_queue(&channel, &ctx, now).await;
+            next_figures = Instant::now() + QUEUE_FIGURES_EVERY;
+        }
         let is_stuck = head.as_ref().is_some_and(|d| {
-            d.due_at_ms <= now
+            draining
                 && Duration::from_millis(u64::try_from(now - d.due_at_ms).unwrap_or(0))
                     > ctx.stuck_after
         });

@@ -2,11 +2,9 @@
 //! well formed, addresses parse, and every channel's secret can be read.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
-use super::model::{Channel, Config, MqttTls};
-use super::secret::{self, Secret, SecretKeys};
-use super::validate::{Problem, in_range, known, unique_ids};
+use super::model::{Channel, Config};
+use super::validate::{Problem, check_tls, file_exists, in_range, known, resolve, unique_ids};
 
 /// Categories an escalation rule may name: those that raise alarms.
 pub const ALARM_CATEGORIES: &[&str] =
@@ -154,21 +152,17 @@ fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>)
                 sia.key_env.as_deref(),
                 problems,
             );
-            if let Some(key) = &sia.key {
-                let k = key.expose();
-                let text_ok = matches!(k.len(), 16 | 24 | 32);
-                let hex_ok =
-                    matches!(k.len(), 32 | 48 | 64) && k.chars().all(|c| c.is_ascii_hexdigit());
-                if !text_ok && !hex_ok {
-                    problems.push((
-                        format!("{path}.key"),
-                        format!(
-                            "an AES key is 16, 24 or 32 characters, or 32, 48 or 64 hex digits; \
-                             this one has {} characters",
-                            k.len()
-                        ),
-                    ));
-                }
+            if let Some(Err(e)) = sia
+                .key
+                .as_ref()
+                .map(|k| crate::channels::sia::codec::Key::parse(k.expose()))
+            {
+                problems.push((
+                    format!("{path}.key"),
+                    format!(
+                        "{e}; give 16, 24 or 32 characters, or 32, 48 or 64 hex digits (an AES key)"
+                    ),
+                ));
             }
         }
         Channel::Webhook(w) => {
@@ -263,53 +257,6 @@ fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>)
                 problems,
             );
         }
-    }
-}
-
-/// PEM files of a TLS block exist, and a client certificate comes with its key.
-pub(super) fn check_tls(path: &str, tls: &MqttTls, problems: &mut Vec<Problem>) {
-    file_exists(&format!("{path}.ca_file"), Some(&tls.ca_file), problems);
-    file_exists(
-        &format!("{path}.client_cert_file"),
-        tls.client_cert_file.as_deref(),
-        problems,
-    );
-    file_exists(
-        &format!("{path}.client_key_file"),
-        tls.client_key_file.as_deref(),
-        problems,
-    );
-    if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
-        problems.push((
-            path.to_string(),
-            "give both client_cert_file and client_key_file, or neither".into(),
-        ));
-    }
-}
-
-fn resolve(
-    path: &str,
-    name: &str,
-    inline: Option<&Secret>,
-    file: Option<&Path>,
-    env: Option<&str>,
-    problems: &mut Vec<Problem>,
-) -> Option<Secret> {
-    match secret::resolve(name, SecretKeys { inline, file, env }) {
-        Ok(value) => value,
-        Err(message) => {
-            problems.push((path.to_string(), message));
-            None
-        }
-    }
-}
-
-fn file_exists(path: &str, file: Option<&Path>, problems: &mut Vec<Problem>) {
-    if let Some(file) = file.filter(|f| !f.exists()) {
-        problems.push((
-            path.to_string(),
-            format!("{} does not exist", file.display()),
-        ));
     }
 }
 

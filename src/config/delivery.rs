@@ -9,7 +9,7 @@ use super::model::MqttTls;
 use super::secret::Secret;
 
 /// `[escalation]`: tiers of recipients, per-category overrides and the periodic test.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
     /// Tiers in order: guards → security team → police. Each is told after its delay unless
@@ -38,6 +38,21 @@ pub struct Escalation {
     /// channels, seconds (10–86400). Default 300.
     #[serde(default = "default_stuck_after")]
     pub stuck_after_s: u32,
+}
+
+impl Default for Escalation {
+    /// What an empty `[escalation]` section means: no tiers, the documented defaults.
+    fn default() -> Self {
+        Escalation {
+            tiers: Vec::new(),
+            confirmed_tier: None,
+            categories: BTreeMap::new(),
+            events: Vec::new(),
+            test_report: None,
+            retention_days: default_retention_days(),
+            stuck_after_s: default_stuck_after(),
+        }
+    }
 }
 
 fn default_retention_days() -> u32 {

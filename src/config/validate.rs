@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::model::{Config, SourceBinding, ZoneType};
-use super::secret::{self, SecretKeys};
+use std::path::Path;
+
+use super::model::{Config, MqttTls, SourceBinding, ZoneType};
+use super::secret::{self, Secret, SecretKeys};
 
 /// One problem found: the key path and what is wrong with it.
 pub(super) type Problem = (String, String);
@@ -103,24 +105,7 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
             problems.push(("mqtt.port".into(), "must be within 1..65535".into()));
         }
         if let Some(tls) = &mqtt.tls {
-            for (key, file) in [
-                ("ca_file", Some(&tls.ca_file)),
-                ("client_cert_file", tls.client_cert_file.as_ref()),
-                ("client_key_file", tls.client_key_file.as_ref()),
-            ] {
-                if let Some(file) = file.filter(|f| !f.exists()) {
-                    problems.push((
-                        format!("mqtt.tls.{key}"),
-                        format!("{} does not exist", file.display()),
-                    ));
-                }
-            }
-            if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
-                problems.push((
-                    "mqtt.tls".into(),
-                    "give both client_cert_file and client_key_file, or neither".into(),
-                ));
-            }
+            check_tls("mqtt.tls", tls, &mut problems);
         }
     }
     for (i, sensor) in config.sensors.iter().enumerate() {
@@ -362,30 +347,74 @@ fn check_sensors(
 
 fn resolve_secrets(config: &mut Config, problems: &mut Vec<Problem>) {
     if let Some(mqtt) = config.mqtt.as_mut() {
-        match secret::resolve(
+        mqtt.password = resolve(
+            "mqtt.password",
             "password",
-            SecretKeys {
-                inline: mqtt.password.as_ref(),
-                file: mqtt.password_file.as_deref(),
-                env: mqtt.password_env.as_deref(),
-            },
-        ) {
-            Ok(value) => mqtt.password = value,
-            Err(message) => problems.push(("mqtt.password".into(), message)),
-        }
+            mqtt.password.as_ref(),
+            mqtt.password_file.as_deref(),
+            mqtt.password_env.as_deref(),
+            problems,
+        );
     }
     for (i, camera) in config.cameras.iter_mut().enumerate() {
-        match secret::resolve(
+        camera.password = resolve(
+            &format!("cameras[{i}].password"),
             "password",
-            SecretKeys {
-                inline: camera.password.as_ref(),
-                file: camera.password_file.as_deref(),
-                env: camera.password_env.as_deref(),
-            },
-        ) {
-            Ok(value) => camera.password = value,
-            Err(message) => problems.push((format!("cameras[{i}].password"), message)),
+            camera.password.as_ref(),
+            camera.password_file.as_deref(),
+            camera.password_env.as_deref(),
+            problems,
+        );
+    }
+}
+
+/// A secret from its inline value, `*_file` or `*_env`; a problem at `path` when it cannot
+/// be read.
+pub(super) fn resolve(
+    path: &str,
+    name: &str,
+    inline: Option<&Secret>,
+    file: Option<&Path>,
+    env: Option<&str>,
+    problems: &mut Vec<Problem>,
+) -> Option<Secret> {
+    match secret::resolve(name, SecretKeys { inline, file, env }) {
+        Ok(value) => value,
+        Err(message) => {
+            problems.push((path.to_string(), message));
+            None
         }
+    }
+}
+
+/// PEM files of a TLS block exist, and a client certificate comes with its key.
+pub(super) fn check_tls(path: &str, tls: &MqttTls, problems: &mut Vec<Problem>) {
+    file_exists(&format!("{path}.ca_file"), Some(&tls.ca_file), problems);
+    file_exists(
+        &format!("{path}.client_cert_file"),
+        tls.client_cert_file.as_deref(),
+        problems,
+    );
+    file_exists(
+        &format!("{path}.client_key_file"),
+        tls.client_key_file.as_deref(),
+        problems,
+    );
+    if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
+        problems.push((
+            path.to_string(),
+            "give both client_cert_file and client_key_file, or neither".into(),
+        ));
+    }
+}
+
+/// A problem at `path` when the named file does not exist.
+pub(super) fn file_exists(path: &str, file: Option<&Path>, problems: &mut Vec<Problem>) {
+    if let Some(file) = file.filter(|f| !f.exists()) {
+        problems.push((
+            path.to_string(),
+            format!("{} does not exist", file.display()),
+        ));
     }
 }
 

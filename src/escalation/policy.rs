@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::config::{Channel, Config};
+use crate::config::{Channel, Config, Escalation};
 use crate::engine::Category;
 
 /// One tier: who is told, how long after the alarm.
@@ -51,19 +51,8 @@ impl Policy {
             .filter(|c| matches!(c, Channel::Webhook(_) | Channel::Mqtt(_)))
             .map(|c| c.id().to_string())
             .collect();
-        let Some(e) = &config.escalation else {
-            return Policy {
-                tiers: Vec::new(),
-                confirmed_tier: 0,
-                at_once: BTreeMap::new(),
-                events: Vec::new(),
-                test_channels: Vec::new(),
-                test_every: None,
-                retention: Duration::from_secs(30 * 86_400),
-                stuck_after: Duration::from_secs(300),
-                status_channels,
-            };
-        };
+        let none = Escalation::default();
+        let e = config.escalation.as_ref().unwrap_or(&none);
         let tiers: Vec<TierPlan> = e
             .tiers
             .iter()

@@ -70,20 +70,12 @@ pub struct SiaDelivery {
 impl SiaDelivery {
     /// A channel from its configuration (already validated).
     pub fn new(config: &SiaChannel, clock: Arc<dyn Clock>) -> Result<SiaDelivery, String> {
-        let key = match &config.key {
-            None => None,
-            Some(k) => {
-                let k = k.expose();
-                let parsed = if matches!(k.len(), 32 | 48 | 64)
-                    && k.chars().all(|c| c.is_ascii_hexdigit())
-                {
-                    Key::from_hex(k)
-                } else {
-                    Key::from_text(k)
-                };
-                Some(parsed.map_err(|e| format!("channel {}: key: {e}", config.id))?)
-            }
-        };
+        let key = config
+            .key
+            .as_ref()
+            .map(|k| Key::parse(k.expose()))
+            .transpose()
+            .map_err(|e| format!("channel {}: key: {e}", config.id))?;
         let path = |name, host: &String| PathState {
             name,
             host: host.clone(),

@@ -151,6 +151,17 @@ impl Key {
         }
     }
 
+    /// From a configured key: 32, 48 or 64 hex digits are read as hex, anything else as
+    /// text.
+    pub fn parse(configured: &str) -> Result<Key, CodecError> {
+        let k = configured.trim();
+        if matches!(k.len(), 32 | 48 | 64) && k.chars().all(|c| c.is_ascii_hexdigit()) {
+            Key::from_hex(k)
+        } else {
+            Key::from_text(configured)
+        }
+    }
+
     fn encrypt(&self, buf: &mut [u8]) {
         let iv = [0u8; 16];
         let len = buf.len();

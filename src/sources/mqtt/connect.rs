@@ -7,6 +7,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::secret::Secret;
 use crate::config::{Config, Mqtt, MqttTls};
 
 /// Largest incoming packet accepted from the broker. Oversized sensor payloads are then
@@ -38,40 +39,75 @@ pub fn client_id(config: &Config, mqtt: &Mqtt) -> String {
         .unwrap_or_else(|| format!("picket-{}", site_topic(config)))
 }
 
-/// Options for one connection.
-pub fn options(client_id: &str, mqtt: &Mqtt) -> Result<MqttOptions, String> {
-    let mut o = MqttOptions::new(client_id, &mqtt.host, mqtt.port);
+/// Where a broker is and how to log in: the local `[mqtt]` section, or an upstream channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    /// The configuration key it comes from, named in errors (`mqtt`, `channels[2]`).
+    pub key: &'a str,
+    /// Broker host.
+    pub host: &'a str,
+    /// Broker port.
+    pub port: u16,
+    /// User name.
+    pub username: Option<&'a str>,
+    /// Password, resolved.
+    pub password: Option<&'a Secret>,
+    /// TLS settings; none = plain TCP.
+    pub tls: Option<&'a MqttTls>,
+    /// Keep-alive, seconds.
+    pub keep_alive_s: u32,
+}
+
+impl<'a> Endpoint<'a> {
+    /// The local broker of `[mqtt]`.
+    pub fn local(mqtt: &'a Mqtt) -> Endpoint<'a> {
+        Endpoint {
+            key: "mqtt",
+            host: &mqtt.host,
+            port: mqtt.port,
+            username: mqtt.username.as_deref(),
+            password: mqtt.password.as_ref(),
+            tls: mqtt.tls.as_ref(),
+            keep_alive_s: mqtt.keep_alive_s,
+        }
+    }
+}
+
+/// Options for one connection: persistent session, manual acknowledgements, credentials
+/// and TLS.
+pub fn options(client_id: &str, broker: Endpoint<'_>) -> Result<MqttOptions, String> {
+    let mut o = MqttOptions::new(client_id, broker.host, broker.port);
     o.set_clean_session(false)
         .set_manual_acks(true)
-        .set_keep_alive(Duration::from_secs(u64::from(mqtt.keep_alive_s)))
+        .set_keep_alive(Duration::from_secs(u64::from(broker.keep_alive_s)))
         .set_max_packet_size(MAX_INCOMING, 256 * 1024)
         .set_inflight(100);
-    if let Some(user) = &mqtt.username {
-        let password = mqtt
+    if let Some(user) = broker.username {
+        let password = broker
             .password
-            .as_ref()
             .map(|p| p.expose().to_string())
             .unwrap_or_default();
         o.set_credentials(user, password);
     }
-    if let Some(tls) = &mqtt.tls {
+    if let Some(tls) = broker.tls {
         o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-            Arc::new(tls_config(tls)?),
+            Arc::new(tls_config(broker.key, tls)?),
         )));
     }
     Ok(o)
 }
 
-fn tls_config(tls: &MqttTls) -> Result<rustls::ClientConfig, String> {
+fn tls_config(config_key: &str, tls: &MqttTls) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     let certs = CertificateDer::pem_file_iter(&tls.ca_file)
-        .map_err(|e| format!("mqtt.tls.ca_file {}: {e}", tls.ca_file.display()))?;
+        .map_err(|e| format!("{config_key}.tls.ca_file {}: {e}", tls.ca_file.display()))?;
     for cert in certs {
-        let cert = cert.map_err(|e| format!("mqtt.tls.ca_file {}: {e}", tls.ca_file.display()))?;
+        let cert =
+            cert.map_err(|e| format!("{config_key}.tls.ca_file {}: {e}", tls.ca_file.display()))?;
         roots
             .add(cert)
-            .map_err(|e| format!("mqtt.tls.ca_file {}: {e}", tls.ca_file.display()))?;
+            .map_err(|e| format!("{config_key}.tls.ca_file {}: {e}", tls.ca_file.display()))?;
     }
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -81,12 +117,14 @@ fn tls_config(tls: &MqttTls) -> Result<rustls::ClientConfig, String> {
         (Some(cert), Some(key)) => {
             let chain = CertificateDer::pem_file_iter(cert)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("mqtt.tls.client_cert_file {}: {e}", cert.display()))?;
+                .map_err(|e| {
+                    format!("{config_key}.tls.client_cert_file {}: {e}", cert.display())
+                })?;
             let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| format!("mqtt.tls.client_key_file {}: {e}", key.display()))?;
+                .map_err(|e| format!("{config_key}.tls.client_key_file {}: {e}", key.display()))?;
             builder
                 .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("mqtt.tls client certificate: {e}"))
+                .map_err(|e| format!("{config_key}.tls client certificate: {e}"))
         }
         _ => Ok(builder.with_no_client_auth()),
     }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-pub use connect::{client_id, options as connect_options, site_topic};
+pub use connect::{Endpoint, client_id, options as connect_options, site_topic};
 use profiles::TopicRole;
 
 use super::{Source, SourceContext, SourceError, SourceFuture};
@@ -293,7 +293,8 @@ impl Source for MqttSource {
                 source_name: "mqtt".into(),
                 message,
             };
-            let mut options = connect::options(&self.client_id, &self.settings).map_err(fail)?;
+            let mut options =
+                connect::options(&self.client_id, Endpoint::local(&self.settings)).map_err(fail)?;
             if let Some((topics, ..)) = &self.interface {
                 options.set_last_will(rumqttc::LastWill::new(
                     topics.availability(),
