@@ -7,89 +7,13 @@
 mod common;
 
 use common::Feed;
-use common::broker::{Broker, BrokerOptions, free_port, make_certs};
+use common::broker::{Broker, BrokerOptions, free_port};
+use common::delivery::{PATIENCE, certs, next_report, sia_channel, site, trip, wait_for};
 use common::inproc::Picket;
 use common::peers::Peer;
 use picket::journal::{DeliveryState, Journal};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// Five 24-hour burglary zones (numbers 11–15), each in its own area (so no alarm confirms
-/// another), one contact each, all on the feed.
-fn site(dir: &Path, delivery: &str) -> picket::config::Config {
-    let mut text = format!(
-        "[site]\nname = \"Nhà máy Sông Hồng\"\naddress = \"KCN Tân Bình\"\n\
-         coordinates = {{ lat = 10.8, lon = 106.6 }}\n\n\
-         [journal]\npath = \"{}\"\n\n[feed]\nsocket = \"{}\"\n\n",
-        dir.join("journal.db").display(),
-        dir.join("feed.sock").display()
-    );
-    for i in 1..=5 {
-        text.push_str(&format!(
-            "[[areas]]\nid = \"a{i}\"\nname = \"Bãi {i}\"\n\n\
-             [[zones]]\nid = \"z{i}\"\nname = \"Hàng rào {i}\"\narea = \"a{i}\"\n\
-             type = \"burglary_24h\"\nnumber = {}\n\n\
-             [[sensors]]\nid = \"s{i}\"\nzone = \"z{i}\"\nkind = \"contact\"\n\
-             source = {{ kind = \"feed\" }}\n\n",
-            10 + i
-        ));
-    }
-    text.push_str(delivery);
-    picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-/// Opens sensor `s<i>`, raising an alarm in zone `10 + i`, once picket committed it.
-async fn trip(feed: &mut Feed, i: u32) {
-    feed.send(&format!(
-        r#"{{"ref":"{i}","sensor":"s{i}","kind":"contact","active":true}}"#
-    ))
-    .await;
-    let reply = feed.reply().await.expect("feed reply");
-    assert!(reply.get("ack").is_some(), "{reply}");
-}
-
-async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    tokio::time::timeout(PATIENCE, async {
-        while !check().await {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-}
-
-/// A CA and a server certificate for 127.0.0.1 in `dir`: (certificate, key, CA).
-fn certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    make_certs(dir);
-    (
-        dir.join("server.pem"),
-        dir.join("server.key"),
-        dir.join("ca.pem"),
-    )
-}
-
-/// The receiver's next event that is not a NULL supervision poll.
-async fn next_report(receiver: &mut Peer) -> Value {
-    loop {
-        let got = receiver.next(PATIENCE).await;
-        if got["message_type"] != "NULL" {
-            return got;
-        }
-    }
-}
-
-fn sia_channel(primary: u16, backup: Option<u16>, extra: &str) -> String {
-    let backup = backup
-        .map(|p| format!("backup = \"127.0.0.1:{p}\"\n"))
-        .unwrap_or_default();
-    format!(
-        "[[channels]]\nid = \"arc\"\ntype = \"sia\"\nprimary = \"127.0.0.1:{primary}\"\n{backup}\
-         account = \"1234\"\nreceiver = \"1\"\nline = \"1\"\ntimeout_s = 2\n{extra}\n"
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alarms_queue_while_the_receiver_is_down_and_all_arrive_in_order() {

@@ -51,6 +51,16 @@ pub struct WorkerContext {
     pub backoff: Backoff,
 }
 
+/// What one attempt at the head row came to.
+enum Attempt {
+    /// Delivered, or refused for good: the queue moves on.
+    Done,
+    /// Failed; try the head again after this long.
+    RetryIn(Duration),
+    /// Shutdown came first.
+    Shutdown,
+}
+
 /// Drains `channel`'s rows until shutdown.
 pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerContext) {
     let interval = deliver.supervision_interval();
@@ -59,6 +69,8 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
     let mut stuck = false;
     let mut outbox_open = true;
     let mut next_figures = Instant::now();
+    // When the head row failed: not before this is it tried again.
+    let mut retry_at: Option<Instant> = None;
     loop {
         if ctx.shutdown.is_triggered() {
             break;
@@ -79,34 +91,42 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
                 continue;
             }
         };
-        let draining = head.as_ref().is_some_and(|d| d.due_at_ms <= now);
-        if !draining || Instant::now() >= next_figures {
+        let overdue = head
+            .as_ref()
+            .filter(|d| d.due_at_ms <= now)
+            .map(|d| Duration::from_millis(u64::try_from(now - d.due_at_ms).unwrap_or(0)));
+        if overdue.is_none() || Instant::now() >= next_figures {
             refresh_queue(&channel, &ctx, now).await;
             next_figures = Instant::now() + QUEUE_FIGURES_EVERY;
         }
-        let is_stuck = head.as_ref().is_some_and(|d| {
-            draining
-                && Duration::from_millis(u64::try_from(now - d.due_at_ms).unwrap_or(0))
-                    > ctx.stuck_after
-        });
+        let is_stuck = overdue.is_some_and(|age| age >= ctx.stuck_after);
         if is_stuck != stuck {
             stuck = is_stuck;
             raise(&ctx, stuck_trouble(&channel, stuck)).await;
         }
-        let wait = match head {
-            Some(d) if d.due_at_ms <= now => {
-                if attempt(&channel, &mut deliver, &mut ctx, d).await {
-                    break;
+        let wait = match (&head, overdue) {
+            (Some(_), Some(age)) => {
+                let retry_in = retry_at.map_or(Duration::ZERO, |t| t - Instant::now());
+                if retry_in.is_zero() {
+                    let Some(d) = head else { continue };
+                    match attempt(&channel, &mut deliver, &mut ctx, d).await {
+                        Attempt::Done => retry_at = None,
+                        Attempt::RetryIn(delay) => retry_at = Some(Instant::now() + delay),
+                        Attempt::Shutdown => break,
+                    }
+                    for t in deliver.trouble_changes() {
+                        raise(&ctx, t).await;
+                    }
+                    continue;
                 }
-                for t in deliver.trouble_changes() {
-                    raise(&ctx, t).await;
-                }
-                continue;
+                // Waiting to retry; wake on time to report the head stuck.
+                let until_stuck = (!stuck).then(|| ctx.stuck_after.saturating_sub(age));
+                Some(until_stuck.map_or(retry_in, |s| s.min(retry_in)))
             }
-            Some(d) => Some(Duration::from_millis(
+            (Some(d), None) => Some(Duration::from_millis(
                 u64::try_from(d.due_at_ms - now).unwrap_or(0),
             )),
-            None => None,
+            (None, _) => None,
         };
         let supervise_due = supervise_at.unwrap_or_else(Instant::now);
         tokio::select! {
@@ -128,18 +148,18 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
     tracing::debug!(channel, "outbox worker stopped");
 }
 
-/// Tries the head row once and records the result. Returns true when shutdown came first.
+/// Tries the head row once and records the result.
 async fn attempt<D: Deliver>(
     channel: &str,
     deliver: &mut D,
     ctx: &mut WorkerContext,
     d: Delivery,
-) -> bool {
+) -> Attempt {
     let result = match serde_json::from_str::<Notice>(&d.payload_json) {
         Ok(notice) => {
             tokio::select! {
                 r = deliver.deliver(&d, &notice) => r,
-                _ = ctx.shutdown.wait() => return true,
+                _ = ctx.shutdown.wait() => return Attempt::Shutdown,
             }
         }
         Err(e) => Err(DeliveryError::refused(format!(
@@ -170,7 +190,7 @@ async fn attempt<D: Deliver>(
                 state = state.as_str(),
                 "delivered"
             );
-            false
+            Attempt::Done
         }
         Err(e) => {
             if let Err(je) = ctx
@@ -189,11 +209,11 @@ async fn attempt<D: Deliver>(
             }
             if e.for_good {
                 tracing::error!(channel, message_id = d.message_id, error = %e, "delivery refused for good");
-                false
+                Attempt::Done
             } else {
                 let delay = ctx.backoff.next_delay();
                 tracing::warn!(channel, message_id = d.message_id, error = %e, retry_in = ?delay, "delivery failed; will retry");
-                pause(ctx, delay).await
+                Attempt::RetryIn(delay)
             }
         }
     }
@@ -238,7 +258,7 @@ async fn purge(ctx: &WorkerContext) {
 fn stuck_trouble(channel: &str, active: bool) -> SystemTrouble {
     SystemTrouble {
         id: format!("channel:{channel}:stuck"),
-        code: ContactId(350),
+        code: ContactId(354),
         active,
         what_vi: format!("kênh {channel} không gửi được tin đã đến hạn"),
         what_en: format!("channel {channel} cannot deliver a message that is due"),

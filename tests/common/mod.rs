@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod delivery;
 pub mod inproc;
 pub mod peers;
 

@@ -1,7 +1,9 @@
 """A real SIA DC-09 receiver for picket's tests: pysiaalarm (the receiver Home Assistant
 uses) on an ephemeral TCP port (or the port given as second argument), or UDP with the
-argument `udp`. Prints {"port": N} once listening, then one JSON line per
-event it accepted. Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256)."""
+argument `udp`. A third argument lists SIA codes this centre does not know (comma
+separated; it answers DUH to them, as a centre with a restricted code table does).
+Prints {"port": N} once listening, then one JSON line per event it accepted.
+Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256)."""
 
 import asyncio
 import json
@@ -9,6 +11,7 @@ import sys
 
 from pysiaalarm import SIAAccount
 from pysiaalarm.aio import SIAClient
+from pysiaalarm.data.data import SIA_CODES
 from pysiaalarm.utils import CommunicationsProtocol
 
 ACCOUNTS = [
@@ -37,7 +40,10 @@ async def on_event(event):
 async def main():
     udp = len(sys.argv) > 1 and sys.argv[1] == "udp"
     protocol = CommunicationsProtocol.UDP if udp else CommunicationsProtocol.TCP
-    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    port = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] != "0" else 0
+    if len(sys.argv) > 3:
+        for code in sys.argv[3].split(","):
+            SIA_CODES.pop(code, None)
     client = SIAClient("127.0.0.1", port, ACCOUNTS, on_event, protocol=protocol)
     await client.async_start()
     if udp:
