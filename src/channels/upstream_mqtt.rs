@@ -76,7 +76,7 @@ impl UpstreamMqtt {
         };
         let mut options = crate::sources::mqtt::connect_options(&client_id, broker)?;
         options.set_manual_acks(false).set_inflight(10);
-        let (client, eventloop) = AsyncClient::new(options, 16);
+        let (client, eventloop) = crate::sources::mqtt::client(options, 16);
         let (tx, signals) = mpsc::unbounded_channel();
         let poller = tokio::spawn(poll(eventloop, tx, c.id.clone()));
         Ok(UpstreamMqtt {

@@ -29,6 +29,13 @@ pub struct BenchArgs {
     /// Run the MQTT benchmark instead (needs `mosquitto` on PATH).
     #[arg(long)]
     mqtt: bool,
+    /// Run the delivery benchmark instead: MQTT publish → DC-09 ACK per alarm (needs
+    /// `mosquitto` on PATH).
+    #[arg(long, conflicts_with = "mqtt")]
+    delivery: bool,
+    /// Alarms in the delivery benchmark.
+    #[arg(long, default_value_t = 1000)]
+    alarms: usize,
     /// Directory for the journals (default: a new directory under /tmp). Put it on the
     /// disk you want to measure.
     #[arg(long)]
@@ -69,7 +76,8 @@ fn observation(i: usize) -> Observation {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// The `p` quantile of sorted durations.
+pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -96,8 +104,12 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         eprintln!("cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
-    if args.mqtt {
-        let result = super::bench_mqtt::run(&dir, args.observations.max(1000)).await;
+    if args.mqtt || args.delivery {
+        let result = if args.mqtt {
+            super::bench_mqtt::run(&dir, args.observations.max(1000)).await
+        } else {
+            super::bench_delivery::run(&dir, args.alarms.max(100)).await
+        };
         let _ = std::fs::remove_dir_all(&dir);
         return match result {
             Ok(()) => ExitCode::SUCCESS,

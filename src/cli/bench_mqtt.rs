@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 const SENSORS: usize = 200;
 
-struct Killed(Child);
+/// A child process killed and reaped when dropped.
+pub(super) struct Killed(pub(super) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -22,20 +23,22 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> Result<u16, String> {
+/// A TCP port free on localhost right now.
+pub(super) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| e.to_string())
 }
 
-fn start_broker(dir: &Path, port: u16) -> Result<Killed, String> {
+/// Starts Mosquitto from PATH on `port`, its config in `dir`.
+pub(super) fn start_broker(dir: &Path, port: u16) -> Result<Killed, String> {
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777));
     let conf = dir.join("mosquitto.conf");
     std::fs::write(
         &conf,
-        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 100\n"),
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 1000000\nmax_inflight_messages 100\nset_tcp_nodelay true\n"),
     )
     .map_err(|e| e.to_string())?;
     let _ = std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644));
@@ -49,12 +52,19 @@ fn start_broker(dir: &Path, port: u16) -> Result<Killed, String> {
         .map_err(|e| format!("cannot start mosquitto ({e}); install it: apt install mosquitto"))
 }
 
-async fn connect(port: u16, id: &str) -> Result<(AsyncClient, rumqttc::EventLoop), String> {
+/// A client connected to the local broker (retried while it starts).
+pub(super) async fn connect(
+    port: u16,
+    id: &str,
+) -> Result<(AsyncClient, rumqttc::EventLoop), String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let mut o = MqttOptions::new(id, "127.0.0.1", port);
-        o.set_inflight(100).set_keep_alive(Duration::from_secs(30));
-        let (client, mut ev) = AsyncClient::new(o, 100_000);
+        // picket's panel state grows with the site; take it whole.
+        o.set_inflight(100)
+            .set_keep_alive(Duration::from_secs(30))
+            .set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut ev) = crate::sources::mqtt::client(o, 100_000);
         loop {
             match ev.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok((client, ev)),
@@ -123,7 +133,8 @@ async fn baseline(port: u16, n: usize) -> Result<f64, String> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-fn memory(pid: u32) -> String {
+/// Resident and peak memory of process `pid`.
+pub(super) fn memory(pid: u32) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status

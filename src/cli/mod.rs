@@ -2,6 +2,7 @@
 //! `demo` and `bench`. Each subcommand is a thin layer over the library.
 
 mod bench;
+mod bench_delivery;
 mod bench_mqtt;
 mod demo;
 
@@ -82,6 +83,7 @@ enum UserCmd {
 
 /// Entry point for the binary.
 pub fn main() -> ExitCode {
+    runtime::malloc::return_large_blocks();
     let cli = Cli::parse();
     let quiet = matches!(cli.command, Cmd::Demo(_) | Cmd::Bench(_));
     runtime::logging::init(if quiet { "warn" } else { "info" });

@@ -5,6 +5,7 @@
 mod delivery;
 mod engine_task;
 pub mod logging;
+pub mod malloc;
 pub mod notify;
 mod shutdown;
 

@@ -13,6 +13,8 @@
 //!   `binary_sensor` (plus a `problem` one) per sensor, tied to `availability`.
 
 use rumqttc::{AsyncClient, QoS};
+
+use super::connect::MAX_OUTGOING;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -44,6 +46,43 @@ pub struct InterfaceStats {
     pub commands_refused: AtomicU64,
     /// Wrong codes entered.
     pub wrong_codes: AtomicU64,
+    /// Messages not published because they exceeded the packet limit.
+    pub oversized: AtomicU64,
+}
+
+/// Open alarms carried in full on the `state` topic (the newest); each open alarm also has
+/// its own retained `alarm/<id>` topic, so a long list of unresolved alarms never makes
+/// `state` too large to publish.
+pub const STATE_ALARMS_MAX: usize = 50;
+
+/// picket's client for its own topics, which never sends a packet over the limit.
+struct Sender {
+    client: AsyncClient,
+    stats: Arc<InterfaceStats>,
+}
+
+impl Sender {
+    /// Publishes unless the packet would exceed [`MAX_OUTGOING`]: rumqttc would drop the
+    /// connection on it and, since state is republished on every connection, never get
+    /// back. An oversized message is logged with its topic and size, counted, and skipped.
+    async fn send(&self, topic: String, retain: bool, payload: String) {
+        // Fixed header, topic length and packet id take at most 9 bytes beyond these.
+        let size = topic.len() + payload.len() + 9;
+        if size > MAX_OUTGOING {
+            self.stats.oversized.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                topic,
+                size,
+                limit = MAX_OUTGOING,
+                "not published: larger than the MQTT packet limit"
+            );
+            return;
+        }
+        let _ = self
+            .client
+            .publish(topic, QoS::AtLeastOnce, retain, payload)
+            .await;
+    }
 }
 
 /// Everything the interface needs from the rest of picket.
@@ -272,7 +311,8 @@ pub fn state_topics(topics: &Topics, site: &Site, view: &PanelView) -> BTreeMap<
             "exit_delay": a.exit_until.is_some(), "entry_delay": a.entry.is_some(),
             "bypassed": a.bypassed.keys().collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "open_alarms": view.alarms.values().map(alarm_json).collect::<Vec<_>>(),
+        "open_alarm_count": view.alarms.len(),
+        "open_alarms": view.alarms.values().rev().take(STATE_ALARMS_MAX).rev().map(alarm_json).collect::<Vec<_>>(),
     });
     out.insert(format!("{}/state", topics.base), state.to_string());
     out
@@ -306,6 +346,7 @@ pub async fn publish(
     topics: Topics,
     deps: InterfaceDeps,
     config: Config,
+    stats: Arc<InterfaceStats>,
     mut connected: tokio::sync::watch::Receiver<u64>,
 ) {
     let mut panel = deps.effects.panel.subscribe();
@@ -313,30 +354,31 @@ pub async fn publish(
     let mut alarms = deps.effects.alarms.subscribe();
     let mut published: BTreeMap<String, String> = BTreeMap::new();
     let discovery_on = config.mqtt.as_ref().is_some_and(|m| m.discovery);
+    let out = Sender { client, stats };
     loop {
         tokio::select! {
             changed = connected.changed() => {
                 if changed.is_err() { return; }
-                let _ = client.publish(topics.availability(), QoS::AtLeastOnce, true, "online").await;
+                out.send(topics.availability(), true, "online".into()).await;
                 if discovery_on {
                     for (topic, payload) in discovery(&topics, &deps.site, &config) {
-                        let _ = client.publish(topic, QoS::AtLeastOnce, true, payload.to_string()).await;
+                        out.send(topic, true, payload.to_string()).await;
                     }
                 }
                 published.clear();
                 let view = panel.borrow_and_update().clone();
                 for alarm in view.alarms.values() {
-                    let _ = client.publish(format!("{}/alarm/{}", topics.base, alarm.id), QoS::AtLeastOnce, true, alarm_json(alarm).to_string()).await;
+                    out.send(format!("{}/alarm/{}", topics.base, alarm.id), true, alarm_json(alarm).to_string()).await;
                 }
-                publish_changes(&client, &topics, &deps.site, &view, &mut published).await;
+                publish_changes(&out, &topics, &deps.site, &view, &mut published).await;
             }
             changed = panel.changed() => {
                 if changed.is_err() { return; }
                 let view = panel.borrow_and_update().clone();
-                publish_changes(&client, &topics, &deps.site, &view, &mut published).await;
+                publish_changes(&out, &topics, &deps.site, &view, &mut published).await;
             }
             event = events.recv() => match event {
-                Ok(p) => { let _ = client.publish(format!("{}/event", topics.base), QoS::AtLeastOnce, false, event_json(&p).to_string()).await; }
+                Ok(p) => out.send(format!("{}/event", topics.base), false, event_json(&p).to_string()).await,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "MQTT event publishing fell behind"),
                 Err(_) => return,
             },
@@ -344,10 +386,10 @@ pub async fn publish(
                 Ok(a) => {
                     let topic = format!("{}/alarm/{}", topics.base, a.id);
                     let resolved = a.state == AlarmState::Resolved;
-                    let _ = client.publish(topic.clone(), QoS::AtLeastOnce, !resolved, alarm_json(&a).to_string()).await;
+                    out.send(topic.clone(), !resolved, alarm_json(&a).to_string()).await;
                     if resolved {
                         // Clear the retained copy: a resolved alarm is history, kept in the journal.
-                        let _ = client.publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new()).await;
+                        out.send(topic, true, String::new()).await;
                     }
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -358,7 +400,7 @@ pub async fn publish(
 }
 
 async fn publish_changes(
-    client: &AsyncClient,
+    out: &Sender,
     topics: &Topics,
     site: &Site,
     view: &PanelView,
@@ -366,9 +408,7 @@ async fn publish_changes(
 ) {
     for (topic, payload) in state_topics(topics, site, view) {
         if published.get(&topic) != Some(&payload) {
-            let _ = client
-                .publish(topic.clone(), QoS::AtLeastOnce, true, payload.clone())
-                .await;
+            out.send(topic.clone(), true, payload.clone()).await;
             published.insert(topic, payload);
         }
     }
@@ -586,5 +626,82 @@ impl CommandHandler {
             Err(SubmitError::Refused(r)) => reply(&id, false, &r.reason_vi, &r.reason_en),
             Err(e) => reply(&id, false, "chưa ghi được", &e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Alarm, ContactId, Timestamp};
+
+    fn alarm(id: u64) -> Alarm {
+        Alarm {
+            id,
+            category: ContactId(133).category(),
+            code: ContactId(133),
+            area: "a".into(),
+            zone: Some("z".into()),
+            sensor: Some("s".into()),
+            raised_at: Timestamp(1_790_000_000_000),
+            confirmed: false,
+            silent: false,
+            cancelled: false,
+            state: AlarmState::Acknowledged,
+            siren_until: None,
+            acknowledged_by: Some("lan".into()),
+            acknowledged_at: Some(Timestamp(1_790_000_001_000)),
+            resolved_by: None,
+            resolved_at: None,
+            resolution: None,
+            note: "đã kiểm tra, cổng đóng lại / checked, gate closed again".into(),
+        }
+    }
+
+    #[test]
+    fn state_stays_publishable_with_a_thousand_unresolved_alarms() {
+        let config = crate::config::parse_str(
+            "[site]\nname = \"Kho\"\n[mqtt]\nsite_topic = \"kho\"\n[[areas]]\nid = \"a\"\nname = \"A\"\n\
+             [[zones]]\nid = \"z\"\nname = \"Z\"\narea = \"a\"\ntype = \"burglary_24h\"\n",
+        )
+        .unwrap();
+        let site = Site::from_config(&config);
+        let view = PanelView {
+            areas: BTreeMap::new(),
+            sensors: BTreeMap::new(),
+            alarms: (1..=1000).map(|id| (id, alarm(id))).collect(),
+        };
+        let topics = Topics::new(&config);
+        let state = state_topics(&topics, &site, &view)
+            .remove("picket/kho/state")
+            .unwrap();
+        assert!(state.len() < MAX_OUTGOING / 4, "{} bytes", state.len());
+        let state: Value = serde_json::from_str(&state).unwrap();
+        assert_eq!(state["open_alarm_count"], 1000);
+        let ids: Vec<u64> = state["open_alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            (951..=1000).collect::<Vec<_>>(),
+            "the newest, in order"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_message_is_counted_and_not_sent() {
+        let (client, _events) =
+            AsyncClient::new(rumqttc::MqttOptions::new("t", "127.0.0.1", 1), 10);
+        let out = Sender {
+            client,
+            stats: Arc::new(InterfaceStats::default()),
+        };
+        out.send("picket/kho/state".into(), true, "x".repeat(MAX_OUTGOING))
+            .await;
+        assert_eq!(out.stats.oversized.load(Ordering::Relaxed), 1);
+        out.send("picket/kho/state".into(), true, "{}".into()).await;
+        assert_eq!(out.stats.oversized.load(Ordering::Relaxed), 1);
     }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-pub use connect::{Endpoint, client_id, options as connect_options, site_topic};
+pub use connect::{Endpoint, client, client_id, options as connect_options, site_topic};
 use profiles::TopicRole;
 
 use super::{Source, SourceContext, SourceError, SourceFuture};
@@ -303,7 +303,7 @@ impl Source for MqttSource {
                     true,
                 ));
             }
-            let (client, eventloop) = AsyncClient::new(options, 1024);
+            let (client, eventloop) = client(options, 1024);
             // The event loop turns in its own task and never waits on picket: it is what
             // drains rumqttc's request queue (acks, state publishes), so blocking it on
             // downstream work would deadlock under a flood. Incoming QoS 1 messages are
@@ -320,6 +320,7 @@ impl Source for MqttSource {
                     topics.clone(),
                     deps.clone(),
                     config.clone(),
+                    self.commands.clone(),
                     connected_rx,
                 ));
                 let mut handler = interface::CommandHandler::new(
