@@ -38,6 +38,8 @@
 //!   trait and supervised with backoff: the feed socket, the simulator, and MQTT
 //!   ([`sources::mqtt`]: payload profiles, ack after commit, picket's own topics, Home
 //!   Assistant discovery, the command topic).
+//! - [`web`] — the local HTTP server: `/healthz`, `/metrics` (Prometheus) and
+//!   `/api/health`, read from the daemon's health records.
 //! - [`gpio`] — wired contacts, tamper loops and keyswitches in, sirens and lights out,
 //!   behind the [`gpio::GpioBackend`] trait (rppal on a Pi, simulated elsewhere).
 //! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
@@ -53,3 +55,4 @@ pub mod gpio;
 pub mod journal;
 pub mod runtime;
 pub mod sources;
+pub mod web;

@@ -415,3 +415,15 @@ categories.parking = {{ at_once = [\"arc\"] }}
         secret.message
     );
 }
+
+#[test]
+fn a_web_listen_address_without_a_port_is_named_with_its_line() {
+    let text = format!("{BASE}\n[web]\nlisten = \"localhost\"\n");
+    let issue = issue_at(&text, "web.listen");
+    assert_eq!(issue.location.unwrap().line, line_of(&text, "listen = "));
+    assert!(
+        issue.message.contains("127.0.0.1:8080"),
+        "{}",
+        issue.message
+    );
+}

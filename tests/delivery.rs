@@ -8,7 +8,9 @@ mod common;
 
 use common::Feed;
 use common::broker::{Broker, BrokerOptions, free_port};
-use common::delivery::{PATIENCE, certs, next_report, sia_channel, site, trip, wait_for};
+use common::delivery::{
+    PATIENCE, certs, http_client, next_report, sia_channel, site, trip, wait_for,
+};
 use common::inproc::Picket;
 use common::peers::Peer;
 use picket::journal::{DeliveryState, Journal};
@@ -190,12 +192,7 @@ async fn webhooks_are_signed_per_tier_and_a_tampered_body_is_rejected() {
         .unwrap()
         .replace("\"code\":133", "\"code\":130");
     assert_ne!(tampered, got["body"].as_str().unwrap());
-    let tls = picket::channels::tls::client_config(Some(&ca), "ca").unwrap();
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .unwrap();
-    let response = client
+    let response = http_client(Some(&ca))
         .post(format!("{base}/security"))
         .header(
             "X-Picket-Timestamp",

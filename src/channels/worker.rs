@@ -168,22 +168,35 @@ async fn attempt<D: Deliver>(
         ))),
     };
     let now = ctx.clock.now().0;
+    // Health first, in one step with the paths, so a reader never sees half an update.
     record_paths(deliver, ctx);
+    {
+        let mut h = lock(&ctx.health);
+        match &result {
+            Ok(_) => {
+                h.state = if h.paths.iter().any(|p| p.state == LinkState::Down) {
+                    LinkState::Degraded
+                } else {
+                    LinkState::Up
+                };
+                h.last_success_ms = Some(now);
+                h.consecutive_failures = 0;
+                h.delivered += 1;
+            }
+            Err(e) => {
+                h.state = LinkState::Down;
+                h.last_error = Some(e.message.clone());
+                h.consecutive_failures += 1;
+                h.failed_attempts += 1;
+            }
+        }
+    }
     match result {
         Ok(state) => {
             if let Err(e) = ctx.journal.mark_delivered(d.id, state, now).await {
                 tracing::error!(channel, error = %e, "delivered but could not record it; it will go again");
             }
             ctx.backoff.reset();
-            let mut h = lock(&ctx.health);
-            h.state = if h.paths.iter().any(|p| p.state == LinkState::Down) {
-                LinkState::Degraded
-            } else {
-                LinkState::Up
-            };
-            h.last_success_ms = Some(now);
-            h.consecutive_failures = 0;
-            h.delivered += 1;
             tracing::info!(
                 channel,
                 message_id = d.message_id,
@@ -199,13 +212,6 @@ async fn attempt<D: Deliver>(
                 .await
             {
                 tracing::error!(channel, error = %je, "could not record a failed delivery");
-            }
-            {
-                let mut h = lock(&ctx.health);
-                h.state = LinkState::Down;
-                h.last_error = Some(e.message.clone());
-                h.consecutive_failures += 1;
-                h.failed_attempts += 1;
             }
             if e.for_good {
                 tracing::error!(channel, message_id = d.message_id, error = %e, "delivery refused for good");
@@ -238,11 +244,22 @@ async fn refresh_queue(channel: &str, ctx: &WorkerContext, now: i64) {
     }
 }
 
+/// Copies the channel's path states into its health; a working channel with a path down
+/// is degraded (and up again once every path answers).
 fn record_paths<D: Deliver>(deliver: &D, ctx: &WorkerContext) {
     let paths = deliver.paths();
-    if !paths.is_empty() {
-        lock(&ctx.health).paths = paths;
+    if paths.is_empty() {
+        return;
     }
+    let mut h = lock(&ctx.health);
+    if matches!(h.state, LinkState::Up | LinkState::Degraded) {
+        h.state = if paths.iter().any(|p| p.state == LinkState::Down) {
+            LinkState::Degraded
+        } else {
+            LinkState::Up
+        };
+    }
+    h.paths = paths;
 }
 
 async fn purge(ctx: &WorkerContext) {

@@ -17,6 +17,7 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     check_site(config, &mut problems);
     check_panel(config, &mut problems);
+    check_web(config, &mut problems);
     let areas = unique_ids(
         "areas",
         config.areas.iter().map(|a| a.id.as_str()),
@@ -222,6 +223,20 @@ fn check_site(config: &Config, problems: &mut Vec<Problem>) {
             problems.push((
                 "site.coordinates.lon".into(),
                 "must be within −180..180".into(),
+            ));
+        }
+    }
+}
+
+fn check_web(config: &Config, problems: &mut Vec<Problem>) {
+    if let Some(web) = &config.web {
+        if web.listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push((
+                "web.listen".into(),
+                format!(
+                    "`{}` is not an address and port; use e.g. 127.0.0.1:8080",
+                    web.listen
+                ),
             ));
         }
     }

@@ -118,6 +118,15 @@ pub struct EngineStats {
     pub commit_failures: AtomicU64,
     /// Transactions.
     pub transactions: AtomicU64,
+    /// The last commit failed (the journal is unwritable now).
+    pub journal_failing: std::sync::atomic::AtomicBool,
+}
+
+impl EngineStats {
+    /// Whether the last commit failed.
+    pub fn journal_failing(&self) -> bool {
+        self.journal_failing.load(Ordering::Relaxed)
+    }
 }
 
 /// Health of sources and channels, filled in as they start.
@@ -361,6 +370,10 @@ impl<C: Clock + 'static> EngineTask<C> {
                     committed.next();
                 }
                 self.unwritten.clear();
+                self.effects
+                    .stats
+                    .journal_failing
+                    .store(false, Ordering::Relaxed);
                 if wrote_something {
                     self.effects.outbox.send_modify(|n| *n += 1);
                 }
@@ -398,6 +411,10 @@ impl<C: Clock + 'static> EngineTask<C> {
                     .stats
                     .commit_failures
                     .fetch_add(1, Ordering::Relaxed);
+                self.effects
+                    .stats
+                    .journal_failing
+                    .store(true, Ordering::Relaxed);
                 tracing::error!(error = %err, "journal commit failed; effects go out regardless");
                 for outcome in &fresh {
                     for event in &outcome.events {

@@ -41,6 +41,9 @@ pub enum RunError {
     /// Signal handling could not be set up.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    /// The web server could not listen.
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
 }
 
 /// A hook that sees the effects channels before the first input.
@@ -70,6 +73,10 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let open_alarms = engine.open_alarms().count();
     let mut writer = Writer::new(journal.clone()).await?;
     let policy = delivery::install_planner(&config, &mut writer);
+    let web_listener = match &config.web {
+        Some(web) => Some(crate::web::bind(&web.listen).await?),
+        None => None,
+    };
     let effects = Effects::new(&engine);
     let mut sources = options.sources;
     sources.extend(configured_sources(&config, &site, &effects, &journal)?);
@@ -100,6 +107,13 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     };
     let mut channel_tasks =
         delivery::spawn(&config, &policy, &journal, &effects, &handle, &shutdown)?;
+    let web_task = web_listener.map(|listener| {
+        tokio::spawn(crate::web::serve(
+            listener,
+            effects.clone(),
+            shutdown.clone(),
+        ))
+    });
     let mut source_tasks = tokio::task::JoinSet::new();
     for source in sources {
         let ctx = SourceContext {
@@ -151,6 +165,9 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     drop(handle);
     while source_tasks.join_next().await.is_some() {}
     while channel_tasks.join_next().await.is_some() {}
+    if let Some(task) = web_task {
+        let _ = task.await;
+    }
     let _ = engine_task.await;
     for task in output_tasks {
         let _ = task.await;

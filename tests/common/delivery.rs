@@ -85,3 +85,13 @@ pub fn sia_channel(primary: u16, backup: Option<u16>, extra: &str) -> String {
          account = \"1234\"\nreceiver = \"1\"\nline = \"1\"\ntimeout_s = 2\n{extra}\n"
     )
 }
+
+/// An HTTP client trusting `ca` (and the public roots). reqwest is built without a default
+/// TLS provider, so it gets picket's own TLS configuration.
+pub fn http_client(ca: Option<&Path>) -> reqwest::Client {
+    let tls = picket::channels::tls::client_config(ca, "ca").unwrap();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap()
+}

@@ -1,0 +1,284 @@
+//! `/metrics` (Prometheus/OpenMetrics text, through `prometheus-client`) and the same
+//! figures as JSON for the page. Read at scrape time from the counters and health records
+//! the daemon keeps anyway, so serving them costs nothing between scrapes.
+//!
+//! Channel and path states are one series per possible state, valued 1 for the current
+//! one (`picket_channel_state{channel="arc",kind="sia",state="down"} 1`), so an alert rule
+//! is a plain equality.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::channels::{ChannelHealth, LinkState};
+use crate::runtime::Effects;
+
+/// Label pairs of one series.
+type Labels = Vec<(String, String)>;
+
+const LINK_STATES: [LinkState; 4] = [
+    LinkState::Unknown,
+    LinkState::Up,
+    LinkState::Degraded,
+    LinkState::Down,
+];
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn count(a: &AtomicU64) -> u64 {
+    a.load(Ordering::Relaxed)
+}
+
+fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    let c: Counter = Counter::default();
+    c.inc_by(value);
+    registry.register(name, help, c);
+}
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let g: Gauge = Gauge::default();
+    g.set(value);
+    registry.register(name, help, g);
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The channels' health records, copied out of their locks.
+pub fn channels(effects: &Effects) -> Vec<ChannelHealth> {
+    effects
+        .health
+        .channels
+        .get()
+        .map(|all| {
+            all.iter()
+                .map(|h| h.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Everything, in OpenMetrics text.
+pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
+    let mut registry = Registry::with_prefix("picket");
+    let stats = &effects.stats;
+    counter(
+        &mut registry,
+        "journal_commits",
+        "Inputs committed to the journal",
+        count(&stats.committed),
+    );
+    counter(
+        &mut registry,
+        "journal_commit_failures",
+        "Journal commits that failed",
+        count(&stats.commit_failures),
+    );
+    gauge(
+        &mut registry,
+        "journal_failing",
+        "1 while the last journal commit failed",
+        i64::from(stats.journal_failing()),
+    );
+    counter(
+        &mut registry,
+        "observations_refused",
+        "Sensor observations refused (unknown sensor)",
+        count(&stats.observations_refused),
+    );
+    gauge(
+        &mut registry,
+        "open_alarms",
+        "Alarms raised or acknowledged and not yet resolved",
+        to_i64(effects.panel.borrow().alarms.len() as u64),
+    );
+    if let Some(mqtt) = effects.health.mqtt.get() {
+        gauge(
+            &mut registry,
+            "mqtt_connected",
+            "1 while connected to the local broker",
+            i64::from(mqtt.connected.load(Ordering::Relaxed)),
+        );
+        counter(
+            &mut registry,
+            "mqtt_received",
+            "Messages received on sensor topics",
+            count(&mqtt.received),
+        );
+        counter(
+            &mut registry,
+            "mqtt_rejected",
+            "Sensor messages rejected (unknown topic, bad payload)",
+            count(&mqtt.rejected),
+        );
+    }
+    if let Some(commands) = effects.health.mqtt_commands.get() {
+        counter(
+            &mut registry,
+            "mqtt_commands_refused",
+            "Commands refused on the MQTT command topic",
+            count(&commands.commands_refused),
+        );
+        counter(
+            &mut registry,
+            "mqtt_wrong_codes",
+            "Wrong codes entered on the MQTT command topic",
+            count(&commands.wrong_codes),
+        );
+        counter(
+            &mut registry,
+            "mqtt_oversized",
+            "Messages not published because they exceeded the packet limit",
+            count(&commands.oversized),
+        );
+    }
+    if let Some(feed) = effects.health.feed.get() {
+        counter(
+            &mut registry,
+            "feed_rejected",
+            "Feed lines rejected",
+            count(&feed.rejected),
+        );
+    }
+    register_channels(&mut registry, &channels(effects));
+    let mut text = String::new();
+    encode(&mut text, &registry)?;
+    Ok(text)
+}
+
+fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
+    let state = Family::<Labels, Gauge>::default();
+    let path_state = Family::<Labels, Gauge>::default();
+    let last_success = Family::<Labels, Gauge>::default();
+    let path_last_success = Family::<Labels, Gauge>::default();
+    let failures = Family::<Labels, Gauge>::default();
+    let queue_due = Family::<Labels, Gauge>::default();
+    let queue_pending = Family::<Labels, Gauge>::default();
+    let oldest = Family::<Labels, Gauge>::default();
+    let delivered = Family::<Labels, Counter>::default();
+    let failed = Family::<Labels, Counter>::default();
+    for h in channels {
+        let ch = labels(&[("channel", &h.channel)]);
+        for s in LINK_STATES {
+            state
+                .get_or_create(&labels(&[
+                    ("channel", &h.channel),
+                    ("kind", &h.kind),
+                    ("state", s.as_str()),
+                ]))
+                .set(i64::from(h.state == s));
+        }
+        if let Some(ms) = h.last_success_ms {
+            last_success.get_or_create(&ch).set(ms / 1000);
+        }
+        failures
+            .get_or_create(&ch)
+            .set(i64::from(h.consecutive_failures));
+        queue_due.get_or_create(&ch).set(to_i64(h.queue_due));
+        queue_pending
+            .get_or_create(&ch)
+            .set(to_i64(h.queue_pending));
+        oldest.get_or_create(&ch).set(to_i64(h.oldest_due_age_s));
+        delivered.get_or_create(&ch).inc_by(h.delivered);
+        failed.get_or_create(&ch).inc_by(h.failed_attempts);
+        for p in &h.paths {
+            for s in LINK_STATES {
+                path_state
+                    .get_or_create(&labels(&[
+                        ("channel", &h.channel),
+                        ("path", &p.name),
+                        ("state", s.as_str()),
+                    ]))
+                    .set(i64::from(p.state == s));
+            }
+            if let Some(ms) = p.last_success_ms {
+                path_last_success
+                    .get_or_create(&labels(&[("channel", &h.channel), ("path", &p.name)]))
+                    .set(ms / 1000);
+            }
+        }
+    }
+    registry.register(
+        "channel_state",
+        "Delivery channel state: 1 for the current one of unknown, up, degraded, down",
+        state,
+    );
+    registry.register(
+        "channel_last_success_timestamp_seconds",
+        "When the channel last delivered, Unix seconds",
+        last_success,
+    );
+    registry.register(
+        "channel_consecutive_failures",
+        "Failed tries since the channel's last success",
+        failures,
+    );
+    registry.register(
+        "channel_queue_due",
+        "Deliveries due and not yet made",
+        queue_due,
+    );
+    registry.register(
+        "channel_queue_pending",
+        "Deliveries waiting, due or not (later escalation tiers)",
+        queue_pending,
+    );
+    registry.register(
+        "channel_oldest_due_age_seconds",
+        "How long the oldest due delivery has waited",
+        oldest,
+    );
+    registry.register(
+        "channel_delivered",
+        "Deliveries made since start",
+        delivered,
+    );
+    registry.register(
+        "channel_failed_attempts",
+        "Failed delivery tries since start",
+        failed,
+    );
+    registry.register(
+        "channel_path_state",
+        "Receiver path state: 1 for the current one of unknown, up, degraded, down",
+        path_state,
+    );
+    registry.register(
+        "channel_path_last_success_timestamp_seconds",
+        "When the path last answered, Unix seconds",
+        path_last_success,
+    );
+}
+
+/// The same figures as JSON, for the page.
+pub fn health_json(effects: &Effects) -> Value {
+    let stats = &effects.stats;
+    let mqtt = effects.health.mqtt.get().map(|m| {
+        json!({
+            "connected": m.connected.load(Ordering::Relaxed),
+            "received": count(&m.received),
+            "rejected": count(&m.rejected),
+            "last_error": m.last_error.lock().map(|e| e.clone()).unwrap_or_default(),
+        })
+    });
+    json!({
+        "journal": {
+            "failing": stats.journal_failing(),
+            "commits": count(&stats.committed),
+            "commit_failures": count(&stats.commit_failures),
+        },
+        "open_alarms": effects.panel.borrow().alarms.len(),
+        "mqtt": mqtt,
+        "channels": channels(effects),
+    })
+}
