@@ -9,11 +9,11 @@ mod common;
 use common::Feed;
 use common::broker::{Broker, BrokerOptions, free_port};
 use common::delivery::{
-    PATIENCE, certs, http_client, next_report, sia_channel, site, trip, wait_for,
+    PATIENCE, certs, http_client, journal, next_report, sia_channel, site, trip, wait_for,
 };
 use common::inproc::Picket;
 use common::peers::Peer;
-use picket::journal::{DeliveryState, Journal};
+use picket::journal::DeliveryState;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -30,9 +30,7 @@ async fn alarms_queue_while_the_receiver_is_down_and_all_arrive_in_order() {
     );
     let picket = Picket::start(config).await;
     let mut feed = Feed::connect(dir.path()).await;
-    let journal = Journal::open_existing(&dir.path().join("journal.db"))
-        .await
-        .unwrap();
+    let journal = journal(dir.path()).await;
     for i in 1..=5 {
         trip(&mut feed, i).await;
     }
@@ -209,9 +207,7 @@ async fn webhooks_are_signed_per_tier_and_a_tampered_body_is_rejected() {
     assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
     assert_eq!(hook.next(PATIENCE).await["verified"], false);
 
-    let journal = Journal::open_existing(&dir.path().join("journal.db"))
-        .await
-        .unwrap();
+    let journal = journal(dir.path()).await;
     wait_for("the webhook row acknowledged", async || {
         let rows = journal.deliveries(Some("hq")).await.unwrap();
         rows.len() == 1 && rows[0].state == DeliveryState::Acknowledged
@@ -274,9 +270,7 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
         );
     }
     assert_eq!(mail["attachments"], serde_json::json!([]));
-    let journal = Journal::open_existing(&dir.path().join("journal.db"))
-        .await
-        .unwrap();
+    let journal = journal(dir.path()).await;
     wait_for("the mail row marked sent", async || {
         let rows = journal.deliveries(Some("mail")).await.unwrap();
         rows.len() == 1 && rows[0].state == DeliveryState::Sent
@@ -370,9 +364,7 @@ async fn the_upstream_broker_gets_every_alarm_with_qos1_across_its_restart() {
     broker.stop();
     trip(&mut feed, 2).await;
     trip(&mut feed, 3).await;
-    let journal = Journal::open_existing(&dir.path().join("journal.db"))
-        .await
-        .unwrap();
+    let journal = journal(dir.path()).await;
     wait_for("a failed attempt while the broker is down", async || {
         let rows = journal.deliveries(Some("fleet")).await.unwrap();
         rows.len() == 3 && rows[1].attempts > 0

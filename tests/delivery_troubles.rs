@@ -8,10 +8,10 @@ mod common;
 
 use common::Feed;
 use common::broker::free_port;
-use common::delivery::{PATIENCE, certs, next_report, sia_channel, site, trip, wait_for};
+use common::delivery::{PATIENCE, certs, journal, next_report, sia_channel, site, trip, wait_for};
 use common::inproc::Picket;
 use common::peers::Peer;
-use picket::journal::{DeliveryState, Journal};
+use picket::journal::DeliveryState;
 use serde_json::Value;
 use std::path::Path;
 
@@ -42,12 +42,6 @@ async fn next_notice_with_code(hook: &mut Peer, code: u64) -> Value {
             return body;
         }
     }
-}
-
-async fn journal(dir: &Path) -> Journal {
-    Journal::open_existing(&dir.join("journal.db"))
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,14 @@ pub enum LinkState {
 }
 
 impl LinkState {
+    /// Every state, for exporters that list them all.
+    pub const ALL: [LinkState; 4] = [
+        LinkState::Unknown,
+        LinkState::Up,
+        LinkState::Degraded,
+        LinkState::Down,
+    ];
+
     /// Stable name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -69,4 +77,16 @@ pub struct ChannelHealth {
     pub oldest_due_age_s: u64,
     /// Paths, for channels with more than one.
     pub paths: Vec<PathStatus>,
+}
+
+impl ChannelHealth {
+    /// The state of a channel that delivers: up, or degraded while one of its paths is
+    /// down (the backup carries on).
+    pub fn working_state(&self) -> LinkState {
+        if self.paths.iter().any(|p| p.state == LinkState::Down) {
+            LinkState::Degraded
+        } else {
+            LinkState::Up
+        }
+    }
 }

@@ -104,11 +104,10 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
             stuck = is_stuck;
             raise(&ctx, stuck_trouble(&channel, stuck)).await;
         }
-        let wait = match (&head, overdue) {
-            (Some(_), Some(age)) => {
+        let wait = match (head, overdue) {
+            (Some(d), Some(age)) => {
                 let retry_in = retry_at.map_or(Duration::ZERO, |t| t - Instant::now());
                 if retry_in.is_zero() {
-                    let Some(d) = head else { continue };
                     match attempt(&channel, &mut deliver, &mut ctx, d).await {
                         Attempt::Done => retry_at = None,
                         Attempt::RetryIn(delay) => retry_at = Some(Instant::now() + delay),
@@ -174,11 +173,7 @@ async fn attempt<D: Deliver>(
         let mut h = lock(&ctx.health);
         match &result {
             Ok(_) => {
-                h.state = if h.paths.iter().any(|p| p.state == LinkState::Down) {
-                    LinkState::Degraded
-                } else {
-                    LinkState::Up
-                };
+                h.state = h.working_state();
                 h.last_success_ms = Some(now);
                 h.consecutive_failures = 0;
                 h.delivered += 1;
@@ -252,14 +247,10 @@ fn record_paths<D: Deliver>(deliver: &D, ctx: &WorkerContext) {
         return;
     }
     let mut h = lock(&ctx.health);
-    if matches!(h.state, LinkState::Up | LinkState::Degraded) {
-        h.state = if paths.iter().any(|p| p.state == LinkState::Down) {
-            LinkState::Degraded
-        } else {
-            LinkState::Up
-        };
-    }
     h.paths = paths;
+    if matches!(h.state, LinkState::Up | LinkState::Degraded) {
+        h.state = h.working_state();
+    }
 }
 
 async fn purge(ctx: &WorkerContext) {

@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::bench::percentile;
-use super::bench_mqtt::{Killed, connect, free_port, memory, start_broker};
+use super::bench_mqtt::{Killed, connect, contact_payload, free_port, memory, start_broker};
 use crate::channels::sia::codec::{self, Message, Token};
 use crate::engine::{Role, Timestamp};
 use crate::journal::Journal;
@@ -168,11 +168,6 @@ fn site_config(journal: &Path, broker: u16, receiver: u16) -> String {
     config
 }
 
-/// One sensor message, as Zigbee2MQTT publishes it.
-fn contact(open: bool) -> String {
-    format!(r#"{{"contact":{},"battery":88,"linkquality":120}}"#, !open)
-}
-
 /// What picket's run measured.
 struct PicketFigures {
     /// Publish → the alarm's event out on MQTT (published only after the commit).
@@ -232,7 +227,12 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
         let topic = format!("zigbee2mqtt/s{zone}");
         let sent = Instant::now();
         sensors
-            .publish(topic.as_str(), QoS::AtLeastOnce, false, contact(true))
+            .publish(
+                topic.as_str(),
+                QoS::AtLeastOnce,
+                false,
+                contact_payload(true),
+            )
             .await
             .map_err(|e| e.to_string())?;
         // Contact ID 133 (24-hour burglary), new, in this zone.
@@ -255,7 +255,12 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
         committed.push(event_out.saturating_duration_since(sent));
 
         sensors
-            .publish(topic.as_str(), QoS::AtLeastOnce, false, contact(false))
+            .publish(
+                topic.as_str(),
+                QoS::AtLeastOnce,
+                false,
+                contact_payload(false),
+            )
             .await
             .map_err(|e| e.to_string())?;
         next_with(&mut arc, "|3133 ").await?;
@@ -331,9 +336,14 @@ async fn baseline(port: u16, journal: &Path, n: usize) -> Result<Vec<Duration>, 
     let mut latencies = Vec::with_capacity(n);
     for k in 0..n {
         let sent = Instant::now();
-        publ.publish("bench/rtt", QoS::AtLeastOnce, false, contact(k % 2 == 0))
-            .await
-            .map_err(|e| e.to_string())?;
+        publ.publish(
+            "bench/rtt",
+            QoS::AtLeastOnce,
+            false,
+            contact_payload(k % 2 == 0),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         next_publish(&mut received, |t, _| t == "bench/rtt").await?;
         let path = journal.to_path_buf();
         tokio::task::spawn_blocking(move || fsync_journal(&path))

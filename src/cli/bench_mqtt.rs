@@ -79,13 +79,15 @@ pub(super) async fn connect(
     }
 }
 
+/// A contact sensor's message, as Zigbee2MQTT publishes it (`contact` is true when closed).
+pub(super) fn contact_payload(open: bool) -> String {
+    format!(r#"{{"contact":{},"battery":88,"linkquality":120}}"#, !open)
+}
+
 fn payload(k: usize) -> (String, String) {
     let sensor = k % SENSORS;
     let open = (k / SENSORS) % 2 == 0;
-    (
-        format!("zigbee2mqtt/s{sensor}"),
-        format!(r#"{{"contact":{},"battery":88,"linkquality":120}}"#, !open),
-    )
+    (format!("zigbee2mqtt/s{sensor}"), contact_payload(open))
 }
 
 /// Publishes `n` messages as fast as the client takes them; returns publish times.

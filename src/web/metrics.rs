@@ -20,13 +20,6 @@ use crate::runtime::Effects;
 /// Label pairs of one series.
 type Labels = Vec<(String, String)>;
 
-const LINK_STATES: [LinkState; 4] = [
-    LinkState::Unknown,
-    LinkState::Up,
-    LinkState::Degraded,
-    LinkState::Down,
-];
-
 fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
@@ -36,18 +29,6 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 
 fn count(a: &AtomicU64) -> u64 {
     a.load(Ordering::Relaxed)
-}
-
-fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
-    let c: Counter = Counter::default();
-    c.inc_by(value);
-    registry.register(name, help, c);
-}
-
-fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
-    let g: Gauge = Gauge::default();
-    g.set(value);
-    registry.register(name, help, g);
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -70,85 +51,92 @@ pub fn channels(effects: &Effects) -> Vec<ChannelHealth> {
 
 /// Everything, in OpenMetrics text.
 pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
-    let mut registry = Registry::with_prefix("picket");
     let stats = &effects.stats;
-    counter(
-        &mut registry,
-        "journal_commits",
-        "Inputs committed to the journal",
-        count(&stats.committed),
-    );
-    counter(
-        &mut registry,
-        "journal_commit_failures",
-        "Journal commits that failed",
-        count(&stats.commit_failures),
-    );
-    gauge(
-        &mut registry,
-        "journal_failing",
-        "1 while the last journal commit failed",
-        i64::from(stats.journal_failing()),
-    );
-    counter(
-        &mut registry,
-        "observations_refused",
-        "Sensor observations refused (unknown sensor)",
-        count(&stats.observations_refused),
-    );
-    gauge(
-        &mut registry,
-        "open_alarms",
-        "Alarms raised or acknowledged and not yet resolved",
-        to_i64(effects.panel.borrow().alarms.len() as u64),
-    );
+    // (name, help, value); counters get `_total` from the encoder.
+    let mut counters = vec![
+        (
+            "journal_commits",
+            "Inputs committed to the journal",
+            count(&stats.committed),
+        ),
+        (
+            "journal_commit_failures",
+            "Journal commits that failed",
+            count(&stats.commit_failures),
+        ),
+        (
+            "observations_refused",
+            "Sensor observations refused (unknown sensor)",
+            count(&stats.observations_refused),
+        ),
+    ];
+    let mut gauges = vec![
+        (
+            "journal_failing",
+            "1 while the last journal commit failed",
+            i64::from(stats.journal_failing()),
+        ),
+        (
+            "open_alarms",
+            "Alarms raised or acknowledged and not yet resolved",
+            to_i64(effects.panel.borrow().alarms.len() as u64),
+        ),
+    ];
     if let Some(mqtt) = effects.health.mqtt.get() {
-        gauge(
-            &mut registry,
+        gauges.push((
             "mqtt_connected",
             "1 while connected to the local broker",
             i64::from(mqtt.connected.load(Ordering::Relaxed)),
-        );
-        counter(
-            &mut registry,
-            "mqtt_received",
-            "Messages received on sensor topics",
-            count(&mqtt.received),
-        );
-        counter(
-            &mut registry,
-            "mqtt_rejected",
-            "Sensor messages rejected (unknown topic, bad payload)",
-            count(&mqtt.rejected),
-        );
+        ));
+        counters.extend([
+            (
+                "mqtt_received",
+                "Messages received on sensor topics",
+                count(&mqtt.received),
+            ),
+            (
+                "mqtt_rejected",
+                "Sensor messages rejected (unknown topic, bad payload)",
+                count(&mqtt.rejected),
+            ),
+        ]);
     }
     if let Some(commands) = effects.health.mqtt_commands.get() {
-        counter(
-            &mut registry,
-            "mqtt_commands_refused",
-            "Commands refused on the MQTT command topic",
-            count(&commands.commands_refused),
-        );
-        counter(
-            &mut registry,
-            "mqtt_wrong_codes",
-            "Wrong codes entered on the MQTT command topic",
-            count(&commands.wrong_codes),
-        );
-        counter(
-            &mut registry,
-            "mqtt_oversized",
-            "Messages not published because they exceeded the packet limit",
-            count(&commands.oversized),
-        );
+        counters.extend([
+            (
+                "mqtt_commands_refused",
+                "Commands refused on the MQTT command topic",
+                count(&commands.commands_refused),
+            ),
+            (
+                "mqtt_wrong_codes",
+                "Wrong codes entered on the MQTT command topic",
+                count(&commands.wrong_codes),
+            ),
+            (
+                "mqtt_oversized",
+                "Messages not published because they exceeded the packet limit",
+                count(&commands.oversized),
+            ),
+        ]);
     }
     if let Some(feed) = effects.health.feed.get() {
-        counter(
-            &mut registry,
+        counters.push((
             "feed_rejected",
             "Feed lines rejected",
             count(&feed.rejected),
-        );
+        ));
+    }
+    let mut registry = Registry::with_prefix("picket");
+    for (name, help, value) in counters {
+        let c: Counter = Counter::default();
+        c.inc_by(value);
+        registry.register(name, help, c);
+    }
+    for (name, help, value) in gauges {
+        let g: Gauge = Gauge::default();
+        g.set(value);
+        registry.register(name, help, g);
     }
     register_channels(&mut registry, &channels(effects));
     let mut text = String::new();
@@ -169,7 +157,7 @@ fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
     let failed = Family::<Labels, Counter>::default();
     for h in channels {
         let ch = labels(&[("channel", &h.channel)]);
-        for s in LINK_STATES {
+        for s in LinkState::ALL {
             state
                 .get_or_create(&labels(&[
                     ("channel", &h.channel),
@@ -192,7 +180,7 @@ fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
         delivered.get_or_create(&ch).inc_by(h.delivered);
         failed.get_or_create(&ch).inc_by(h.failed_attempts);
         for p in &h.paths {
-            for s in LINK_STATES {
+            for s in LinkState::ALL {
                 path_state
                     .get_or_create(&labels(&[
                         ("channel", &h.channel),

@@ -95,3 +95,10 @@ pub fn http_client(ca: Option<&Path>) -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// The site's journal (the one `site` configures in `dir`), opened alongside picket.
+pub async fn journal(dir: &Path) -> picket::journal::Journal {
+    picket::journal::Journal::open_existing(&dir.join("journal.db"))
+        .await
+        .unwrap()
+}
