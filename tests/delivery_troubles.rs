@@ -8,41 +8,12 @@ mod common;
 
 use common::Feed;
 use common::broker::free_port;
-use common::delivery::{PATIENCE, certs, journal, next_report, sia_channel, site, trip, wait_for};
+use common::delivery::{
+    journal, next_notice_with_code, next_report, sia_channel, site, trip, wait_for, webhook,
+};
 use common::inproc::Picket;
 use common::peers::Peer;
 use picket::journal::DeliveryState;
-use serde_json::Value;
-use std::path::Path;
-
-/// An HTTPS webhook receiver and the `[[channels]]` entry `hq` that reaches it.
-async fn webhook(dir: &Path) -> (Peer, String) {
-    let (cert, key, ca) = certs(dir);
-    let hook = Peer::start(
-        "webhook_receiver.py",
-        &[cert.to_str().unwrap(), key.to_str().unwrap(), "hook-secret"],
-    )
-    .await;
-    let channel = format!(
-        "[[channels]]\nid = \"hq\"\ntype = \"webhook\"\nurl = \"https://127.0.0.1:{}/hook\"\n\
-         secret = \"hook-secret\"\nca_file = \"{}\"\n\n",
-        hook.port,
-        ca.display()
-    );
-    (hook, channel)
-}
-
-/// The next notice the webhook receiver verified whose event carries `code`.
-async fn next_notice_with_code(hook: &mut Peer, code: u64) -> Value {
-    loop {
-        let got = hook.next(PATIENCE).await;
-        assert_eq!(got["verified"], true, "{got}");
-        let body: Value = serde_json::from_str(got["body"].as_str().unwrap()).unwrap();
-        if body["event"]["code"] == code {
-            return body;
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_stuck_past_its_threshold_raises_354_elsewhere_until_it_goes_through() {

@@ -1,9 +1,19 @@
 //! Life safety outranks bookkeeping: while the journal cannot be written, an alarm still
 //! drives the sirens and is published, a system trouble (300) is raised, the sender is told
-//! its input was not committed, and everything is written once the journal recovers.
+//! its input was not committed, every channel still hears of it (from the shadow outbox),
+//! and everything is written once the journal recovers, without sending it again.
 
+mod common;
+
+use common::Feed;
+use common::delivery::{
+    journal, next_notice, next_report, sia_channel, site, trip, wait_for, webhook,
+};
+use common::inproc::Picket;
+use common::peers::Peer;
 use picket::config;
 use picket::engine::*;
+use picket::journal::DeliveryState;
 use picket::journal::{self, Journal, Writer};
 use picket::runtime::{self, Effects, SubmitError};
 use sqlx::Connection;
@@ -30,6 +40,18 @@ id = "siren"
 kind = "siren"
 "#;
 
+/// A connection of another process holding the journal's write lock until rolled back.
+async fn hold_write_lock(path: &std::path::Path) -> sqlx::SqliteConnection {
+    let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    blocker
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alarms_go_out_while_the_journal_is_locked_and_are_written_afterwards() {
     let dir = tempfile::tempdir().unwrap();
@@ -44,13 +66,7 @@ async fn alarms_go_out_while_the_journal_is_locked_and_are_written_afterwards() 
     let (task, handle) = runtime::spawn_engine(engine, writer, effects);
 
     // Another process holds the write lock (a stuck backup, a full disk…).
-    let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    let mut blocker = hold_write_lock(&path).await;
 
     let smoke = |active| Observation {
         sensor: "smoke".into(),
@@ -114,4 +130,118 @@ async fn alarms_go_out_while_the_journal_is_locked_and_are_written_afterwards() 
     let alarms = journal.open_alarms().await.unwrap();
     assert_eq!(alarms.len(), 1);
     assert!(journal::verify(&journal).await.unwrap().broken.is_none());
+}
+
+/// The centre's next report as (event type, qualifier, zone).
+async fn next_cid(receiver: &mut Peer) -> (String, String, String) {
+    let got = next_report(receiver).await;
+    let field = |k: &str| got[k].as_str().unwrap_or_default().to_string();
+    (field("event_type"), field("event_qualifier"), field("ri"))
+}
+
+/// The webhook's next notice as (code, qualifier, zone number, message id).
+async fn next_hook(hook: &mut Peer) -> (u64, u64, u64, String) {
+    let body = next_notice(hook).await;
+    (
+        body["event"]["code"].as_u64().unwrap_or_default(),
+        body["event"]["qualifier"].as_u64().unwrap_or_default(),
+        body["event"]["zone_number"].as_u64().unwrap_or_default(),
+        body["message_id"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+fn cid(code: &str, qualifier: &str, zone: &str) -> (String, String, String) {
+    (code.into(), qualifier.into(), zone.into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_journal_is_locked_alarms_still_reach_every_channel_and_are_not_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Peer::start("sia_receiver.py", &["tcp", "0"]).await;
+    let (mut hook, hq) = webhook(dir.path()).await;
+    let config = site(
+        dir.path(),
+        &format!(
+            "{}{hq}[escalation]\nevents = [\"arc\", \"hq\"]\ntiers = [\
+             {{ name = \"guards\", delay_s = 0, channels = [\"hq\"] }}, \
+             {{ name = \"police\", delay_s = 0, channels = [\"arc\"] }}]\n",
+            sia_channel(receiver.port, None, "supervision_s = 0")
+        ),
+    );
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+
+    // Before the outage: alarm 1 reaches both.
+    trip(&mut feed, 1).await;
+    assert_eq!(next_cid(&mut receiver).await, cid("133", "1", "011"));
+    assert_eq!(next_hook(&mut hook).await.0, 133);
+    let journal = journal(dir.path()).await;
+    let all_delivered = async |count: usize| {
+        let rows = journal.deliveries(None).await.unwrap();
+        rows.len() == count && rows.iter().all(|r| r.state == DeliveryState::Acknowledged)
+    };
+    wait_for("alarm 1's deliveries recorded", async || {
+        all_delivered(2).await
+    })
+    .await;
+
+    // Another process holds the journal's write lock.
+    let path = dir.path().join("journal.db");
+    let mut blocker = hold_write_lock(&path).await;
+
+    // Alarm 2 cannot be committed, and still reaches the centre and the security team,
+    // followed by the journal's own trouble.
+    feed.send(r#"{"ref":"2","sensor":"s2","kind":"contact","active":true}"#)
+        .await;
+    let reply = feed.reply().await.expect("feed reply");
+    assert!(
+        reply["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not committed")),
+        "{reply}"
+    );
+    assert_eq!(next_cid(&mut receiver).await, cid("133", "1", "012"));
+    assert_eq!(next_cid(&mut receiver).await.0, "300");
+    let alarm2 = next_hook(&mut hook).await;
+    assert_eq!((alarm2.0, alarm2.2), (133, 12), "{alarm2:?}");
+    assert_eq!(next_hook(&mut hook).await.0, 300);
+
+    // Alarm 1's zone closes during the outage: whoever was told before hears it.
+    feed.send(r#"{"ref":"3","sensor":"s1","kind":"contact","active":false}"#)
+        .await;
+    assert!(
+        feed.reply()
+            .await
+            .expect("feed reply")
+            .get("error")
+            .is_some()
+    );
+    assert_eq!(next_cid(&mut receiver).await, cid("133", "3", "011"));
+    let restore1 = next_hook(&mut hook).await;
+    assert_eq!((restore1.0, restore1.1, restore1.2), (133, 3, 11));
+
+    // The lock goes. The backlog is written with the ids the deliveries already carried,
+    // recorded as delivered, and not sent again: the next thing either recipient hears is
+    // that the journal is writable again.
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    blocker.close().await.unwrap();
+    assert_eq!(next_cid(&mut receiver).await, cid("300", "3", "000"));
+    let restored = next_hook(&mut hook).await;
+    assert_eq!((restored.0, restored.1), (300, 3), "{restored:?}");
+    wait_for("every delivery recorded", async || all_delivered(10).await).await;
+    let rows = journal.deliveries(None).await.unwrap();
+    for id in [&alarm2.3, &restore1.3] {
+        let row = rows.iter().find(|r| &r.message_id == id);
+        assert!(
+            row.is_some(),
+            "no journal row with message id {id}: {rows:?}"
+        );
+    }
+
+    // Delivery carries on from the journal.
+    trip(&mut feed, 3).await;
+    assert_eq!(next_cid(&mut receiver).await, cid("133", "1", "013"));
+    picket.stop().await;
+    receiver.stop().await;
+    hook.stop().await;
 }

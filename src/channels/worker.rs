@@ -7,7 +7,8 @@
 //! read, so a restart resumes exactly where the worker stopped (a row delivered but not
 //! yet marked goes again, with the same message id). The worker also runs the channel's
 //! own supervision when idle, raises trouble when the head row has been due too long, and
-//! deletes finished rows past their retention.
+//! deletes finished rows past their retention. While the journal cannot be written the
+//! worker drains the shadow outbox instead (see [`crate::journal::ShadowOutbox`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +20,7 @@ use super::{Deliver, DeliveryError};
 use crate::backoff::Backoff;
 use crate::engine::{Clock, ContactId, Input, SystemTrouble};
 use crate::escalation::Notice;
-use crate::journal::{Delivery, Journal};
+use crate::journal::{Delivery, Journal, ShadowOutbox};
 use crate::runtime::{EngineHandle, Shutdown};
 
 /// How often finished rows are purged.
@@ -33,6 +34,8 @@ const QUEUE_FIGURES_EVERY: Duration = Duration::from_secs(1);
 pub struct WorkerContext {
     /// Where the rows are.
     pub journal: Journal,
+    /// Where the rows are while the journal cannot be written.
+    pub shadow: ShadowOutbox,
     /// Time, the engine's way.
     pub clock: Arc<dyn Clock>,
     /// Bumped after every commit that may have added rows.
@@ -49,6 +52,15 @@ pub struct WorkerContext {
     pub retention: Duration,
     /// Retry pacing for the head row.
     pub backoff: Backoff,
+}
+
+impl WorkerContext {
+    /// The outbox to drain now: the shadow while it exists, else the journal.
+    fn outbox(&self) -> Journal {
+        self.shadow
+            .current()
+            .unwrap_or_else(|| self.journal.clone())
+    }
 }
 
 /// What one attempt at the head row came to.
@@ -80,7 +92,8 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
             next_purge = Instant::now() + PURGE_EVERY;
         }
         let now = ctx.clock.now().0;
-        let head = match ctx.journal.next_delivery(&channel).await {
+        let outbox = ctx.outbox();
+        let head = match outbox.next_delivery(&channel).await {
             Ok(head) => head,
             Err(e) => {
                 tracing::error!(channel, error = %e, "cannot read the outbox");
@@ -96,7 +109,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
             .filter(|d| d.due_at_ms <= now)
             .map(|d| Duration::from_millis(u64::try_from(now - d.due_at_ms).unwrap_or(0)));
         if overdue.is_none() || Instant::now() >= next_figures {
-            refresh_queue(&channel, &ctx, now).await;
+            refresh_queue(&channel, &outbox, &ctx, now).await;
             next_figures = Instant::now() + QUEUE_FIGURES_EVERY;
         }
         let is_stuck = overdue.is_some_and(|age| age >= ctx.stuck_after);
@@ -108,7 +121,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
             (Some(d), Some(age)) => {
                 let retry_in = retry_at.map_or(Duration::ZERO, |t| t - Instant::now());
                 if retry_in.is_zero() {
-                    match attempt(&channel, &mut deliver, &mut ctx, d).await {
+                    match attempt(&channel, &mut deliver, &mut ctx, &outbox, d).await {
                         Attempt::Done => retry_at = None,
                         Attempt::RetryIn(delay) => retry_at = Some(Instant::now() + delay),
                         Attempt::Shutdown => break,
@@ -152,6 +165,7 @@ async fn attempt<D: Deliver>(
     channel: &str,
     deliver: &mut D,
     ctx: &mut WorkerContext,
+    outbox: &Journal,
     d: Delivery,
 ) -> Attempt {
     let result = match serde_json::from_str::<Notice>(&d.payload_json) {
@@ -188,7 +202,7 @@ async fn attempt<D: Deliver>(
     }
     match result {
         Ok(state) => {
-            if let Err(e) = ctx.journal.mark_delivered(d.id, state, now).await {
+            if let Err(e) = outbox.mark_delivered(d.id, state, now).await {
                 tracing::error!(channel, error = %e, "delivered but could not record it; it will go again");
             }
             ctx.backoff.reset();
@@ -201,8 +215,7 @@ async fn attempt<D: Deliver>(
             Attempt::Done
         }
         Err(e) => {
-            if let Err(je) = ctx
-                .journal
+            if let Err(je) = outbox
                 .mark_attempt_failed(d.id, &e.message, e.for_good, now)
                 .await
             {
@@ -228,8 +241,8 @@ async fn pause(ctx: &mut WorkerContext, delay: Duration) -> bool {
     }
 }
 
-async fn refresh_queue(channel: &str, ctx: &WorkerContext, now: i64) {
-    if let Ok(stats) = ctx.journal.queue_stats(channel, now).await {
+async fn refresh_queue(channel: &str, outbox: &Journal, ctx: &WorkerContext, now: i64) {
+    if let Ok(stats) = outbox.queue_stats(channel, now).await {
         let mut h = lock(&ctx.health);
         h.queue_due = stats.due;
         h.queue_pending = stats.pending;

@@ -10,6 +10,7 @@ mod error;
 pub mod outbox;
 mod reader;
 pub mod schema;
+mod shadow;
 pub mod users;
 mod verify;
 mod writer;
@@ -22,6 +23,7 @@ use std::time::Duration;
 pub use chain::EventRow;
 pub use error::{JournalError, JournalErrorKind};
 pub use outbox::{Delivery, DeliveryState, NewDelivery, OutboxOp, OutboxPlanner, QueueStats};
+pub use shadow::ShadowOutbox;
 pub use verify::{Broken, VerifyReport, verify};
 pub use writer::{CommittedEvent, Writer};
 

@@ -152,7 +152,7 @@ pub struct Delivery {
     pub delivered_at_ms: Option<i64>,
 }
 
-type DeliveryRow = (
+pub(super) type DeliveryRow = (
     i64,
     String,
     String,
@@ -177,8 +177,9 @@ macro_rules! select_deliveries {
         )
     };
 }
+pub(super) use select_deliveries;
 
-fn delivery(r: DeliveryRow) -> Delivery {
+pub(super) fn delivery(r: DeliveryRow) -> Delivery {
     Delivery {
         id: r.0,
         message_id: r.1,

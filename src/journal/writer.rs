@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::chain::{self, EventRow};
 use super::outbox::{self, OutboxPlanner};
+use super::shadow::{self, ShadowOutbox};
 use super::{Journal, JournalError};
 use crate::engine::{Alarm, AuditEntry, Event, Outcome};
 
@@ -30,6 +31,10 @@ pub struct Writer {
     head_hash: [u8; 32],
     /// Plans the deliveries each outcome owes; none without an escalation policy.
     planner: Option<Arc<dyn OutboxPlanner>>,
+    /// Tells the outbox workers where the shadow is while the journal cannot be written.
+    shadow: ShadowOutbox,
+    /// Writes the shadow, from the first failed commit until one succeeds again.
+    shadow_writer: Option<Box<Writer>>,
 }
 
 impl Writer {
@@ -49,7 +54,14 @@ impl Writer {
             head_seq,
             head_hash,
             planner: None,
+            shadow: ShadowOutbox::default(),
+            shadow_writer: None,
         })
+    }
+
+    /// Where the outbox workers find the shadow while the journal cannot be written.
+    pub fn shadow(&self) -> ShadowOutbox {
+        self.shadow.clone()
     }
 
     /// Writes outbox rows planned by `planner` in every commit from now on.
@@ -105,12 +117,64 @@ impl Writer {
             }
             committed.push(events);
         }
+        if let Some(shadow_writer) = &self.shadow_writer {
+            let finished = shadow_writer.journal.finished_deliveries().await?;
+            let now_ms = jiff::Timestamp::now().as_millisecond();
+            let marked = shadow::reconcile(&mut tx, &finished, now_ms)
+                .await
+                .map_err(|e| self.journal.err("recording deliveries made meanwhile", e))?;
+            tracing::info!(
+                marked,
+                made = finished.len(),
+                "deliveries made while the journal could not be written are recorded"
+            );
+        }
         tx.commit()
             .await
             .map_err(|e| self.journal.err("committing", e))?;
         self.head_seq = seq;
         self.head_hash = hash;
+        if self.shadow_writer.take().is_some() {
+            self.shadow.set(None);
+        }
         Ok(committed)
+    }
+
+    /// Plans the deliveries of outcomes the journal could not take, in the shadow outbox,
+    /// so they go out regardless. Call it once per outcome, in the order the outcomes will
+    /// be committed later: their events get the sequence numbers (and so the message ids)
+    /// that commit will give them. Does nothing without an escalation policy.
+    pub async fn commit_to_shadow(&mut self, outcomes: &[&Outcome]) -> Result<(), JournalError> {
+        if self.planner.is_none() {
+            return Ok(());
+        }
+        let shadow_writer = match &mut self.shadow_writer {
+            Some(w) => w,
+            None => {
+                let memory = Journal::open_memory().await?;
+                match self.journal.copy_outbox_to(&memory).await {
+                    Ok(copied) => tracing::warn!(
+                        copied,
+                        "journal unwritable: deliveries continue from a shadow outbox in memory"
+                    ),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "journal unwritable and unreadable: new deliveries continue from a \
+                         shadow outbox in memory; earlier ones wait for the journal"
+                    ),
+                }
+                self.shadow.set(Some(memory.clone()));
+                self.shadow_writer.insert(Box::new(Writer {
+                    journal: memory,
+                    head_seq: self.head_seq,
+                    head_hash: self.head_hash,
+                    planner: self.planner.clone(),
+                    shadow: ShadowOutbox::default(),
+                    shadow_writer: None,
+                }))
+            }
+        };
+        Box::pin(shadow_writer.commit(outcomes)).await.map(|_| ())
     }
 }
 

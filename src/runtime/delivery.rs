@@ -12,7 +12,7 @@ use crate::channels::{ChannelHealth, Deliver};
 use crate::config::{Channel, Config};
 use crate::engine::{Clock, Input, SystemClock};
 use crate::escalation::{Planner, Policy, SiteInfo};
-use crate::journal::{Journal, Writer};
+use crate::journal::{Journal, ShadowOutbox, Writer};
 
 /// First retry delay of a failed delivery.
 const RETRY_BASE: Duration = Duration::from_secs(1);
@@ -36,6 +36,7 @@ pub fn spawn(
     config: &Config,
     policy: &Policy,
     journal: &Journal,
+    shadow: &ShadowOutbox,
     effects: &Effects,
     engine: &EngineHandle,
     shutdown: &Shutdown,
@@ -52,6 +53,7 @@ pub fn spawn(
         healths.push(health.clone());
         let ctx = WorkerContext {
             journal: journal.clone(),
+            shadow: shadow.clone(),
             clock: clock.clone(),
             outbox_changed: effects.outbox.subscribe(),
             engine: Some(engine.clone()),

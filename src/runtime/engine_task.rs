@@ -4,8 +4,9 @@
 //! each through the engine, commits all outcomes in one transaction, and only then
 //! replies to the senders (the MQTT ack, the feed ack) and publishes effects. When the
 //! journal cannot be written, effects still go out — life safety outranks bookkeeping —
-//! a system trouble (300) is raised, senders are told their input was not committed, and
-//! the outcomes are kept to be written once the journal recovers.
+//! a system trouble (300) is raised, senders are told their input was not committed, the
+//! deliveries are planned in the writer's shadow outbox so every channel still hears of
+//! the alarm, and the outcomes are kept to be written once the journal recovers.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -22,7 +23,9 @@ use crate::journal::Writer;
 /// Inputs committed together at most.
 pub const MAX_BATCH: usize = 256;
 
-/// Outcomes kept in memory while the journal cannot be written.
+/// Outcomes kept in memory while the journal cannot be written. Past this the oldest are
+/// dropped; the later ones then get other sequence numbers than the shadow outbox gave
+/// them, so what the shadow delivered is not matched and goes again, with new ids.
 const MAX_UNWRITTEN: usize = 50_000;
 
 /// Why an input was not accepted.
@@ -380,7 +383,8 @@ impl<C: Clock + 'static> EngineTask<C> {
                 if self.journal_trouble && backlog > 0 {
                     self.journal_trouble = false;
                     tracing::info!(backlog, "journal writable again; backlog written");
-                    self.journal_event(false);
+                    let restored = self.journal_event(false);
+                    self.unwritten.push_back(restored);
                 }
                 for ((reply, refused), outcome) in replies.into_iter().zip(fresh.iter()) {
                     let events = if worth_writing(outcome) {
@@ -432,14 +436,24 @@ impl<C: Clock + 'static> EngineTask<C> {
                         }));
                     }
                 }
-                self.unwritten
-                    .extend(fresh.into_iter().filter(|o| worth_writing(o)));
-                while self.unwritten.len() > MAX_UNWRITTEN {
-                    self.unwritten.pop_front();
-                }
+                let mut newly: Vec<Outcome> =
+                    fresh.into_iter().filter(|o| worth_writing(o)).collect();
                 if !self.journal_trouble {
                     self.journal_trouble = true;
-                    self.journal_event(true);
+                    newly.push(self.journal_event(true));
+                }
+                // Deliveries go out regardless, planned in memory in the order the backlog
+                // will be written.
+                let refs: Vec<&Outcome> = newly.iter().collect();
+                match self.writer.commit_to_shadow(&refs).await {
+                    Ok(()) => self.effects.outbox.send_modify(|n| *n += 1),
+                    Err(e) => {
+                        tracing::error!(error = %e, "deliveries cannot be planned in memory either")
+                    }
+                }
+                self.unwritten.extend(newly);
+                while self.unwritten.len() > MAX_UNWRITTEN {
+                    self.unwritten.pop_front();
                 }
             }
         }
@@ -460,8 +474,8 @@ impl<C: Clock + 'static> EngineTask<C> {
         });
     }
 
-    /// Publishes (and queues for the journal) a system trouble about the journal itself.
-    fn journal_event(&mut self, begins: bool) {
+    /// Publishes a system trouble about the journal itself, and returns it to be written.
+    fn journal_event(&mut self, begins: bool) -> Outcome {
         let event = Event {
             at: self.engine.now(),
             kind: if begins {
@@ -498,9 +512,9 @@ impl<C: Clock + 'static> EngineTask<C> {
             seq: None,
             event: event.clone(),
         }));
-        self.unwritten.push_back(Outcome {
+        Outcome {
             events: vec![event],
             ..Outcome::default()
-        });
+        }
     }
 }

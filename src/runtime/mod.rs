@@ -73,6 +73,7 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let open_alarms = engine.open_alarms().count();
     let mut writer = Writer::new(journal.clone()).await?;
     let policy = delivery::install_planner(&config, &mut writer);
+    let shadow = writer.shadow();
     let web_listener = match &config.web {
         Some(web) => Some(crate::web::bind(&web.listen).await?),
         None => None,
@@ -105,8 +106,9 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
         .map_err(|e| RunError::Config(e.0))?,
         None => Vec::new(),
     };
-    let mut channel_tasks =
-        delivery::spawn(&config, &policy, &journal, &effects, &handle, &shutdown)?;
+    let mut channel_tasks = delivery::spawn(
+        &config, &policy, &journal, &shadow, &effects, &handle, &shutdown,
+    )?;
     let web_task = web_listener.map(|listener| {
         tokio::spawn(crate::web::serve(
             listener,

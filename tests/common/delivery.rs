@@ -102,3 +102,37 @@ pub async fn journal(dir: &Path) -> picket::journal::Journal {
         .await
         .unwrap()
 }
+
+/// An HTTPS webhook receiver and the `[[channels]]` entry `hq` that reaches it.
+pub async fn webhook(dir: &Path) -> (Peer, String) {
+    let (cert, key, ca) = certs(dir);
+    let hook = Peer::start(
+        "webhook_receiver.py",
+        &[cert.to_str().unwrap(), key.to_str().unwrap(), "hook-secret"],
+    )
+    .await;
+    let channel = format!(
+        "[[channels]]\nid = \"hq\"\ntype = \"webhook\"\nurl = \"https://127.0.0.1:{}/hook\"\n\
+         secret = \"hook-secret\"\nca_file = \"{}\"\n\n",
+        hook.port,
+        ca.display()
+    );
+    (hook, channel)
+}
+
+/// The next notice the webhook receiver verified whose event carries `code`.
+pub async fn next_notice_with_code(hook: &mut Peer, code: u64) -> Value {
+    loop {
+        let body = next_notice(hook).await;
+        if body["event"]["code"] == code {
+            return body;
+        }
+    }
+}
+
+/// The next notice the webhook receiver verified.
+pub async fn next_notice(hook: &mut Peer) -> Value {
+    let got = hook.next(PATIENCE).await;
+    assert_eq!(got["verified"], true, "{got}");
+    serde_json::from_str(got["body"].as_str().unwrap()).unwrap()
+}
