@@ -427,3 +427,33 @@ fn a_web_listen_address_without_a_port_is_named_with_its_line() {
         issue.message
     );
 }
+
+#[test]
+fn a_camera_nobody_watches_is_named_with_its_line_and_the_fix() {
+    let text = format!(
+        "{BASE}\n[[cameras]]\nid = \"gate\"\nurl = \"rtsp://10.0.0.5/stream1\"\nstall_timeout_s = 0\n"
+    );
+    let issue = issue_at(&text, "cameras[0]");
+    assert_eq!(issue.location.unwrap().line, line_of(&text, "[[cameras]]"));
+    assert!(
+        issue.message.contains("kind = \"camera\"") && issue.message.contains("camera = \"gate\""),
+        "{}",
+        issue.message
+    );
+    let range = issue_at(&text, "cameras[0].stall_timeout_s");
+    assert_eq!(
+        range.location.unwrap().line,
+        line_of(&text, "stall_timeout_s = ")
+    );
+}
+
+#[test]
+fn a_camera_url_that_is_not_rtsp_is_named() {
+    let text = format!("{BASE}\n[[cameras]]\nid = \"gate\"\nurl = \"http://10.0.0.5/\"\n");
+    let issue = issue_at(&text, "cameras[0].url");
+    assert!(
+        issue.message.contains("not an rtsp:// URL"),
+        "{}",
+        issue.message
+    );
+}

@@ -7,27 +7,10 @@ mod common;
 
 use common::Feed;
 use common::broker::free_port;
-use common::delivery::{http_client, next_report, sia_channel, site, trip, wait_for};
+use common::delivery::{get, next_report, sample, sia_channel, site, trip, wait_for};
 use common::inproc::Picket;
 use common::peers::Peer;
 use serde_json::Value;
-
-async fn get(port: u16, path: &str) -> (u16, String) {
-    let response = http_client(None)
-        .get(format!("http://127.0.0.1:{port}{path}"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
-}
-
-/// The value of the series whose line starts with `series` (name and labels).
-fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_each_channel_and_path_as_it_is() {

@@ -660,6 +660,27 @@ pub struct Camera {
     /// Environment variable holding the RTSP password.
     #[serde(default)]
     pub password_env: Option<String>,
+    /// How RTP travels: `tcp` (interleaved, the default) or `udp`.
+    #[serde(default)]
+    pub transport: CameraTransport,
+    /// No frame for this many seconds means the picture is lost. Default 5.
+    #[serde(default = "default_stall_timeout_s")]
+    pub stall_timeout_s: u32,
+}
+
+/// `cameras[].transport`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CameraTransport {
+    /// RTP interleaved on the RTSP TCP connection.
+    #[default]
+    Tcp,
+    /// RTP on UDP ports.
+    Udp,
+}
+
+fn default_stall_timeout_s() -> u32 {
+    5
 }
 
 /// `[web]`: the local status page.

@@ -85,6 +85,33 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
                 format!("cameras[{i}].url"),
                 "put credentials in username/password_file, not in the URL".to_string(),
             ));
+        } else if !(camera.url.starts_with("rtsp://") || camera.url.starts_with("rtsps://")) {
+            problems.push((
+                format!("cameras[{i}].url"),
+                format!("`{}` is not an rtsp:// URL", camera.url),
+            ));
+        }
+        in_range(
+            &format!("cameras[{i}].stall_timeout_s"),
+            camera.stall_timeout_s,
+            1,
+            60,
+            &mut problems,
+        );
+        let watched = config
+            .sensors
+            .iter()
+            .any(|s| matches!(&s.source, SourceBinding::Camera { camera: c } if *c == camera.id));
+        if !watched {
+            problems.push((
+                format!("cameras[{i}]"),
+                format!(
+                    "no sensor is bound to camera `{0}`, so its video loss would reach no one; \
+                     add a [[sensors]] entry with kind = \"camera\" and \
+                     source = {{ kind = \"camera\", camera = \"{0}\" }}",
+                    camera.id
+                ),
+            ));
         }
     }
     if let Some(mqtt) = &config.mqtt {

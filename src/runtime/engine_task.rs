@@ -141,6 +141,9 @@ pub struct Health {
     pub mqtt_commands: std::sync::OnceLock<Arc<crate::sources::mqtt::interface::InterfaceStats>>,
     /// The feed socket, when configured.
     pub feed: std::sync::OnceLock<Arc<crate::sources::feed::FeedStats>>,
+    /// Cameras, in configuration order.
+    pub cameras:
+        std::sync::OnceLock<Vec<Arc<std::sync::Mutex<crate::sources::camera::CameraHealth>>>>,
     /// Delivery channels, in configuration order.
     pub channels: std::sync::OnceLock<Vec<Arc<std::sync::Mutex<crate::channels::ChannelHealth>>>>,
 }

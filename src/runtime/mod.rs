@@ -22,6 +22,7 @@ pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
 use crate::config::Config;
 use crate::engine::{Engine, Site, SystemClock};
 use crate::journal::{Journal, JournalError, Writer};
+use crate::sources::camera::CameraSource;
 use crate::sources::feed::FeedSource;
 use crate::sources::mqtt::MqttSource;
 use crate::sources::{Source, SourceContext, SourceError, supervise};
@@ -64,7 +65,6 @@ pub struct RunOptions {
 
 /// Runs the daemon until a signal (or `stop_after`).
 pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError> {
-    refuse_unsupported(&config)?;
     let gpio = crate::gpio::backend(&config).map_err(|e| RunError::Config(e.0))?;
     let journal = Journal::open(&config.journal.path).await?;
     let snapshot = journal.load_snapshot().await?;
@@ -222,21 +222,15 @@ fn configured_sources(
         let _ = effects.health.mqtt_commands.set(mqtt.commands.clone());
         sources.push(Box::new(mqtt));
     }
-    Ok(sources)
-}
-
-fn refuse_unsupported(config: &Config) -> Result<(), RunError> {
-    for sensor in &config.sensors {
-        let kind = sensor.source.kind_name();
-        if kind == "camera" {
-            return Err(RunError::Config(format!(
-                "sensor `{}` uses a {kind} source, which this version of picket cannot read yet; \
-                 bind it to `feed` or `simulated` for now",
-                sensor.id
-            )));
-        }
+    let cameras = CameraSource::from_config(config).map_err(|e| RunError::Config(e.to_string()))?;
+    let _ = effects
+        .health
+        .cameras
+        .set(cameras.iter().map(|c| c.health.clone()).collect());
+    for camera in cameras {
+        sources.push(Box::new(camera));
     }
-    Ok(())
+    Ok(sources)
 }
 
 /// Logs every event, so `journalctl -u picket` reads like the panel's history.

@@ -2,6 +2,7 @@
 //! never decide what is an alarm. Each runs in its own task behind the [`Source`] trait,
 //! restarted by [`supervise`] with capped exponential backoff when it fails.
 
+pub mod camera;
 pub mod feed;
 pub mod mqtt;
 pub mod simulated;

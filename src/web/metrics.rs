@@ -13,9 +13,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::channels::{ChannelHealth, LinkState};
 use crate::runtime::Effects;
+use crate::sources::camera::CameraHealth;
 
 /// Label pairs of one series.
 type Labels = Vec<(String, String)>;
@@ -35,11 +37,9 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// The channels' health records, copied out of their locks.
-pub fn channels(effects: &Effects) -> Vec<ChannelHealth> {
-    effects
-        .health
-        .channels
+/// Health records shared behind locks, copied out.
+fn snapshot<T: Clone>(shared: &std::sync::OnceLock<Vec<Arc<Mutex<T>>>>) -> Vec<T> {
+    shared
         .get()
         .map(|all| {
             all.iter()
@@ -47,6 +47,16 @@ pub fn channels(effects: &Effects) -> Vec<ChannelHealth> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The channels' health records, copied out of their locks.
+pub fn channels(effects: &Effects) -> Vec<ChannelHealth> {
+    snapshot(&effects.health.channels)
+}
+
+/// The cameras' health records, copied out of their locks.
+pub fn cameras(effects: &Effects) -> Vec<CameraHealth> {
+    snapshot(&effects.health.cameras)
 }
 
 /// Everything, in OpenMetrics text.
@@ -139,6 +149,7 @@ pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
         registry.register(name, help, g);
     }
     register_channels(&mut registry, &channels(effects));
+    register_cameras(&mut registry, &cameras(effects));
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
@@ -248,6 +259,79 @@ fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
     );
 }
 
+/// What one camera series reads from a camera's health.
+type CameraSeries<T> = (&'static str, &'static str, fn(&CameraHealth) -> Option<T>);
+
+fn register_cameras(registry: &mut Registry, cameras: &[CameraHealth]) {
+    let gauges: [CameraSeries<i64>; 2] = [
+        (
+            "camera_online",
+            "1 while frames arrive from the camera",
+            |h| Some(i64::from(h.online)),
+        ),
+        (
+            "camera_last_keyframe_timestamp_seconds",
+            "When the camera's last keyframe arrived, Unix seconds",
+            |h| h.last_keyframe_ms.map(|ms| ms / 1000),
+        ),
+    ];
+    let rates: [CameraSeries<f64>; 2] = [
+        (
+            "camera_fps",
+            "Frames per second over the last seconds",
+            |h| Some(h.fps),
+        ),
+        (
+            "camera_kbit_s",
+            "Kilobits per second over the last seconds",
+            |h| Some(h.kbit_s),
+        ),
+    ];
+    let counters: [CameraSeries<u64>; 3] = [
+        ("camera_frames", "Frames received since start", |h| {
+            Some(h.frames)
+        }),
+        (
+            "camera_reconnects",
+            "Connections made after the first",
+            |h| Some(h.reconnects),
+        ),
+        (
+            "camera_video_losses",
+            "Times the picture was declared lost",
+            |h| Some(h.losses),
+        ),
+    ];
+    let label = |h: &CameraHealth| labels(&[("camera", &h.camera)]);
+    for (name, help, read) in gauges {
+        let family = Family::<Labels, Gauge>::default();
+        for h in cameras {
+            if let Some(v) = read(h) {
+                family.get_or_create(&label(h)).set(v);
+            }
+        }
+        registry.register(name, help, family);
+    }
+    for (name, help, read) in rates {
+        let family = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        for h in cameras {
+            if let Some(v) = read(h) {
+                family.get_or_create(&label(h)).set(v);
+            }
+        }
+        registry.register(name, help, family);
+    }
+    for (name, help, read) in counters {
+        let family = Family::<Labels, Counter>::default();
+        for h in cameras {
+            if let Some(v) = read(h) {
+                family.get_or_create(&label(h)).inc_by(v);
+            }
+        }
+        registry.register(name, help, family);
+    }
+}
+
 /// The same figures as JSON, for the page.
 pub fn health_json(effects: &Effects) -> Value {
     let stats = &effects.stats;
@@ -268,5 +352,6 @@ pub fn health_json(effects: &Effects) -> Value {
         "open_alarms": effects.panel.borrow().alarms.len(),
         "mqtt": mqtt,
         "channels": channels(effects),
+        "cameras": cameras(effects),
     })
 }

@@ -136,3 +136,21 @@ pub async fn next_notice(hook: &mut Peer) -> Value {
     assert_eq!(got["verified"], true, "{got}");
     serde_json::from_str(got["body"].as_str().unwrap()).unwrap()
 }
+
+/// GETs `path` from picket's HTTP server on `port`: (status, body).
+pub async fn get(port: u16, path: &str) -> (u16, String) {
+    let response = http_client(None)
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The value of the series whose line starts with `series` (name and labels).
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}

@@ -24,8 +24,17 @@ pub fn python() -> String {
 impl Peer {
     /// Runs `tests/peers/<script>` with `args`.
     pub async fn start(script: &str, args: &[&str]) -> Peer {
+        Peer::start_with(&python(), script, args).await
+    }
+
+    /// Runs `tests/peers/<script>` with Debian's python, which has GStreamer's bindings.
+    pub async fn start_system(script: &str, args: &[&str]) -> Peer {
+        Peer::start_with("/usr/bin/python3", script, args).await
+    }
+
+    async fn start_with(python: &str, script: &str, args: &[&str]) -> Peer {
         let path = format!("{}/tests/peers/{script}", env!("CARGO_MANIFEST_DIR"));
-        let mut child = tokio::process::Command::new(python())
+        let mut child = tokio::process::Command::new(python)
             .arg(&path)
             .args(args)
             .stdout(Stdio::piped())
@@ -61,6 +70,12 @@ impl Peer {
             .ok()?
             .ok()??;
         serde_json::from_str(&line).ok()
+    }
+
+    /// Sends it a signal (SIGSTOP freezes it as a hung server would be, SIGCONT thaws it).
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.id().expect("peer running") as i32;
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {signal}");
     }
 
     /// Stops it (SIGKILL) and waits.

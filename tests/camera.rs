@@ -1,0 +1,241 @@
+//! Cameras against a real RTSP server (GStreamer's gst-rtsp-server, started by each test on
+//! an ephemeral port): Basic and Digest credentials, a clear error for a wrong password,
+//! video loss within the stall timeout when the server dies or hangs, restore when it
+//! returns, TEARDOWN at shutdown, and a dead camera that does not hold up another.
+
+mod common;
+
+use common::broker::free_port;
+use common::delivery::{get, sample, wait_for};
+use common::inproc::Picket;
+use common::peers::Peer;
+use picket::runtime::Published;
+use picket::sources::camera::CameraHealth;
+use std::path::Path;
+use std::time::Duration;
+
+/// The stall timeout the tests configure.
+const STALL_S: u64 = 2;
+/// How long after the stall timeout a video-loss event may still be in flight (the engine's
+/// commit, the last frames in the socket).
+const SLACK: Duration = Duration::from_secs(2);
+
+/// A camera entry and the sensor watching it.
+fn camera(id: &str, port: u16, credentials: &str) -> String {
+    format!(
+        "[[cameras]]\nid = \"{id}\"\nurl = \"rtsp://127.0.0.1:{port}/cam\"\nzones = [\"yard\"]\n\
+         stall_timeout_s = {STALL_S}\n{credentials}\n\n\
+         [[sensors]]\nid = \"{id}-video\"\nzone = \"yard\"\nkind = \"camera\"\n\
+         source = {{ kind = \"camera\", camera = \"{id}\" }}\n\n"
+    )
+}
+
+fn site(dir: &Path, cameras: &str) -> picket::config::Config {
+    let text = format!(
+        "[site]\nname = \"Kho Bình Dương\"\n\n[journal]\npath = \"{}\"\n\n\
+         [[areas]]\nid = \"a\"\nname = \"Bãi xe\"\n\n\
+         [[zones]]\nid = \"yard\"\nname = \"Sân\"\narea = \"a\"\ntype = \"perimeter\"\n\n{cameras}",
+        dir.join("journal.db").display()
+    );
+    picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+const CREDENTIALS: &str = "username = \"picket\"\npassword = \"s3cret\"";
+
+async fn rtsp_server(args: &[&str]) -> Peer {
+    Peer::start_system("rtsp_server.py", args).await
+}
+
+fn health(picket: &Picket, i: usize) -> CameraHealth {
+    picket.effects.health.cameras.get().unwrap()[i]
+        .lock()
+        .unwrap()
+        .clone()
+}
+
+async fn wait_for_frames(picket: &Picket, i: usize, frames: u64) {
+    wait_for("frames from the camera", async || {
+        health(picket, i).frames >= frames
+    })
+    .await;
+}
+
+/// A video-loss trouble (380) on `sensor`: begins (qualifier 1) or restored (3).
+fn video_loss(sensor: &'static str, qualifier: u8) -> impl Fn(&Published) -> bool {
+    move |p| {
+        p.event.code.map(|c| c.0) == Some(380)
+            && p.event.sensor.as_deref() == Some(sensor)
+            && p.event.qualifier.digit() == qualifier
+    }
+}
+
+/// Waits for the video loss that must follow within the stall timeout (and a little
+/// slack) of the moment the picture stopped.
+async fn expect_loss_in_time(picket: &mut Picket, sensor: &'static str) -> Published {
+    let limit = Duration::from_secs(STALL_S) + SLACK;
+    let event = tokio::time::timeout(limit, picket.expect("video loss", video_loss(sensor, 1)))
+        .await
+        .unwrap_or_else(|_| panic!("no video loss within {limit:?}"));
+    (*event).clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_with_basic_and_with_digest_credentials() {
+    for auth in ["auth=basic", "auth=digest"] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = rtsp_server(&[auth]).await;
+        let picket =
+            Picket::start(site(dir.path(), &camera("gate", server.port, CREDENTIALS))).await;
+        wait_for_frames(&picket, 0, 10).await;
+        let h = health(&picket, 0);
+        assert!(h.online, "{auth}: {h:?}");
+        assert_eq!((h.width, h.height), (640, 360), "{auth}");
+        assert!(h.last_keyframe_ms.is_some(), "{auth}: {h:?}");
+        assert_eq!(h.last_error, None, "{auth}");
+        picket.stop().await;
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_named_as_such_and_the_camera_counts_as_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = rtsp_server(&["auth=digest"]).await;
+    let wrong = "username = \"picket\"\npassword = \"wrong\"";
+    let mut picket = Picket::start(site(dir.path(), &camera("gate", server.port, wrong))).await;
+    let event = expect_loss_in_time(&mut picket, "gate-video").await;
+    assert!(event.seq.is_some(), "the trouble is journaled");
+    let h = health(&picket, 0);
+    assert_eq!(h.last_error_kind, Some("unauthorized"), "{h:?}");
+    let error = h.last_error.unwrap();
+    assert!(
+        error.contains("refused the user name or password") && error.contains("401"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("wrong"),
+        "the password is not in the message: {error}"
+    );
+    picket.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_is_video_loss_within_the_stall_timeout_and_its_return_a_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = rtsp_server(&[]).await;
+    let port = server.port;
+    let mut picket = Picket::start(site(dir.path(), &camera("gate", port, ""))).await;
+    wait_for_frames(&picket, 0, 5).await;
+
+    server.stop().await;
+    let event = expect_loss_in_time(&mut picket, "gate-video").await;
+    assert!(
+        event.event.message_en.contains("gate-video"),
+        "{:?}",
+        event.event
+    );
+    assert!(!health(&picket, 0).online);
+
+    let server = rtsp_server(&[&format!("port={port}")]).await;
+    picket
+        .expect("video restored", video_loss("gate-video", 3))
+        .await;
+    let h = health(&picket, 0);
+    assert!(h.online && h.reconnects >= 1, "{h:?}");
+    picket.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_is_video_loss_within_the_stall_timeout_not_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = rtsp_server(&[]).await;
+    let mut picket = Picket::start(site(dir.path(), &camera("gate", server.port, ""))).await;
+    wait_for_frames(&picket, 0, 5).await;
+
+    server.signal(libc::SIGSTOP);
+    expect_loss_in_time(&mut picket, "gate-video").await;
+    wait_for("the stall recorded", async || {
+        health(&picket, 0).last_error_kind == Some("stalled")
+    })
+    .await;
+
+    server.signal(libc::SIGCONT);
+    picket
+        .expect("video restored", video_loss("gate-video", 3))
+        .await;
+    picket.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_tears_the_session_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = rtsp_server(&[]).await;
+    let picket = Picket::start(site(dir.path(), &camera("gate", server.port, ""))).await;
+    wait_for_frames(&picket, 0, 5).await;
+    picket.stop().await;
+    loop {
+        let line = server.next(Duration::from_secs(10)).await;
+        if line["client"] == "teardown" {
+            break;
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_that_never_answers_does_not_hold_up_another() {
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts connections (the kernel does) and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let server = rtsp_server(&[]).await;
+    let cameras = format!(
+        "{}{}",
+        camera("dead", silent_port, ""),
+        camera("gate", server.port, "")
+    );
+    let web = free_port();
+    let cameras = format!("{cameras}[web]\nlisten = \"127.0.0.1:{web}\"\n");
+    let mut picket = Picket::start(site(dir.path(), &cameras)).await;
+    expect_loss_in_time(&mut picket, "dead-video").await;
+    // Meanwhile the other camera's frames keep coming, and keep coming after.
+    let before = health(&picket, 1).frames;
+    assert!(
+        before > 0,
+        "the live camera delivered nothing while the dead one hung"
+    );
+    wait_for_frames(&picket, 1, before + 20).await;
+    let (dead, live) = (health(&picket, 0), health(&picket, 1));
+    assert!(!dead.online && dead.frames == 0, "{dead:?}");
+    assert!(live.online && live.losses == 0, "{live:?}");
+    assert_eq!(live.last_error, None, "{live:?}");
+
+    // The page and /metrics say the same.
+    let metrics = get(web, "/metrics").await.1;
+    assert_eq!(
+        sample(&metrics, r#"picket_camera_online{camera="dead"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&metrics, r#"picket_camera_online{camera="gate"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"picket_camera_video_losses_total{camera="dead"}"#
+        ),
+        Some(1.0)
+    );
+    assert!(sample(&metrics, r#"picket_camera_fps{camera="gate"}"#).is_some_and(|f| f > 0.0));
+    let api: serde_json::Value = serde_json::from_str(&get(web, "/api/health").await.1).unwrap();
+    assert_eq!(api["cameras"][0]["camera"], "dead");
+    assert_eq!(api["cameras"][0]["last_error_kind"], "stalled");
+    assert_eq!(api["cameras"][1]["online"], true);
+    picket.stop().await;
+    server.stop().await;
+    drop(silent);
+}
