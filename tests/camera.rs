@@ -1,16 +1,19 @@
 //! Cameras against a real RTSP server (GStreamer's gst-rtsp-server, started by each test on
 //! an ephemeral port): Basic and Digest credentials, a clear error for a wrong password,
 //! video loss within the stall timeout when the server dies or hangs, restore when it
-//! returns, TEARDOWN at shutdown, and a dead camera that does not hold up another.
+//! returns, TEARDOWN at shutdown, a dead camera that does not hold up another, and an
+//! alarm's MP4 clip (read back by ffprobe) with its SHA-256 in the journal; retention.
 
 mod common;
 
+use common::Feed;
 use common::broker::free_port;
-use common::delivery::{get, sample, wait_for};
+use common::delivery::{get, journal, sample, wait_for};
 use common::inproc::Picket;
 use common::peers::Peer;
 use picket::runtime::Published;
 use picket::sources::camera::CameraHealth;
+use sha2::Digest;
 use std::path::Path;
 use std::time::Duration;
 
@@ -238,4 +241,142 @@ async fn a_camera_that_never_answers_does_not_hold_up_another() {
     picket.stop().await;
     server.stop().await;
     drop(silent);
+}
+
+/// Runs ffprobe on `path`: one value per requested entry.
+fn ffprobe(path: &str, entries: &str) -> Vec<String> {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            entries,
+            "-of",
+            "default=nw=1:nk=1",
+            path,
+        ])
+        .output()
+        .expect("ffprobe (bash tests/run.sh installs ffmpeg)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    // A keyframe every second at 10 fps.
+    let server = rtsp_server(&["fps=10", "gop=10"]).await;
+    let cameras = format!(
+        "[feed]\nsocket = \"{}\"\n\n\
+         [[zones]]\nid = \"fence\"\nname = \"Hàng rào\"\narea = \"a\"\ntype = \"burglary_24h\"\n\n\
+         [[sensors]]\nid = \"fence-1\"\nzone = \"fence\"\nkind = \"fence\"\n\
+         source = {{ kind = \"feed\" }}\n\n{}",
+        dir.path().join("feed.sock").display(),
+        camera(
+            "gate",
+            server.port,
+            "zones = [\"fence\"]\npre_s = 2\npost_s = 2"
+        )
+    )
+    .replace("zones = [\"yard\"]\n", "");
+    let mut picket = Picket::start(site(dir.path(), &cameras)).await;
+    // Enough picture for the pre-event buffer.
+    wait_for_frames(&picket, 0, 40).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    feed.send(r#"{"ref":"1","sensor":"fence-1","kind":"contact","active":true}"#)
+        .await;
+    let reply = feed.reply().await.unwrap();
+    assert!(reply.get("ack").is_some(), "{reply}");
+    let alarm = picket
+        .expect("the fence alarm", |p| {
+            p.event.kind == picket::engine::EventKind::AlarmRaised
+        })
+        .await;
+    let alarm_id = alarm.event.alarm.unwrap() as i64;
+
+    let journal = journal(dir.path()).await;
+    let mut clips = Vec::new();
+    wait_for("the clip recorded in the journal", async || {
+        clips = journal.evidence(Some(alarm_id)).await.unwrap();
+        !clips.is_empty()
+    })
+    .await;
+    let clip = &clips[0];
+    assert_eq!((clip.camera.as_str(), clip.kind.as_str()), ("gate", "clip"));
+    let bytes = std::fs::read(&clip.path).unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), clip.sha256);
+    assert_eq!(clip.bytes, bytes.len() as i64);
+
+    // ffprobe reads it: H.264 at the stream's size, pre + post seconds give or take a GOP.
+    assert_eq!(
+        ffprobe(&clip.path, "stream=codec_name,width,height"),
+        ["h264", "640", "360"]
+    );
+    let duration: f64 = ffprobe(&clip.path, "format=duration")[0].parse().unwrap();
+    assert!(
+        (3.0..=5.2).contains(&duration),
+        "clip of {duration} s; expected 2 s before + 2 s after, ± one 1 s GOP"
+    );
+    picket.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn retention_deletes_clips_by_age_then_by_size_and_records_why() {
+    use picket::journal::{EvidenceFile, Journal};
+    use picket::sources::camera::evidence::apply_retention;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("journal.db")).await.unwrap();
+    let day_ms = 86_400_000;
+    let now = 100 * day_ms;
+    // (age in days, size): one past 30 days, then three recent ones of 400 bytes.
+    let mut paths = Vec::new();
+    for (i, (age, size)) in [(31, 100), (3, 400), (2, 400), (1, 400)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("clip-{i}.mp4"));
+        std::fs::write(&path, vec![0u8; size]).unwrap();
+        journal
+            .record_evidence(&EvidenceFile {
+                id: 0,
+                alarm_id: i as i64 + 1,
+                camera: "gate".into(),
+                kind: "clip".into(),
+                path: path.display().to_string(),
+                sha256: "00".into(),
+                bytes: size as i64,
+                duration_ms: Some(4000),
+                created_at_ms: now - age * day_ms,
+                deleted_at_ms: None,
+            })
+            .await
+            .unwrap();
+        paths.push(path);
+    }
+    apply_retention(&journal, Duration::from_secs(30 * 86_400), 1000, now).await;
+    let exists: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
+    // The old one by age; then the oldest recent one, to get under 1,000 bytes.
+    assert_eq!(exists, [false, false, true, true]);
+    let kept: Vec<i64> = journal
+        .evidence(None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.alarm_id)
+        .collect();
+    assert_eq!(kept, [3, 4]);
+    let gone = journal.evidence(Some(1)).await.unwrap();
+    assert_eq!(
+        gone[0].deleted_at_ms,
+        Some(now),
+        "the deletion is recorded, not erased"
+    );
 }

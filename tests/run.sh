@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 APT_PEERS=(mosquitto openssl python3 python3-venv gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   # The RTSP camera server (gst-rtsp-server through Debian's python3 and its GObject bindings).
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-rtsp)
+  gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-rtsp
+  # ffprobe reads the alarm clips back.
+  ffmpeg)
 missing=()
 for pkg in "${APT_PEERS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -22,6 +22,7 @@ const SECTIONS: &[&str] = &[
     "mqtt",
     "gpio",
     "cameras",
+    "evidence",
     "escalation",
     "channels",
     "web",
@@ -70,6 +71,7 @@ pub(super) fn parse(text: &str) -> Result<(Config, SpanIndex), ConfigError> {
             "sensors" => config.sensors = reader.list(name, value),
             "outputs" => config.outputs = reader.list(name, value),
             "cameras" => config.cameras = reader.list(name, value),
+            "evidence" => config.evidence = reader.one(name, value).unwrap_or_default(),
             other => reader.issues.push(ConfigIssue {
                 path: other.to_string(),
                 location: index.locate(other),

@@ -33,8 +33,10 @@ pub struct Config {
     pub mqtt: Option<Mqtt>,
     /// The GPIO backend (filled in by the sensor work).
     pub gpio: Option<Gpio>,
-    /// IP cameras (filled in by the camera work).
+    /// IP cameras.
     pub cameras: Vec<Camera>,
+    /// Where alarm clips are kept, and for how long.
+    pub evidence: Evidence,
     /// Who is told about alarms, and when.
     pub escalation: Option<Escalation>,
     /// How each recipient is reached.
@@ -666,6 +668,70 @@ pub struct Camera {
     /// No frame for this many seconds means the picture is lost. Default 5.
     #[serde(default = "default_stall_timeout_s")]
     pub stall_timeout_s: u32,
+    /// Seconds of picture before an alarm kept for its clip. Default 10.
+    #[serde(default = "default_pre_s")]
+    pub pre_s: u32,
+    /// Seconds of picture after an alarm in its clip. Default 10.
+    #[serde(default = "default_post_s")]
+    pub post_s: u32,
+    /// Most memory the pre-event buffer may hold, in MiB. Default 16.
+    #[serde(default = "default_buffer_mb")]
+    pub buffer_mb: u32,
+}
+
+fn default_pre_s() -> u32 {
+    10
+}
+fn default_post_s() -> u32 {
+    10
+}
+fn default_buffer_mb() -> u32 {
+    16
+}
+
+/// `[evidence]`: alarm clips on disk.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Directory of clips. Default: `evidence/` beside the journal.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Clips older than this many days are deleted. Default 30 (Vietnam's personal-data
+    /// rules ask that recordings of people are not kept longer than needed).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// The oldest clips are deleted while all together exceed this many MiB. Default 4096.
+    #[serde(default = "default_max_total_mb")]
+    pub max_total_mb: u32,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            dir: None,
+            retention_days: default_retention_days(),
+            max_total_mb: default_max_total_mb(),
+        }
+    }
+}
+
+fn default_retention_days() -> u32 {
+    30
+}
+fn default_max_total_mb() -> u32 {
+    4096
+}
+
+impl Config {
+    /// Where clips go: `[evidence] dir`, or `evidence/` beside the journal.
+    pub fn evidence_dir(&self) -> PathBuf {
+        self.evidence.dir.clone().unwrap_or_else(|| {
+            self.journal
+                .path
+                .parent()
+                .map_or_else(|| PathBuf::from("evidence"), |d| d.join("evidence"))
+        })
+    }
 }
 
 /// `cameras[].transport`.

@@ -114,6 +114,20 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
             ));
         }
     }
+    in_range(
+        "evidence.retention_days",
+        config.evidence.retention_days,
+        1,
+        3650,
+        &mut problems,
+    );
+    in_range(
+        "evidence.max_total_mb",
+        config.evidence.max_total_mb,
+        16,
+        1_048_576,
+        &mut problems,
+    );
     if let Some(mqtt) = &config.mqtt {
         in_range(
             "mqtt.keep_alive_s",

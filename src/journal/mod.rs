@@ -7,6 +7,7 @@
 
 mod chain;
 mod error;
+mod evidence;
 pub mod outbox;
 mod reader;
 pub mod schema;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 pub use chain::EventRow;
 pub use error::{JournalError, JournalErrorKind};
+pub use evidence::EvidenceFile;
 pub use outbox::{Delivery, DeliveryState, NewDelivery, OutboxOp, OutboxPlanner, QueueStats};
 pub use shadow::ShadowOutbox;
 pub use verify::{Broken, VerifyReport, verify};

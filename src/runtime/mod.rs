@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::engine::{Engine, Site, SystemClock};
 use crate::journal::{Journal, JournalError, Writer};
 use crate::sources::camera::CameraSource;
+use crate::sources::camera::evidence::EvidenceRetention;
 use crate::sources::feed::FeedSource;
 use crate::sources::mqtt::MqttSource;
 use crate::sources::{Source, SourceContext, SourceError, supervise};
@@ -222,7 +223,15 @@ fn configured_sources(
         let _ = effects.health.mqtt_commands.set(mqtt.commands.clone());
         sources.push(Box::new(mqtt));
     }
-    let cameras = CameraSource::from_config(config).map_err(|e| RunError::Config(e.to_string()))?;
+    let cameras = CameraSource::from_config(config, &effects.alarms, journal)
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    if !cameras.is_empty() {
+        sources.push(Box::new(EvidenceRetention {
+            journal: journal.clone(),
+            max_age: Duration::from_secs(u64::from(config.evidence.retention_days) * 86_400),
+            max_bytes: u64::from(config.evidence.max_total_mb) * 1024 * 1024,
+        }));
+    }
     let _ = effects
         .health
         .cameras

@@ -6,11 +6,16 @@
 //! - [`rtsp`]: RTSP cameras through retina.
 //! - [`watch`]: supervision, stall timeout, reconnect with backoff, video loss.
 //! - [`health`]: online, frame and bit rate, last keyframe, reconnects, last error.
+//! - [`ring`], [`clip`], [`evidence`]: the pre-event buffer, MP4 clips of alarms with
+//!   their SHA-256 in the journal, and their retention.
 //!
 //! A camera never delays another camera or the engine: each runs on its own task, and
 //! the only thing it waits for outside itself is the engine's commit of a video-loss change.
 
+pub mod clip;
+pub mod evidence;
 pub mod health;
+pub mod ring;
 pub mod rtsp;
 pub mod stream;
 pub mod watch;
@@ -20,8 +25,11 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::config::{CameraTransport, Config, SourceBinding};
-use crate::engine::{Observation, Reading};
+use crate::engine::{Alarm, Observation, Reading};
+use crate::journal::Journal;
 use crate::runtime::EngineHandle;
+use evidence::{EvidenceSetup, Recorder, Recording};
+use tokio::sync::{broadcast, mpsc};
 
 pub use health::CameraHealth;
 pub use stream::{CameraError, CameraErrorKind, Frame, FrameStream, Opener, VideoParams};
@@ -47,6 +55,8 @@ pub struct EngineFindings {
     engine: EngineHandle,
     /// Reports so far, to name each observation in the journal.
     reports: u64,
+    /// The pre-event buffer and clips being recorded.
+    recorder: Arc<Mutex<Recorder>>,
 }
 
 impl Findings for EngineFindings {
@@ -64,7 +74,12 @@ impl Findings for EngineFindings {
         }
     }
 
-    fn frame(&mut self, _frame: &Frame) {}
+    fn frame(&mut self, frame: &Frame) {
+        self.recorder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .frame(frame);
+    }
 }
 
 /// One configured camera, run as a source.
@@ -79,11 +94,24 @@ pub struct CameraSource {
     pub health: Arc<Mutex<CameraHealth>>,
     /// Timeouts and pacing.
     settings: WatchSettings,
+    /// The pre-event buffer and clips being recorded.
+    recorder: Arc<Mutex<Recorder>>,
+    /// Finished recordings, to be written.
+    finished: Option<mpsc::UnboundedReceiver<Recording>>,
+    /// The engine's alarms, to start recordings.
+    alarms: Option<broadcast::Receiver<Arc<Alarm>>>,
+    /// Where clips go.
+    evidence: EvidenceSetup,
 }
 
 impl CameraSource {
-    /// One source per `[[cameras]]` entry.
-    pub fn from_config(config: &Config) -> Result<Vec<CameraSource>, CameraError> {
+    /// One source per `[[cameras]]` entry; clips of alarms from `alarms` go to the
+    /// evidence directory and their fingerprints to `journal`.
+    pub fn from_config(
+        config: &Config,
+        alarms: &broadcast::Sender<Arc<Alarm>>,
+        journal: &Journal,
+    ) -> Result<Vec<CameraSource>, CameraError> {
         config
             .cameras
             .iter()
@@ -109,15 +137,35 @@ impl CameraSource {
                     })
                     .map(|s| s.id.clone())
                     .collect();
+                let stall = Duration::from_secs(u64::from(camera.stall_timeout_s));
+                let post = Duration::from_secs(u64::from(camera.post_s));
+                let (finished_tx, finished) = mpsc::unbounded_channel();
+                let recorder = Recorder::new(
+                    Duration::from_secs(u64::from(camera.pre_s)),
+                    post,
+                    usize::try_from(camera.buffer_mb).unwrap_or(16) * 1024 * 1024,
+                    finished_tx,
+                );
                 Ok(CameraSource {
                     camera: camera.id.clone(),
                     opener: Some(opener),
                     sensors,
                     health: Arc::new(Mutex::new(CameraHealth::new(&camera.id))),
                     settings: WatchSettings {
-                        stall_timeout: Duration::from_secs(u64::from(camera.stall_timeout_s)),
+                        stall_timeout: stall,
                         backoff: Backoff::new(RECONNECT_BASE, RECONNECT_CAP),
                         close_patience: CLOSE_PATIENCE,
+                    },
+                    recorder: Arc::new(Mutex::new(recorder)),
+                    finished: Some(finished),
+                    alarms: Some(alarms.subscribe()),
+                    evidence: EvidenceSetup {
+                        camera: camera.id.clone(),
+                        zones: camera.zones.iter().cloned().collect(),
+                        post,
+                        stall,
+                        dir: config.evidence_dir(),
+                        journal: journal.clone(),
                     },
                 })
             })
@@ -132,22 +180,34 @@ impl Source for CameraSource {
 
     fn run<'a>(&'a mut self, ctx: &'a SourceContext) -> SourceFuture<'a> {
         Box::pin(async move {
-            // The watcher reconnects by itself and returns only at shutdown.
-            if let Some(opener) = self.opener.take() {
-                let watcher = Watcher {
+            // The watcher reconnects by itself and returns only at shutdown; the clip
+            // tasks then finish what they hold.
+            let (Some(opener), Some(mut finished), Some(alarms)) =
+                (self.opener.take(), self.finished.take(), self.alarms.take())
+            else {
+                return Ok(());
+            };
+            let watcher = Watcher {
+                camera: self.camera.clone(),
+                opener,
+                findings: EngineFindings {
                     camera: self.camera.clone(),
-                    opener,
-                    findings: EngineFindings {
-                        camera: self.camera.clone(),
-                        sensors: self.sensors.clone(),
-                        engine: ctx.engine.clone(),
-                        reports: 0,
-                    },
-                    health: self.health.clone(),
-                    settings: self.settings.clone(),
-                };
-                watcher.run(ctx.shutdown.clone()).await;
-            }
+                    sensors: self.sensors.clone(),
+                    engine: ctx.engine.clone(),
+                    reports: 0,
+                    recorder: self.recorder.clone(),
+                },
+                health: self.health.clone(),
+                settings: self.settings.clone(),
+            };
+            let recorder = self.recorder.clone();
+            tokio::join!(
+                watcher.run(ctx.shutdown.clone()),
+                evidence::record_alarms(&self.evidence, recorder, alarms, ctx.shutdown.clone()),
+                evidence::write_clips(&self.evidence, &mut finished, ctx.shutdown.clone()),
+            );
+            // Every recording has been ended by now: write what they hold.
+            evidence::write_queued(&self.evidence, &mut finished).await;
             Ok(())
         })
     }

@@ -1,0 +1,338 @@
+//! Alarm clips: when an alarm is raised in a zone a camera covers, the camera's pre-event
+//! buffer plus the next seconds of picture become an MP4 in the evidence directory, and
+//! its SHA-256 goes into the journal. Retention deletes clips by age and by total size,
+//! and records every deletion.
+//!
+//! The camera's task hands each frame to its [`Recorder`] (a lock held for a push); a
+//! listener on the engine's alarms starts recordings; finished recordings are muxed and
+//! written on a blocking thread, so a slow SD card never delays the camera's reads.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+use super::clip;
+use super::ring::PreEventRing;
+use super::stream::Frame;
+use crate::engine::{Alarm, AlarmId, AlarmState, Timestamp};
+use crate::journal::{EvidenceFile, Journal};
+use crate::runtime::Shutdown;
+
+/// A clip being gathered for one alarm.
+#[derive(Debug)]
+pub struct Recording {
+    /// The alarm.
+    pub alarm: AlarmId,
+    /// When it was raised (names the file).
+    pub raised_at: Timestamp,
+    /// Frames so far: the pre-event buffer, then live ones.
+    pub frames: Vec<Frame>,
+    /// The clip ends with the first frame at or after this timestamp.
+    until: Option<Duration>,
+}
+
+/// One camera's pre-event buffer and the recordings in progress.
+pub struct Recorder {
+    /// Recent picture.
+    ring: PreEventRing,
+    /// Seconds after the alarm.
+    post: Duration,
+    /// Recordings gathering frames.
+    recording: Vec<Recording>,
+    /// Where finished recordings go to be written.
+    finished: mpsc::UnboundedSender<Recording>,
+}
+
+impl Recorder {
+    /// A recorder keeping `pre` of picture in at most `max_bytes`, recording `post` after
+    /// each alarm; finished recordings are sent to `finished`.
+    pub fn new(
+        pre: Duration,
+        post: Duration,
+        max_bytes: usize,
+        finished: mpsc::UnboundedSender<Recording>,
+    ) -> Recorder {
+        Recorder {
+            ring: PreEventRing::new(pre, max_bytes),
+            post,
+            recording: Vec::new(),
+            finished,
+        }
+    }
+
+    /// Takes a frame into the buffer and every recording.
+    pub fn frame(&mut self, frame: &Frame) {
+        let restarted = self.ring.newest_pts().is_some_and(|last| frame.pts < last);
+        self.ring.push(frame.clone());
+        let mut i = 0;
+        while i < self.recording.len() {
+            let r = &mut self.recording[i];
+            if restarted {
+                // A new stream's timestamps start again: the clip ends with the old one.
+                let done = self.recording.swap_remove(i);
+                let _ = self.finished.send(done);
+                continue;
+            }
+            let until = *r.until.get_or_insert(frame.pts + self.post);
+            r.frames.push(frame.clone());
+            if frame.pts >= until {
+                let done = self.recording.swap_remove(i);
+                let _ = self.finished.send(done);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Starts a clip for `alarm` with what the buffer holds.
+    pub fn start(&mut self, alarm: AlarmId, raised_at: Timestamp) {
+        let frames = self.ring.frames();
+        let until = self.ring.newest_pts().map(|t| t + self.post);
+        self.recording.push(Recording {
+            alarm,
+            raised_at,
+            frames,
+            until,
+        });
+    }
+
+    /// Ends `alarm`'s clip with what it has (the camera stopped sending).
+    pub fn finish(&mut self, alarm: AlarmId) {
+        if let Some(i) = self.recording.iter().position(|r| r.alarm == alarm) {
+            let done = self.recording.swap_remove(i);
+            let _ = self.finished.send(done);
+        }
+    }
+
+    /// Ends every clip (shutdown).
+    pub fn finish_all(&mut self) {
+        for done in self.recording.drain(..) {
+            let _ = self.finished.send(done);
+        }
+    }
+}
+
+fn lock(r: &Mutex<Recorder>) -> std::sync::MutexGuard<'_, Recorder> {
+    r.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a camera's evidence tasks need.
+pub struct EvidenceSetup {
+    /// Configured camera id.
+    pub camera: String,
+    /// Zones the camera covers.
+    pub zones: BTreeSet<String>,
+    /// Seconds after the alarm (the clip's end is forced this plus `stall` after it).
+    pub post: Duration,
+    /// The camera's stall timeout.
+    pub stall: Duration,
+    /// Where clips go (a directory per camera inside).
+    pub dir: PathBuf,
+    /// Where their fingerprints go.
+    pub journal: Journal,
+}
+
+/// Starts a recording for each new alarm in a covered zone, until shutdown.
+pub async fn record_alarms(
+    setup: &EvidenceSetup,
+    recorder: Arc<Mutex<Recorder>>,
+    mut alarms: broadcast::Receiver<Arc<Alarm>>,
+    mut shutdown: Shutdown,
+) {
+    let mut started: HashSet<AlarmId> = HashSet::new();
+    let mut deadlines = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            Some(Ok(alarm)) = deadlines.join_next(), if !deadlines.is_empty() => {
+                lock(&recorder).finish(alarm);
+            }
+            received = alarms.recv() => match received {
+                Ok(alarm) => {
+                    if alarm.state == AlarmState::Resolved {
+                        started.remove(&alarm.id);
+                        continue;
+                    }
+                    let covered = alarm.zone.as_ref().is_some_and(|z| setup.zones.contains(z));
+                    if covered && started.insert(alarm.id) {
+                        tracing::info!(camera = setup.camera, alarm = alarm.id, "recording the alarm's clip");
+                        lock(&recorder).start(alarm.id, alarm.raised_at);
+                        let id = alarm.id;
+                        let limit = setup.post + setup.stall;
+                        deadlines.spawn(async move {
+                            tokio::time::sleep(limit).await;
+                            id
+                        });
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::error!(camera = setup.camera, missed = n, "alarm notices missed; their clips are not recorded");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    }
+    lock(&recorder).finish_all();
+}
+
+/// Writes finished recordings until shutdown. What is still queued then is written by
+/// [`write_queued`] once the recordings have been ended.
+pub async fn write_clips(
+    setup: &EvidenceSetup,
+    finished: &mut mpsc::UnboundedReceiver<Recording>,
+    mut shutdown: Shutdown,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            recording = finished.recv() => match recording {
+                Some(recording) => write_one(setup, recording).await,
+                None => return,
+            },
+        }
+    }
+}
+
+/// Writes every recording already queued.
+pub async fn write_queued(
+    setup: &EvidenceSetup,
+    finished: &mut mpsc::UnboundedReceiver<Recording>,
+) {
+    while let Ok(recording) = finished.try_recv() {
+        write_one(setup, recording).await;
+    }
+}
+
+/// Muxes one recording to its file and records its fingerprint.
+async fn write_one(setup: &EvidenceSetup, recording: Recording) {
+    let stamp = jiff::Timestamp::from_millisecond(recording.raised_at.0)
+        .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_else(|_| recording.raised_at.0.to_string());
+    let path = setup
+        .dir
+        .join(&setup.camera)
+        .join(format!("alarm-{}-{stamp}.mp4", recording.alarm));
+    let frames = recording.frames;
+    let target = path.clone();
+    let written = tokio::task::spawn_blocking(move || clip::write(&target, &frames)).await;
+    let info = match written {
+        Ok(Ok(info)) => info,
+        Ok(Err(e)) => {
+            tracing::error!(camera = setup.camera, alarm = recording.alarm, error = %e, "clip not written");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(camera = setup.camera, error = %e, "clip writer failed");
+            return;
+        }
+    };
+    let file = EvidenceFile {
+        id: 0,
+        alarm_id: i64::try_from(recording.alarm).unwrap_or(i64::MAX),
+        camera: setup.camera.clone(),
+        kind: "clip".into(),
+        path: path.display().to_string(),
+        sha256: info.sha256.clone(),
+        bytes: i64::try_from(info.bytes).unwrap_or(i64::MAX),
+        duration_ms: i64::try_from(info.duration.as_millis()).ok(),
+        created_at_ms: jiff::Timestamp::now().as_millisecond(),
+        deleted_at_ms: None,
+    };
+    match setup.journal.record_evidence(&file).await {
+        Ok(_) => tracing::info!(
+            camera = setup.camera,
+            alarm = recording.alarm,
+            path = %path.display(),
+            sha256 = info.sha256,
+            seconds = info.duration.as_secs_f64(),
+            "alarm clip written"
+        ),
+        Err(e) => {
+            tracing::error!(camera = setup.camera, path = %path.display(), sha256 = info.sha256, error = %e, "clip written but not recorded in the journal")
+        }
+    }
+}
+
+/// Deletes clips older than `max_age`, then the oldest while all together exceed
+/// `max_bytes`; every deletion is logged and recorded in the journal.
+pub async fn apply_retention(journal: &Journal, max_age: Duration, max_bytes: u64, now_ms: i64) {
+    let kept = match journal.evidence(None).await {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the evidence list for retention");
+            return;
+        }
+    };
+    let oldest_allowed =
+        now_ms.saturating_sub(i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX));
+    let mut total: u64 = kept
+        .iter()
+        .map(|f| u64::try_from(f.bytes).unwrap_or(0))
+        .sum();
+    for file in &kept {
+        let why = if file.created_at_ms < oldest_allowed {
+            format!("older than {} days", max_age.as_secs() / 86_400)
+        } else if total > max_bytes {
+            format!("evidence over {} MiB", max_bytes / (1024 * 1024))
+        } else {
+            continue;
+        };
+        match std::fs::remove_file(&file.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = file.path, error = %e, "cannot delete old evidence");
+                continue;
+            }
+        }
+        total = total.saturating_sub(u64::try_from(file.bytes).unwrap_or(0));
+        tracing::info!(
+            path = file.path,
+            sha256 = file.sha256,
+            alarm = file.alarm_id,
+            why,
+            "evidence deleted"
+        );
+        if let Err(e) = journal.evidence_deleted(file.id, now_ms, &why).await {
+            tracing::warn!(path = file.path, error = %e, "evidence deleted but not recorded");
+        }
+    }
+}
+
+/// How often retention runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Evidence retention, run as a source so it starts and stops with the daemon.
+pub struct EvidenceRetention {
+    /// Where the list of files is.
+    pub journal: Journal,
+    /// Oldest clip kept.
+    pub max_age: Duration,
+    /// Most bytes kept.
+    pub max_bytes: u64,
+}
+
+impl super::super::Source for EvidenceRetention {
+    fn name(&self) -> String {
+        "evidence retention".into()
+    }
+
+    fn run<'a>(
+        &'a mut self,
+        ctx: &'a super::super::SourceContext,
+    ) -> super::super::SourceFuture<'a> {
+        Box::pin(async move {
+            let mut shutdown = ctx.shutdown.clone();
+            loop {
+                let now = jiff::Timestamp::now().as_millisecond();
+                apply_retention(&self.journal, self.max_age, self.max_bytes, now).await;
+                tokio::select! {
+                    _ = shutdown.wait() => return Ok(()),
+                    _ = tokio::time::sleep(RETENTION_EVERY) => {}
+                }
+            }
+        })
+    }
+}
