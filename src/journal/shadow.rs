@@ -72,13 +72,14 @@ impl Journal {
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.err("reading the outbox for the shadow", e))?;
+        let copied = rows.len();
         let mut conn = shadow.acquire("filling the shadow outbox").await?;
-        for d in rows.iter().cloned().map(delivery) {
+        for d in rows.into_iter().map(delivery) {
             insert_copy(&mut conn, &d)
                 .await
                 .map_err(|e| shadow.err("filling the shadow outbox", e))?;
         }
-        Ok(rows.len())
+        Ok(copied)
     }
 
     /// Deliveries that are no longer pending (delivered, failed, skipped).

@@ -64,17 +64,14 @@ impl Recorder {
 
     /// Takes a frame into the buffer and every recording.
     pub fn frame(&mut self, frame: &Frame) {
-        let restarted = self.ring.newest_pts().is_some_and(|last| frame.pts < last);
-        self.ring.push(frame.clone());
+        if self.ring.push(frame.clone()) {
+            // A new stream's timestamps start again: clips end with the old one.
+            self.finish_all();
+            return;
+        }
         let mut i = 0;
         while i < self.recording.len() {
             let r = &mut self.recording[i];
-            if restarted {
-                // A new stream's timestamps start again: the clip ends with the old one.
-                let done = self.recording.swap_remove(i);
-                let _ = self.finished.send(done);
-                continue;
-            }
             let until = *r.until.get_or_insert(frame.pts + self.post);
             r.frames.push(frame.clone());
             if frame.pts >= until {

@@ -45,8 +45,9 @@ const RECONNECT_CAP: Duration = Duration::from_secs(15);
 /// How long shutdown waits for a camera to answer TEARDOWN.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
 
-/// Sends a camera's video loss and restore to the engine, on every sensor bound to it.
-pub struct EngineFindings {
+/// Where a camera's findings go: video loss and restore to the engine, on every sensor
+/// bound to it; frames to the pre-event buffer and the clips being recorded.
+pub struct CameraFindings {
     /// Configured camera id.
     camera: String,
     /// Sensors bound to the camera.
@@ -59,7 +60,7 @@ pub struct EngineFindings {
     recorder: Arc<Mutex<Recorder>>,
 }
 
-impl Findings for EngineFindings {
+impl Findings for CameraFindings {
     async fn video_loss(&mut self, lost: bool, reason: &str) {
         self.reports += 1;
         for sensor in &self.sensors {
@@ -190,7 +191,7 @@ impl Source for CameraSource {
             let watcher = Watcher {
                 camera: self.camera.clone(),
                 opener,
-                findings: EngineFindings {
+                findings: CameraFindings {
                     camera: self.camera.clone(),
                     sensors: self.sensors.clone(),
                     engine: ctx.engine.clone(),

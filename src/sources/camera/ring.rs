@@ -34,19 +34,21 @@ impl PreEventRing {
 
     /// Adds a frame. Frames before the first keyframe are dropped (nothing could decode
     /// them); a timestamp going backwards means a new stream, and the old one is dropped.
-    pub fn push(&mut self, frame: Frame) {
-        if self.newest_pts().is_some_and(|last| frame.pts < last) {
+    /// Returns whether that happened.
+    pub fn push(&mut self, frame: Frame) -> bool {
+        let restarted = self.newest_pts().is_some_and(|last| frame.pts < last);
+        if restarted {
             self.clear();
         }
         if frame.keyframe {
             self.gops.push_back(Vec::new());
         }
-        let Some(gop) = self.gops.back_mut() else {
-            return;
-        };
-        self.bytes += frame.data.len();
-        gop.push(frame);
-        self.evict();
+        if let Some(gop) = self.gops.back_mut() {
+            self.bytes += frame.data.len();
+            gop.push(frame);
+            self.evict();
+        }
+        restarted
     }
 
     /// Drops GOPs from the front while the rest still reaches back `keep`, or while over
