@@ -8,7 +8,7 @@ mod common;
 
 use common::Feed;
 use common::broker::free_port;
-use common::delivery::{get, journal, sample, wait_for};
+use common::delivery::{get, http_client, journal, next_notice, sample, wait_for, webhook};
 use common::inproc::Picket;
 use common::peers::Peer;
 use picket::runtime::Published;
@@ -244,6 +244,15 @@ async fn a_camera_that_never_answers_does_not_hold_up_another() {
 }
 
 /// Runs ffprobe on `path`: one value per requested entry.
+/// GET over plain HTTP.
+async fn fetch(url: &str) -> reqwest::Response {
+    http_client(None)
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 fn ffprobe(path: &str, entries: &str) -> Vec<String> {
     let out = std::process::Command::new("ffprobe")
         .args([
@@ -269,12 +278,18 @@ fn ffprobe(path: &str, entries: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal() {
+async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal_linked_from_the_webhook()
+ {
     let dir = tempfile::tempdir().unwrap();
     // A keyframe every second at 10 fps.
     let server = rtsp_server(&["fps=10", "gop=10"]).await;
+    let (mut hook, channel) = webhook(dir.path()).await;
+    let web_port = free_port();
     let cameras = format!(
         "[feed]\nsocket = \"{}\"\n\n\
+         [web]\nlisten = \"127.0.0.1:{web_port}\"\npublic_url = \"http://127.0.0.1:{web_port}/\"\n\n\
+         {channel}\
+         [escalation]\ntiers = [{{ name = \"security\", delay_s = 0, channels = [\"hq\"] }}]\n\n\
          [[zones]]\nid = \"fence\"\nname = \"Hàng rào\"\narea = \"a\"\ntype = \"burglary_24h\"\n\n\
          [[sensors]]\nid = \"fence-1\"\nzone = \"fence\"\nkind = \"fence\"\n\
          source = {{ kind = \"feed\" }}\n\n{}",
@@ -305,11 +320,11 @@ async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal()
     let mut clips = Vec::new();
     wait_for("the clip recorded in the journal", async || {
         clips = journal.evidence(Some(alarm_id)).await.unwrap();
-        !clips.is_empty()
+        clips.iter().any(|c| c.kind == "clip")
     })
     .await;
-    let clip = &clips[0];
-    assert_eq!((clip.camera.as_str(), clip.kind.as_str()), ("gate", "clip"));
+    let clip = clips.iter().find(|c| c.kind == "clip").unwrap();
+    assert_eq!(clip.camera, "gate");
     let bytes = std::fs::read(&clip.path).unwrap();
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), clip.sha256);
     assert_eq!(clip.bytes, bytes.len() as i64);
@@ -324,8 +339,42 @@ async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal()
         (3.0..=5.2).contains(&duration),
         "clip of {duration} s; expected 2 s before + 2 s after, ± one 1 s GOP"
     );
+
+    // The security team's webhook names the clip by a signed link; following it gives the
+    // file whose hash the journal holds. A link with its signature changed is refused.
+    let notice = next_notice(&mut hook).await;
+    assert_eq!(notice["alarm"]["id"], alarm_id, "{notice}");
+    let clip_url = notice["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "clip" && e["camera"] == "gate")
+        .and_then(|e| e["url"].as_str())
+        .unwrap_or_else(|| panic!("no clip link in {notice}"))
+        .to_string();
+    let prefix = format!("http://127.0.0.1:{web_port}/evidence/{alarm_id}/gate.mp4?sig=");
+    assert!(clip_url.starts_with(&prefix), "{clip_url}");
+    let response = fetch(&clip_url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "video/mp4");
+    assert_eq!(
+        response.headers()["x-evidence-sha256"],
+        clip.sha256.as_str()
+    );
+    let fetched = response.bytes().await.unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&fetched)), clip.sha256);
+    let mut forged = clip_url.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(fetch(&forged).await.status(), 403);
+    let other_alarm = clip_url.replace(
+        &format!("/evidence/{alarm_id}/"),
+        &format!("/evidence/{}/", alarm_id + 1),
+    );
+    assert_eq!(fetch(&other_alarm).await.status(), 403);
     picket.stop().await;
     server.stop().await;
+    hook.stop().await;
 }
 
 #[tokio::test]

@@ -278,9 +278,10 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
     .await;
     picket.stop().await;
 
-    // With a snapshot as evidence, the JPEG is attached.
+    // With a camera's snapshot of the alarm in the journal, the JPEG is attached.
     let row = journal.deliveries(Some("mail")).await.unwrap().remove(0);
     let mut notice: picket::escalation::Notice = serde_json::from_str(&row.payload_json).unwrap();
+    let alarm = notice.alarm.as_ref().expect("an alarm notice").id;
     let jpeg = dir.path().join("z3-snapshot.jpg");
     std::fs::write(
         &jpeg,
@@ -289,18 +290,35 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
         ],
     )
     .unwrap();
+    journal
+        .record_evidence(&picket::journal::EvidenceFile {
+            id: 0,
+            alarm_id: alarm as i64,
+            camera: "fence".into(),
+            kind: "snapshot".into(),
+            path: jpeg.display().to_string(),
+            sha256: String::new(),
+            bytes: 13,
+            duration_ms: None,
+            created_at_ms: 0,
+            deleted_at_ms: None,
+        })
+        .await
+        .unwrap();
     notice.evidence.push(picket::escalation::notice::Evidence {
         kind: "snapshot".into(),
-        path: jpeg.display().to_string(),
-        sha256: String::new(),
+        camera: "fence".into(),
+        url: None,
     });
-    let mut email = picket::channels::email::EmailDelivery::new(&channel).unwrap();
+    let mut email = picket::channels::email::EmailDelivery::new(&channel)
+        .unwrap()
+        .with_journal(journal.clone());
     use picket::channels::Deliver;
     email.deliver(&row, &notice).await.expect("sent");
     let mail = smtp.next(PATIENCE).await;
     assert_eq!(
         mail["attachments"],
-        serde_json::json!([{"filename": "z3-snapshot.jpg", "content_type": "image/jpeg", "size": 13}])
+        serde_json::json!([{"filename": format!("fence-alarm-{alarm}.jpg"), "content_type": "image/jpeg", "size": 13}])
     );
     smtp.stop().await;
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::{Deliver, DeliveryError};
 use crate::config::{EmailChannel, SmtpSecurity};
 use crate::escalation::{Notice, NoticeKind};
-use crate::journal::{Delivery, DeliveryState};
+use crate::journal::{Delivery, DeliveryState, Journal};
 
 /// An SMTP channel.
 pub struct EmailDelivery {
@@ -25,7 +25,14 @@ pub struct EmailDelivery {
     from: Mailbox,
     /// Recipients.
     to: Vec<Mailbox>,
+    /// Where alarm snapshots are recorded, for attaching them.
+    journal: Option<Journal>,
 }
+
+/// How long after an alarm is raised a mail waits for its snapshots to be recorded.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(5);
+/// How often it looks meanwhile.
+const SNAPSHOT_POLL: Duration = Duration::from_millis(200);
 
 impl EmailDelivery {
     /// An email channel from its configuration (already validated).
@@ -68,8 +75,59 @@ impl EmailDelivery {
                 .iter()
                 .map(|t| t.parse().map_err(|e| err(&e)))
                 .collect::<Result<_, _>>()?,
+            journal: None,
         })
     }
+
+    /// Attaches the snapshots `journal` records for an alarm.
+    pub fn with_journal(mut self, journal: Journal) -> EmailDelivery {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The snapshot files recorded for the notice's alarm, as `(name, bytes)`. Snapshots
+    /// are taken as the alarm is raised, so a mail sent at once waits a moment for them.
+    async fn snapshots(&self, n: &Notice) -> Vec<(String, Vec<u8>)> {
+        let (Some(journal), Some(alarm)) = (&self.journal, &n.alarm) else {
+            return Vec::new();
+        };
+        let wanted: Vec<&str> = n
+            .evidence
+            .iter()
+            .filter(|e| e.kind == "snapshot")
+            .map(|e| e.camera.as_str())
+            .collect();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let alarm_id = i64::try_from(alarm.id).unwrap_or(i64::MAX);
+        let deadline =
+            tokio::time::Instant::now() + SNAPSHOT_WAIT.saturating_sub(since(n.event.at_ms));
+        loop {
+            let files = journal.evidence(Some(alarm_id)).await.unwrap_or_default();
+            let found: Vec<_> = files
+                .into_iter()
+                .filter(|f| f.kind == "snapshot" && f.deleted_at_ms.is_none())
+                .filter(|f| wanted.contains(&f.camera.as_str()))
+                .collect();
+            if found.len() >= wanted.len() || tokio::time::Instant::now() >= deadline {
+                return found
+                    .into_iter()
+                    .filter_map(|f| {
+                        let bytes = std::fs::read(&f.path).ok()?;
+                        Some((format!("{}-alarm-{}.jpg", f.camera, f.alarm_id), bytes))
+                    })
+                    .collect();
+            }
+            tokio::time::sleep(SNAPSHOT_POLL).await;
+        }
+    }
+}
+
+/// Time since `at_ms` (zero for the future).
+fn since(at_ms: i64) -> Duration {
+    let now = jiff::Timestamp::now().as_millisecond();
+    Duration::from_millis(u64::try_from(now - at_ms).unwrap_or(0))
 }
 
 /// Subject line: Vietnamese first, then English.
@@ -127,12 +185,30 @@ pub fn text(d: &Delivery, n: &Notice) -> String {
             "Vị trí / Location: https://www.openstreetmap.org/?mlat={lat}&mlon={lon}\n"
         ));
     }
+    let linked: Vec<_> = n.evidence.iter().filter(|e| e.url.is_some()).collect();
+    if !linked.is_empty() {
+        out.push_str("\nBằng chứng / Evidence:\n");
+        for e in linked {
+            let kind = if e.kind == "clip" {
+                "Đoạn phim / Clip"
+            } else {
+                "Ảnh / Snapshot"
+            };
+            let url = e.url.as_deref().unwrap_or("-");
+            out.push_str(&format!("  {kind} ({}): {url}\n", e.camera));
+        }
+    }
     out.push_str(&format!("\nMã tin / Message id: {}\n", d.message_id));
     out
 }
 
 impl EmailDelivery {
-    fn message(&self, d: &Delivery, n: &Notice) -> Result<Message, DeliveryError> {
+    fn message(
+        &self,
+        d: &Delivery,
+        n: &Notice,
+        snapshots: Vec<(String, Vec<u8>)>,
+    ) -> Result<Message, DeliveryError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(subject(n))
@@ -147,21 +223,11 @@ impl EmailDelivery {
         let body = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
             .body(text(d, n));
-        let snapshots: Vec<_> = n
-            .evidence
-            .iter()
-            .filter(|e| e.kind == "snapshot")
-            .filter_map(|e| Some((e, std::fs::read(&e.path).ok()?)))
-            .collect();
         let built = if snapshots.is_empty() {
             builder.singlepart(body)
         } else {
             let mut parts = MultiPart::mixed().singlepart(body);
-            for (e, bytes) in snapshots {
-                let name = std::path::Path::new(&e.path)
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "snapshot.jpg".into());
+            for (name, bytes) in snapshots {
                 let jpeg = ContentType::parse("image/jpeg").unwrap_or(ContentType::TEXT_PLAIN);
                 parts = parts.singlepart(Attachment::new(name).body(bytes, jpeg));
             }
@@ -177,7 +243,8 @@ impl Deliver for EmailDelivery {
         d: &Delivery,
         notice: &Notice,
     ) -> Result<DeliveryState, DeliveryError> {
-        let message = self.message(d, notice)?;
+        let snapshots = self.snapshots(notice).await;
+        let message = self.message(d, notice, snapshots)?;
         match self.transport.send(message).await {
             Ok(_) => Ok(DeliveryState::Sent),
             Err(e) if e.is_permanent() => Err(DeliveryError::refused(format!(

@@ -732,6 +732,11 @@ impl Config {
                 .map_or_else(|| PathBuf::from("evidence"), |d| d.join("evidence"))
         })
     }
+
+    /// The key evidence links are signed with: `evidence-links.key` beside the journal.
+    pub fn evidence_link_key_path(&self) -> PathBuf {
+        self.journal.path.with_file_name("evidence-links.key")
+    }
 }
 
 /// `cameras[].transport`.
@@ -756,6 +761,10 @@ pub struct Web {
     /// Listen address. Default `127.0.0.1:8080`.
     #[serde(default = "default_web_listen")]
     pub listen: String,
+    /// The address recipients of notices reach this server at (`https://gate1.example.vn`),
+    /// for the signed evidence links in alarm notices. Unset: notices carry no links.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_web_listen() -> String {

@@ -280,6 +280,15 @@ fn check_web(config: &Config, problems: &mut Vec<Problem>) {
                 ),
             ));
         }
+        if let Some(public) = &web.public_url {
+            let scheme = url::Url::parse(public).map(|u| u.scheme().to_string());
+            if !matches!(scheme.as_deref(), Ok("http" | "https")) {
+                problems.push((
+                    "web.public_url".into(),
+                    format!("`{public}` is not an http(s) URL; use e.g. https://gate1.example.vn"),
+                ));
+            }
+        }
     }
 }
 

@@ -7,10 +7,12 @@
 //! delivery an alarm is owed exists the moment the alarm does. Channel workers
 //! (`crate::channels`) drain those rows.
 
+pub mod evidence;
 pub mod notice;
 mod planner;
 pub mod policy;
 
+pub use evidence::{EvidenceLinks, EvidencePlan};
 pub use notice::{AlarmInfo, EventInfo, Notice, NoticeKind, SiteInfo};
 pub use planner::Planner;
 pub use policy::Policy;

@@ -153,15 +153,17 @@ impl EventInfo {
     }
 }
 
-/// A piece of evidence (clip, snapshot) attached by the camera work.
+/// A piece of evidence (clip, snapshot) an alarm will have from a camera covering its
+/// zone. The file is written after the notice is planned, so the notice carries its signed
+/// address; the web server answers with the file and its SHA-256 once it exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
-    /// `snapshot` or `clip`.
+    /// `clip` (MP4) or `snapshot` (JPEG).
     pub kind: String,
-    /// Path on the gateway.
-    pub path: String,
-    /// SHA-256 of the file, hex.
-    pub sha256: String,
+    /// The camera.
+    pub camera: String,
+    /// Signed address on the gateway's web server, when `web.public_url` is set.
+    pub url: Option<String>,
 }
 
 /// What one delivery says.
@@ -179,7 +181,7 @@ pub struct Notice {
     pub alarm: Option<AlarmInfo>,
     /// The event carried.
     pub event: EventInfo,
-    /// Evidence (clips, snapshots), when the cameras provide it.
+    /// Evidence (clips, snapshots) from the cameras covering the alarm's zone.
     #[serde(default)]
     pub evidence: Vec<Evidence>,
 }

@@ -13,6 +13,7 @@
 use crate::engine::{Category, EscalationTrigger, EventKind, Outcome};
 use crate::journal::{CommittedEvent, NewDelivery, OutboxOp, OutboxPlanner};
 
+use super::evidence::EvidencePlan;
 use super::notice::{AlarmInfo, EventInfo, NOTICE_VERSION, Notice, NoticeKind, SiteInfo};
 use super::policy::Policy;
 
@@ -22,12 +23,24 @@ pub struct Planner {
     policy: Policy,
     /// Sent in every notice.
     site: SiteInfo,
+    /// Evidence links for alarm notices, when the gateway has a public address.
+    evidence: Option<EvidencePlan>,
 }
 
 impl Planner {
     /// A planner for a policy and site.
     pub fn new(policy: Policy, site: SiteInfo) -> Planner {
-        Planner { policy, site }
+        Planner {
+            policy,
+            site,
+            evidence: None,
+        }
+    }
+
+    /// Makes alarm notices list the evidence of the cameras covering the alarm's zone.
+    pub fn with_evidence(mut self, plan: EvidencePlan) -> Planner {
+        self.evidence = Some(plan);
+        self
     }
 
     fn notice(
@@ -37,6 +50,10 @@ impl Planner {
         alarm: Option<AlarmInfo>,
         event: &CommittedEvent,
     ) -> String {
+        let evidence = match (&self.evidence, &alarm) {
+            (Some(plan), Some(a)) => plan.for_alarm(a.id, a.zone.as_deref()),
+            _ => Vec::new(),
+        };
         let notice = Notice {
             version: NOTICE_VERSION,
             kind,
@@ -44,7 +61,7 @@ impl Planner {
             tier: tier.map(str::to_string),
             alarm,
             event: EventInfo::of(event),
-            evidence: Vec::new(),
+            evidence,
         };
         serde_json::to_string(&notice).unwrap_or_default()
     }

@@ -11,7 +11,7 @@ use crate::channels::worker::{self, WorkerContext};
 use crate::channels::{ChannelHealth, Deliver};
 use crate::config::{Channel, Config};
 use crate::engine::{Clock, Input, SystemClock};
-use crate::escalation::{Planner, Policy, SiteInfo};
+use crate::escalation::{EvidenceLinks, EvidencePlan, Planner, Policy, SiteInfo};
 use crate::journal::{Journal, ShadowOutbox, Writer};
 
 /// First retry delay of a failed delivery.
@@ -20,13 +20,20 @@ const RETRY_BASE: Duration = Duration::from_secs(1);
 const RETRY_CAP: Duration = Duration::from_secs(30);
 
 /// Makes every commit of `writer` plan deliveries by the configured policy.
-pub fn install_planner(config: &Config, writer: &mut Writer) -> Policy {
+/// Alarm notices list the evidence of the cameras covering their zone, with signed links
+/// when `links` is given.
+pub fn install_planner(
+    config: &Config,
+    links: Option<&EvidenceLinks>,
+    writer: &mut Writer,
+) -> Policy {
     let policy = Policy::from_config(config);
     if !config.channels.is_empty() {
-        writer.set_planner(Arc::new(Planner::new(
-            policy.clone(),
-            SiteInfo::from_config(config),
-        )));
+        let mut planner = Planner::new(policy.clone(), SiteInfo::from_config(config));
+        if !config.cameras.is_empty() {
+            planner = planner.with_evidence(EvidencePlan::new(config, links.cloned()));
+        }
+        writer.set_planner(Arc::new(planner));
     }
     policy
 }
@@ -76,7 +83,9 @@ pub fn spawn(
                 start(&mut tasks, id, d, ctx);
             }
             Channel::Email(c) => {
-                let d = crate::channels::email::EmailDelivery::new(c).map_err(RunError::Config)?;
+                let d = crate::channels::email::EmailDelivery::new(c)
+                    .map_err(RunError::Config)?
+                    .with_journal(journal.clone());
                 start(&mut tasks, id, d, ctx);
             }
             Channel::Mqtt(c) => {

@@ -21,6 +21,7 @@ pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
 
 use crate::config::Config;
 use crate::engine::{Engine, Site, SystemClock};
+use crate::escalation::EvidenceLinks;
 use crate::journal::{Journal, JournalError, Writer};
 use crate::sources::camera::CameraSource;
 use crate::sources::camera::evidence::EvidenceRetention;
@@ -46,6 +47,9 @@ pub enum RunError {
     /// The web server could not listen.
     #[error(transparent)]
     Web(#[from] crate::web::WebError),
+    /// The evidence link key could not be read or made.
+    #[error(transparent)]
+    LinkKey(#[from] crate::escalation::evidence::LinkKeyError),
 }
 
 /// A hook that sees the effects channels before the first input.
@@ -64,6 +68,15 @@ pub struct RunOptions {
     pub stop: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
+/// The signer of evidence links, when the web server has a public address.
+fn evidence_links(config: &Config) -> Result<Option<EvidenceLinks>, RunError> {
+    let Some(public_url) = config.web.as_ref().and_then(|w| w.public_url.as_ref()) else {
+        return Ok(None);
+    };
+    let key = EvidenceLinks::load_or_create_key(&config.evidence_link_key_path())?;
+    Ok(Some(EvidenceLinks::new(public_url, key)))
+}
+
 /// Runs the daemon until a signal (or `stop_after`).
 pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError> {
     let gpio = crate::gpio::backend(&config).map_err(|e| RunError::Config(e.0))?;
@@ -73,7 +86,8 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let engine = Engine::restore(site.clone(), SystemClock::new(), snapshot);
     let open_alarms = engine.open_alarms().count();
     let mut writer = Writer::new(journal.clone()).await?;
-    let policy = delivery::install_planner(&config, &mut writer);
+    let links = evidence_links(&config)?;
+    let policy = delivery::install_planner(&config, links.as_ref(), &mut writer);
     let shadow = writer.shadow();
     let web_listener = match &config.web {
         Some(web) => Some(crate::web::bind(&web.listen).await?),
@@ -111,11 +125,14 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
         &config, &policy, &journal, &shadow, &effects, &handle, &shutdown,
     )?;
     let web_task = web_listener.map(|listener| {
-        tokio::spawn(crate::web::serve(
-            listener,
-            effects.clone(),
-            shutdown.clone(),
-        ))
+        let state = crate::web::WebState {
+            effects: effects.clone(),
+            evidence: links.clone().map(|links| crate::web::EvidenceServer {
+                journal: journal.clone(),
+                links,
+            }),
+        };
+        tokio::spawn(crate::web::serve(listener, state, shutdown.clone()))
     });
     let mut source_tasks = tokio::task::JoinSet::new();
     for source in sources {

@@ -1,7 +1,9 @@
 //! The local HTTP server (axum): `/healthz` for supervisors, `/metrics` in Prometheus
 //! text format for the security team's monitoring, and `/api/health` as JSON for the
-//! status page. Everything it serves is read from [`Effects`]; it changes nothing.
+//! status page, and `/evidence/…` for the signed evidence links in alarm notices.
+//! Everything it serves is read from [`Effects`] and the journal; it changes nothing.
 
+mod evidence;
 pub mod metrics;
 
 use axum::Router;
@@ -11,7 +13,33 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
+use crate::escalation::EvidenceLinks;
+use crate::journal::Journal;
 use crate::runtime::{Effects, Shutdown};
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct WebState {
+    /// The daemon's live state.
+    pub effects: Effects,
+    /// Evidence files for signed links, when `web.public_url` is set.
+    pub evidence: Option<EvidenceServer>,
+}
+
+/// Serves evidence files named by signed links.
+#[derive(Clone)]
+pub struct EvidenceServer {
+    /// Where the files are recorded.
+    pub journal: Journal,
+    /// Checks the links.
+    pub links: EvidenceLinks,
+}
+
+impl axum::extract::FromRef<WebState> for Effects {
+    fn from_ref(state: &WebState) -> Effects {
+        state.effects.clone()
+    }
+}
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,18 +61,19 @@ pub async fn bind(listen: &str) -> Result<tokio::net::TcpListener, WebError> {
         })
 }
 
-/// The routes, over `effects`.
-pub fn router(effects: Effects) -> Router {
+/// The routes, over `state`.
+pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(prometheus))
         .route("/api/health", get(api_health))
-        .with_state(effects)
+        .route("/evidence/{alarm}/{file}", get(evidence::serve_evidence))
+        .with_state(state)
 }
 
 /// Serves until shutdown.
-pub async fn serve(listener: tokio::net::TcpListener, effects: Effects, mut shutdown: Shutdown) {
-    let result = axum::serve(listener, router(effects))
+pub async fn serve(listener: tokio::net::TcpListener, state: WebState, mut shutdown: Shutdown) {
+    let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { shutdown.wait().await })
         .await;
     if let Err(e) = result {
