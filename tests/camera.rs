@@ -278,7 +278,7 @@ fn ffprobe(path: &str, entries: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal_linked_from_the_webhook()
+async fn an_alarm_in_a_covered_zone_leaves_a_clip_and_a_snapshot_with_their_hashes_in_the_journal_linked_from_the_webhook()
  {
     let dir = tempfile::tempdir().unwrap();
     // A keyframe every second at 10 fps.
@@ -318,10 +318,13 @@ async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal_l
 
     let journal = journal(dir.path()).await;
     let mut clips = Vec::new();
-    wait_for("the clip recorded in the journal", async || {
-        clips = journal.evidence(Some(alarm_id)).await.unwrap();
-        clips.iter().any(|c| c.kind == "clip")
-    })
+    wait_for(
+        "the clip and snapshot recorded in the journal",
+        async || {
+            clips = journal.evidence(Some(alarm_id)).await.unwrap();
+            clips.iter().any(|c| c.kind == "clip") && clips.iter().any(|c| c.kind == "snapshot")
+        },
+    )
     .await;
     let clip = clips.iter().find(|c| c.kind == "clip").unwrap();
     assert_eq!(clip.camera, "gate");
@@ -338,6 +341,16 @@ async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal_l
     assert!(
         (3.0..=5.2).contains(&duration),
         "clip of {duration} s; expected 2 s before + 2 s after, ± one 1 s GOP"
+    );
+
+    // The snapshot is a JPEG of the stream's size, its hash in the journal.
+    let snapshot = clips.iter().find(|c| c.kind == "snapshot").unwrap();
+    assert_eq!(snapshot.camera, "gate");
+    let jpeg = std::fs::read(&snapshot.path).unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&jpeg)), snapshot.sha256);
+    assert_eq!(
+        ffprobe(&snapshot.path, "stream=codec_name,width,height"),
+        ["mjpeg", "640", "360"]
     );
 
     // The security team's webhook names the clip by a signed link; following it gives the
@@ -363,6 +376,18 @@ async fn an_alarm_in_a_covered_zone_leaves_a_clip_with_its_hash_in_the_journal_l
     );
     let fetched = response.bytes().await.unwrap();
     assert_eq!(hex::encode(sha2::Sha256::digest(&fetched)), clip.sha256);
+    let snapshot_url = notice["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "snapshot" && e["camera"] == "gate")
+        .and_then(|e| e["url"].as_str())
+        .unwrap_or_else(|| panic!("no snapshot link in {notice}"))
+        .to_string();
+    let response = fetch(&snapshot_url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), jpeg.as_slice());
     let mut forged = clip_url.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == '0' { '1' } else { '0' });

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests talk to or build with.
 APT_PEERS=(mosquitto openssl python3 python3-venv gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # openh264 (snapshots, motion) is C++ with assembly: both compilers, and nasm for x86.
+  g++ g++-aarch64-linux-gnu nasm
   # The RTSP camera server (gst-rtsp-server through Debian's python3 and its GObject bindings).
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-rtsp

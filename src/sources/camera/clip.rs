@@ -1,8 +1,9 @@
 //! Writes an alarm's frames as an MP4 file (through the `mp4` crate) and fingerprints it
 //! with SHA-256, so the evidence handed to the police can be shown to be unaltered.
 //!
-//! The file is written beside its final name, synced, then renamed into place: a crash
-//! or power cut leaves either the whole clip or none of it.
+//! The file is written beside its final name, synced, then renamed into place
+//! ([`write_whole`], also used for snapshots): a crash or power cut leaves either the
+//! whole clip or none of it.
 
 use mp4::{AvcConfig, MediaConfig, Mp4Config, Mp4Sample, Mp4Writer, TrackConfig, TrackType};
 use sha2::{Digest, Sha256};
@@ -53,7 +54,7 @@ pub enum ClipError {
 }
 
 /// The SPS and PPS inside an `AVCDecoderConfigurationRecord`.
-fn parameter_sets(avcc: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+pub(super) fn parameter_sets(avcc: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     // version, profile, compatibility, level, length size; then SPS count and SPSs,
     // PPS count and PPSs, each with a 16-bit length.
     let mut rest = avcc.get(5..)?;
@@ -144,21 +145,28 @@ pub fn mux(frames: &[Frame]) -> Result<(Vec<u8>, Duration), ClipError> {
     Ok((writer.into_writer().into_inner(), played))
 }
 
+/// Writes `bytes` to `path` so that a crash leaves all of it or none: beside its name,
+/// synced, renamed into place. Makes the directory when missing.
+pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&partial, path)
+}
+
 /// Writes `frames` to `path` as MP4 and returns its fingerprint.
 pub fn write(path: &Path, frames: &[Frame]) -> Result<ClipInfo, ClipError> {
     let (bytes, duration) = mux(frames)?;
-    let io = |error| ClipError::Io {
+    write_whole(path, &bytes).map_err(|error| ClipError::Io {
         path: path.display().to_string(),
         error,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let partial = path.with_extension("mp4.partial");
-    let mut file = std::fs::File::create(&partial).map_err(io)?;
-    file.write_all(&bytes).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    std::fs::rename(&partial, path).map_err(io)?;
+    })?;
     Ok(ClipInfo {
         sha256: hex::encode(Sha256::digest(&bytes)),
         bytes: bytes.len() as u64,

@@ -1,6 +1,7 @@
-//! Alarm clips: when an alarm is raised in a zone a camera covers, the camera's pre-event
-//! buffer plus the next seconds of picture become an MP4 in the evidence directory, and
-//! its SHA-256 goes into the journal. Retention deletes clips by age and by total size,
+//! Alarm clips and snapshots: when an alarm is raised in a zone a camera covers, the
+//! newest buffered keyframe becomes a JPEG and the camera's pre-event buffer plus the next
+//! seconds of picture an MP4, both in the evidence directory with their SHA-256 in the
+//! journal. Retention deletes clips by age and by total size,
 //! and records every deletion.
 //!
 //! The camera's task hands each frame to its [`Recorder`] (a lock held for a push); a
@@ -13,9 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
-use super::clip;
+use sha2::{Digest, Sha256};
+
 use super::ring::PreEventRing;
 use super::stream::Frame;
+use super::{clip, picture};
 use crate::engine::{Alarm, AlarmId, AlarmState, Timestamp};
 use crate::journal::{EvidenceFile, Journal};
 use crate::runtime::Shutdown;
@@ -95,6 +98,11 @@ impl Recorder {
         });
     }
 
+    /// The newest keyframe buffered, for a snapshot.
+    pub fn newest_keyframe(&self) -> Option<Frame> {
+        self.ring.newest_keyframe().cloned()
+    }
+
     /// Ends `alarm`'s clip with what it has (the camera stopped sending).
     pub fn finish(&mut self, alarm: AlarmId) {
         if let Some(i) = self.recording.iter().position(|r| r.alarm == alarm) {
@@ -155,7 +163,15 @@ pub async fn record_alarms(
                     let covered = alarm.zone.as_ref().is_some_and(|z| setup.zones.contains(z));
                     if covered && started.insert(alarm.id) {
                         tracing::info!(camera = setup.camera, alarm = alarm.id, "recording the alarm's clip");
-                        lock(&recorder).start(alarm.id, alarm.raised_at);
+                        let keyframe = {
+                            let mut recorder = lock(&recorder);
+                            recorder.start(alarm.id, alarm.raised_at);
+                            recorder.newest_keyframe()
+                        };
+                        match keyframe {
+                            Some(frame) => write_snapshot(setup, alarm.id, alarm.raised_at, frame).await,
+                            None => tracing::warn!(camera = setup.camera, alarm = alarm.id, "no picture buffered for the alarm's snapshot"),
+                        }
                         let id = alarm.id;
                         let limit = setup.post + setup.stall;
                         deadlines.spawn(async move {
@@ -202,15 +218,87 @@ pub async fn write_queued(
     }
 }
 
-/// Muxes one recording to its file and records its fingerprint.
-async fn write_one(setup: &EvidenceSetup, recording: Recording) {
-    let stamp = jiff::Timestamp::from_millisecond(recording.raised_at.0)
+/// `<dir>/<camera>/alarm-<id>-<UTC time>.<ext>`.
+fn evidence_path(
+    setup: &EvidenceSetup,
+    alarm: AlarmId,
+    raised_at: Timestamp,
+    ext: &str,
+) -> PathBuf {
+    let stamp = jiff::Timestamp::from_millisecond(raised_at.0)
         .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
-        .unwrap_or_else(|_| recording.raised_at.0.to_string());
-    let path = setup
+        .unwrap_or_else(|_| raised_at.0.to_string());
+    setup
         .dir
         .join(&setup.camera)
-        .join(format!("alarm-{}-{stamp}.mp4", recording.alarm));
+        .join(format!("alarm-{alarm}-{stamp}.{ext}"))
+}
+
+/// Records a written file in the journal, logging the outcome.
+async fn record(setup: &EvidenceSetup, file: EvidenceFile) {
+    match setup.journal.record_evidence(&file).await {
+        Ok(_) => tracing::info!(
+            camera = setup.camera,
+            alarm = file.alarm_id,
+            kind = file.kind,
+            path = file.path,
+            sha256 = file.sha256,
+            "alarm evidence written"
+        ),
+        Err(e) => {
+            tracing::error!(camera = setup.camera, kind = file.kind, path = file.path, sha256 = file.sha256, error = %e, "evidence written but not recorded in the journal")
+        }
+    }
+}
+
+/// Decodes `keyframe` to a JPEG beside the alarm's clip and records its fingerprint.
+async fn write_snapshot(
+    setup: &EvidenceSetup,
+    alarm: AlarmId,
+    raised_at: Timestamp,
+    keyframe: Frame,
+) {
+    let path = evidence_path(setup, alarm, raised_at, "jpg");
+    let target = path.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let jpeg = picture::snapshot(&keyframe, None).map_err(|e| e.to_string())?;
+        clip::write_whole(&target, &jpeg.bytes)
+            .map_err(|e| format!("writing {}: {e}", target.display()))?;
+        Ok::<_, String>(jpeg.bytes)
+    })
+    .await;
+    let bytes = match written {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            tracing::error!(camera = setup.camera, alarm, error = %e, "snapshot not written");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(camera = setup.camera, error = %e, "snapshot writer failed");
+            return;
+        }
+    };
+    record(
+        setup,
+        EvidenceFile {
+            id: 0,
+            alarm_id: i64::try_from(alarm).unwrap_or(i64::MAX),
+            camera: setup.camera.clone(),
+            kind: "snapshot".into(),
+            path: path.display().to_string(),
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            duration_ms: None,
+            created_at_ms: jiff::Timestamp::now().as_millisecond(),
+            deleted_at_ms: None,
+        },
+    )
+    .await;
+}
+
+/// Muxes one recording to its file and records its fingerprint.
+async fn write_one(setup: &EvidenceSetup, recording: Recording) {
+    let path = evidence_path(setup, recording.alarm, recording.raised_at, "mp4");
     let frames = recording.frames;
     let target = path.clone();
     let written = tokio::task::spawn_blocking(move || clip::write(&target, &frames)).await;
@@ -225,31 +313,22 @@ async fn write_one(setup: &EvidenceSetup, recording: Recording) {
             return;
         }
     };
-    let file = EvidenceFile {
-        id: 0,
-        alarm_id: i64::try_from(recording.alarm).unwrap_or(i64::MAX),
-        camera: setup.camera.clone(),
-        kind: "clip".into(),
-        path: path.display().to_string(),
-        sha256: info.sha256.clone(),
-        bytes: i64::try_from(info.bytes).unwrap_or(i64::MAX),
-        duration_ms: i64::try_from(info.duration.as_millis()).ok(),
-        created_at_ms: jiff::Timestamp::now().as_millisecond(),
-        deleted_at_ms: None,
-    };
-    match setup.journal.record_evidence(&file).await {
-        Ok(_) => tracing::info!(
-            camera = setup.camera,
-            alarm = recording.alarm,
-            path = %path.display(),
-            sha256 = info.sha256,
-            seconds = info.duration.as_secs_f64(),
-            "alarm clip written"
-        ),
-        Err(e) => {
-            tracing::error!(camera = setup.camera, path = %path.display(), sha256 = info.sha256, error = %e, "clip written but not recorded in the journal")
-        }
-    }
+    record(
+        setup,
+        EvidenceFile {
+            id: 0,
+            alarm_id: i64::try_from(recording.alarm).unwrap_or(i64::MAX),
+            camera: setup.camera.clone(),
+            kind: "clip".into(),
+            path: path.display().to_string(),
+            sha256: info.sha256,
+            bytes: i64::try_from(info.bytes).unwrap_or(i64::MAX),
+            duration_ms: i64::try_from(info.duration.as_millis()).ok(),
+            created_at_ms: jiff::Timestamp::now().as_millisecond(),
+            deleted_at_ms: None,
+        },
+    )
+    .await;
 }
 
 /// Deletes clips older than `max_age`, then the oldest while all together exceed

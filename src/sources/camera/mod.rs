@@ -15,6 +15,7 @@
 pub mod clip;
 pub mod evidence;
 pub mod health;
+pub mod picture;
 pub mod ring;
 pub mod rtsp;
 pub mod stream;

@@ -80,6 +80,11 @@ impl PreEventRing {
         self.gops.back()?.last().map(|f| f.pts)
     }
 
+    /// The newest keyframe held: the latest picture that decodes on its own.
+    pub fn newest_keyframe(&self) -> Option<&Frame> {
+        self.gops.back()?.first()
+    }
+
     /// Every frame held, oldest first, starting at a keyframe.
     pub fn frames(&self) -> Vec<Frame> {
         self.gops.iter().flatten().cloned().collect()
