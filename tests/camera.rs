@@ -454,3 +454,93 @@ async fn retention_deletes_clips_by_age_then_by_size_and_records_why() {
         "the deletion is recorded, not erased"
     );
 }
+
+/// Analysis at 5 pictures a second, the whole picture.
+const ANALYSIS: &str = "analysis = { fps = 5.0 }";
+
+fn motion_of(events: &[std::sync::Arc<Published>], sensor: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|p| p.event.sensor.as_deref() == Some(sensor))
+        .filter(|p| p.event.message_en.contains("motion"))
+        .map(|p| p.event.message_en.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moving_picture_is_motion_and_a_still_one_is_not_and_the_page_gets_thumbnails() {
+    let dir = tempfile::tempdir().unwrap();
+    let moving = rtsp_server(&["pattern=ball"]).await;
+    let still = rtsp_server(&["pattern=smpte"]).await;
+    let web_port = free_port();
+    let cameras = format!(
+        "[web]\nlisten = \"127.0.0.1:{web_port}\"\n\n{}{}",
+        camera("ball", moving.port, ANALYSIS),
+        camera("still", still.port, ANALYSIS)
+    );
+    let mut picket = Picket::start(site(dir.path(), &cameras)).await;
+    wait_for(
+        "motion seen by the camera on the moving picture",
+        async || health(&picket, 0).motion,
+    )
+    .await;
+    // Give the still picture as long again, and more.
+    let analysed = health(&picket, 1).analysed_frames;
+    wait_for(
+        "five more seconds of the still picture analysed",
+        async || health(&picket, 1).analysed_frames >= analysed + 50,
+    )
+    .await;
+    let events = picket.drain();
+    assert_eq!(
+        motion_of(&events, "ball-video").first().map(String::as_str),
+        Some("ball-video: motion detected")
+    );
+    assert_eq!(motion_of(&events, "still-video"), Vec::<String>::new());
+    assert!(!health(&picket, 1).motion);
+    assert_eq!(health(&picket, 1).tamper, None);
+
+    // The page's thumbnail: a JPEG of the picture at 320 wide.
+    wait_for("a thumbnail", async || {
+        health(&picket, 1).thumbnail.is_some()
+    })
+    .await;
+    let response = fetch(&format!(
+        "http://127.0.0.1:{web_port}/api/cameras/still/thumbnail.jpg"
+    ))
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let thumbnail = dir.path().join("thumbnail.jpg");
+    std::fs::write(&thumbnail, response.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        ffprobe(
+            thumbnail.to_str().unwrap(),
+            "stream=codec_name,width,height"
+        ),
+        ["mjpeg", "320", "180"]
+    );
+    let (status, _) = get(web_port, "/api/cameras/nope/thumbnail.jpg").await;
+    assert_eq!(status, 404);
+    picket.stop().await;
+    moving.stop().await;
+    still.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_picture_is_camera_tamper() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = rtsp_server(&["pattern=black"]).await;
+    let cameras = camera("covered", server.port, ANALYSIS);
+    let mut picket = Picket::start(site(dir.path(), &cameras)).await;
+    let tamper = picket
+        .expect("tamper (383) on the covered camera", |p| {
+            p.event.code == Some(picket::engine::ContactId::SENSOR_TAMPER)
+                && p.event.sensor.as_deref() == Some("covered-video")
+        })
+        .await;
+    assert_eq!(tamper.event.qualifier.digit(), 1, "{:?}", tamper.event);
+    assert_eq!(health(&picket, 0).tamper, Some("covered"));
+    picket.stop().await;
+    server.stop().await;
+}

@@ -31,6 +31,8 @@ async fn demo_plays_its_scenario_and_leaves_a_verified_journal() {
         "[111 1]",
         "fire (temporal-3)",
         "[120 1]",
+        // The simulated camera's analysis sees someone crossing the yard.
+        "Gate yard camera: motion detected",
     ];
     while !wanted
         .iter()
@@ -69,4 +71,12 @@ async fn demo_plays_its_scenario_and_leaves_a_verified_journal() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // The intrusion at the north fence, which the camera covers, left a clip and a snapshot.
+    let evidence: Vec<String> = std::fs::read_dir(dir.path().join("evidence/yard_cam"))
+        .expect("the camera's evidence directory")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for ext in [".mp4", ".jpg"] {
+        assert!(evidence.iter().any(|f| f.ends_with(ext)), "{evidence:?}");
+    }
 }

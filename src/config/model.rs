@@ -677,6 +677,45 @@ pub struct Camera {
     /// Most memory the pre-event buffer may hold, in MiB. Default 16.
     #[serde(default = "default_buffer_mb")]
     pub buffer_mb: u32,
+    /// Motion and tamper analysis (`[cameras.analysis]`); none when absent.
+    #[serde(default)]
+    pub analysis: Option<CameraAnalysis>,
+}
+
+/// `[cameras.analysis]`: the camera's picture as a detector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraAnalysis {
+    /// The stream analysed (a substream, e.g. 640×360); default the camera's `url`. Same
+    /// credentials and transport.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Pictures compared per second (0.5–15). Default 5.
+    #[serde(default = "default_analysis_fps")]
+    pub fps: f64,
+    /// 1 (only strong changes) to 100 (the faintest). Default 50.
+    #[serde(default = "default_sensitivity")]
+    pub sensitivity: u8,
+    /// Percent of the masked picture that must change to be motion (0.1–100). Default 1.
+    #[serde(default = "default_min_area_percent")]
+    pub min_area_percent: f64,
+    /// Where motion counts: rectangles `[x, y, width, height]` in percent of the picture.
+    /// Default: all of it.
+    #[serde(default)]
+    pub regions: Vec<[f64; 4]>,
+    /// Look for tamper (covered, defocused, turned away). Default true.
+    #[serde(default = "default_true")]
+    pub tamper: bool,
+}
+
+fn default_analysis_fps() -> f64 {
+    5.0
+}
+fn default_sensitivity() -> u8 {
+    50
+}
+fn default_min_area_percent() -> f64 {
+    1.0
 }
 
 fn default_pre_s() -> u32 {

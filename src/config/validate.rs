@@ -80,16 +80,9 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
                 ));
             }
         }
-        if camera.url.contains('@') {
-            problems.push((
-                format!("cameras[{i}].url"),
-                "put credentials in username/password_file, not in the URL".to_string(),
-            ));
-        } else if !(camera.url.starts_with("rtsp://") || camera.url.starts_with("rtsps://")) {
-            problems.push((
-                format!("cameras[{i}].url"),
-                format!("`{}` is not an rtsp:// URL", camera.url),
-            ));
+        check_camera_url(&format!("cameras[{i}].url"), &camera.url, &mut problems);
+        if let Some(analysis) = &camera.analysis {
+            check_analysis(&format!("cameras[{i}].analysis"), analysis, &mut problems);
         }
         in_range(
             &format!("cameras[{i}].stall_timeout_s"),
@@ -510,6 +503,61 @@ pub(super) fn unique_ids<'a>(
         }
     }
     seen.into_keys().collect()
+}
+
+/// An RTSP URL without credentials, or a simulated camera's `sim://<scene>`.
+fn check_camera_url(path: &str, url: &str, problems: &mut Vec<Problem>) {
+    if url.contains('@') {
+        problems.push((
+            path.to_string(),
+            "put credentials in username/password_file, not in the URL".to_string(),
+        ));
+    } else if url.starts_with("sim://") {
+        if crate::sources::camera::sim::Scene::from_url(url).is_none() {
+            problems.push((
+                path.to_string(),
+                format!(
+                    "`{url}` is no simulated scene; use sim://yard, sim://still or sim://black"
+                ),
+            ));
+        }
+    } else if !(url.starts_with("rtsp://") || url.starts_with("rtsps://")) {
+        problems.push((path.to_string(), format!("`{url}` is not an rtsp:// URL")));
+    }
+}
+
+/// `[cameras.analysis]`: its stream and ranges.
+fn check_analysis(path: &str, a: &super::CameraAnalysis, problems: &mut Vec<Problem>) {
+    if let Some(url) = &a.url {
+        check_camera_url(&format!("{path}.url"), url, problems);
+    }
+    let mut within = |key: &str, value: f64, min: f64, max: f64| {
+        if !(min..=max).contains(&value) {
+            problems.push((
+                format!("{path}.{key}"),
+                format!("{value} is out of range; allowed {min}..={max}"),
+            ));
+        }
+    };
+    within("fps", a.fps, 0.5, 15.0);
+    within("sensitivity", f64::from(a.sensitivity), 1.0, 100.0);
+    within("min_area_percent", a.min_area_percent, 0.1, 100.0);
+    for (j, [x, y, w, h]) in a.regions.iter().enumerate() {
+        let inside = [*x, *y].iter().all(|v| (0.0..100.0).contains(v))
+            && *w > 0.0
+            && *h > 0.0
+            && x + w <= 100.0
+            && y + h <= 100.0;
+        if !inside {
+            problems.push((
+                format!("{path}.regions[{j}]"),
+                format!(
+                    "[{x}, {y}, {w}, {h}] is not a rectangle inside the picture; give \
+                     [x, y, width, height] in percent, with x + width and y + height at most 100"
+                ),
+            ));
+        }
+    }
 }
 
 pub(super) fn in_range(path: &str, value: u32, min: u32, max: u32, problems: &mut Vec<Problem>) {

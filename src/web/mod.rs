@@ -1,6 +1,6 @@
 //! The local HTTP server (axum): `/healthz` for supervisors, `/metrics` in Prometheus
 //! text format for the security team's monitoring, and `/api/health` as JSON for the
-//! status page, and `/evidence/…` for the signed evidence links in alarm notices.
+//! status page, `/api/cameras/<id>/thumbnail.jpg` for its pictures, and `/evidence/…` for the signed evidence links in alarm notices.
 //! Everything it serves is read from [`Effects`] and the journal; it changes nothing.
 
 mod evidence;
@@ -68,6 +68,7 @@ pub fn router(state: WebState) -> Router {
         .route("/metrics", get(prometheus))
         .route("/api/health", get(api_health))
         .route("/evidence/{alarm}/{file}", get(evidence::serve_evidence))
+        .route("/api/cameras/{camera}/thumbnail.jpg", get(thumbnail))
         .with_state(state)
 }
 
@@ -112,6 +113,40 @@ async fn prometheus(State(effects): State<Effects>) -> impl IntoResponse {
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             format!("cannot render metrics: {e}"),
         ),
+    }
+}
+
+/// The camera's latest thumbnail (a recent keyframe, at most 320 wide), for the page.
+async fn thumbnail(
+    State(effects): State<Effects>,
+    axum::extract::Path(camera): axum::extract::Path<String>,
+) -> axum::response::Response {
+    let found = effects.health.cameras.get().and_then(|cameras| {
+        cameras
+            .iter()
+            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
+            .find(|c| c.camera == camera)
+            .map(|c| c.thumbnail.clone())
+    });
+    match found {
+        Some(Some(jpeg)) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            jpeg.bytes.clone(),
+        )
+            .into_response(),
+        Some(None) => (
+            StatusCode::NOT_FOUND,
+            "Chưa có hình từ camera này.\nNo picture from this camera yet.\n",
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "Không có camera này.\nNo such camera.\n",
+        )
+            .into_response(),
     }
 }
 

@@ -53,6 +53,15 @@ impl Picket {
         .unwrap_or_else(|_| panic!("no event: {what}"))
     }
 
+    /// Every event published and not yet looked at.
+    pub fn drain(&mut self) -> Vec<Arc<Published>> {
+        let mut out = Vec::new();
+        while let Ok(p) = self.events.try_recv() {
+            out.push(p);
+        }
+        out
+    }
+
     /// The MQTT source's health.
     pub fn mqtt(&self) -> Arc<picket::sources::mqtt::MqttHealth> {
         self.effects

@@ -36,6 +36,19 @@ pub struct CameraHealth {
     pub last_error: Option<String>,
     /// The kind of that failure (`unauthorized`, `stalled`…).
     pub last_error_kind: Option<&'static str>,
+    /// The analysis sees motion now.
+    pub motion: bool,
+    /// The analysis sees tamper now: `covered`, `defocused` or `turned_away`.
+    pub tamper: Option<&'static str>,
+    /// Pictures decoded by the analysis.
+    pub analysed_frames: u64,
+    /// Frames the analysis could not keep up with (skipped to the next keyframe).
+    pub analysis_skipped: u64,
+    /// The page's small picture: a JPEG of a recent keyframe, at most 320 wide.
+    #[serde(skip)]
+    pub thumbnail: Option<std::sync::Arc<super::picture::Jpeg>>,
+    /// When the thumbnail was taken, Unix milliseconds.
+    pub thumbnail_ms: Option<i64>,
     /// Connections made.
     #[serde(skip)]
     connections: u64,
@@ -60,6 +73,12 @@ impl CameraHealth {
             losses: 0,
             last_error: None,
             last_error_kind: None,
+            motion: false,
+            tamper: None,
+            analysed_frames: 0,
+            analysis_skipped: 0,
+            thumbnail: None,
+            thumbnail_ms: None,
             connections: 0,
             window: None,
         }

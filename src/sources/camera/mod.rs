@@ -6,18 +6,26 @@
 //! - [`rtsp`]: RTSP cameras through retina.
 //! - [`watch`]: supervision, stall timeout, reconnect with backoff, video loss.
 //! - [`health`]: online, frame and bit rate, last keyframe, reconnects, last error.
-//! - [`ring`], [`clip`], [`evidence`]: the pre-event buffer, MP4 clips of alarms with
-//!   their SHA-256 in the journal, and their retention.
+//! - [`sim`]: a simulated camera (`sim://yard`) for the demo and tests; [`opener`] picks
+//!   RTSP or simulated by URL.
+//! - [`ring`], [`clip`], [`evidence`]: the pre-event buffer, MP4 clips and JPEG snapshots
+//!   of alarms with their SHA-256 in the journal, and their retention.
+//! - [`picture`], [`analysis`], [`detect`]: decoding (openh264), motion and tamper
+//!   analysis on a blocking thread, findings to the engine, the page's thumbnail.
 //!
 //! A camera never delays another camera or the engine: each runs on its own task, and
 //! the only thing it waits for outside itself is the engine's commit of a video-loss change.
 
+pub mod analysis;
 pub mod clip;
+pub mod detect;
 pub mod evidence;
 pub mod health;
+pub mod opener;
 pub mod picture;
 pub mod ring;
 pub mod rtsp;
+pub mod sim;
 pub mod stream;
 pub mod watch;
 
@@ -37,7 +45,30 @@ pub use stream::{CameraError, CameraErrorKind, Frame, FrameStream, Opener, Video
 pub use watch::{Findings, WatchSettings, Watcher};
 
 use super::{Source, SourceContext, SourceFuture};
-use rtsp::{RtspOpener, RtspTransport};
+use analysis::{Analyser, AnalysisSettings, Region};
+use detect::{AnalysisFeed, SubstreamFindings};
+use opener::CameraOpener;
+use rtsp::RtspTransport;
+
+/// The analysis settings of `[cameras.analysis]`.
+fn analysis_settings(a: &crate::config::CameraAnalysis) -> AnalysisSettings {
+    AnalysisSettings {
+        fps: a.fps,
+        sensitivity: a.sensitivity,
+        min_area: a.min_area_percent / 100.0,
+        regions: a
+            .regions
+            .iter()
+            .map(|[x, y, w, h]| Region {
+                x: *x,
+                y: *y,
+                w: *w,
+                h: *h,
+            })
+            .collect(),
+        tamper: a.tamper,
+    }
+}
 
 /// First reconnect delay after a camera fails.
 const RECONNECT_BASE: Duration = Duration::from_millis(500);
@@ -59,6 +90,8 @@ pub struct CameraFindings {
     reports: u64,
     /// The pre-event buffer and clips being recorded.
     recorder: Arc<Mutex<Recorder>>,
+    /// The analysis, when it looks at this stream.
+    analysis: Option<AnalysisFeed>,
 }
 
 impl Findings for CameraFindings {
@@ -81,6 +114,9 @@ impl Findings for CameraFindings {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .frame(frame);
+        if let Some(feed) = &mut self.analysis {
+            feed.offer(frame);
+        }
     }
 }
 
@@ -89,7 +125,9 @@ pub struct CameraSource {
     /// Configured camera id.
     camera: String,
     /// Connects to it.
-    opener: Option<RtspOpener>,
+    opener: Option<CameraOpener>,
+    /// The analysis's settings, and its own stream when it has one (a substream).
+    analysis: Option<(AnalysisSettings, Option<CameraOpener>)>,
     /// Sensors bound to it.
     sensors: Vec<String>,
     /// Shared with the page and `/metrics`.
@@ -130,7 +168,21 @@ impl CameraSource {
                     CameraTransport::Tcp => RtspTransport::Tcp,
                     CameraTransport::Udp => RtspTransport::Udp,
                 };
-                let opener = RtspOpener::new(&camera.id, &camera.url, credentials, transport)?;
+                let opener =
+                    CameraOpener::for_url(&camera.id, &camera.url, credentials.clone(), transport)?;
+                let analysis = match &camera.analysis {
+                    Some(a) => {
+                        let substream = a
+                            .url
+                            .as_deref()
+                            .map(|url| {
+                                CameraOpener::for_url(&camera.id, url, credentials, transport)
+                            })
+                            .transpose()?;
+                        Some((analysis_settings(a), substream))
+                    }
+                    None => None,
+                };
                 let sensors = config
                     .sensors
                     .iter()
@@ -151,6 +203,7 @@ impl CameraSource {
                 Ok(CameraSource {
                     camera: camera.id.clone(),
                     opener: Some(opener),
+                    analysis,
                     sensors,
                     health: Arc::new(Mutex::new(CameraHealth::new(&camera.id))),
                     settings: WatchSettings {
@@ -189,6 +242,31 @@ impl Source for CameraSource {
             else {
                 return Ok(());
             };
+            let (mut main_feed, mut substream, mut found) = (None, None, None);
+            if let Some((settings, sub_opener)) = self.analysis.take() {
+                match Analyser::new(settings) {
+                    Ok(analyser) => {
+                        let (feed, findings) =
+                            detect::start_analyser(&self.camera, analyser, self.health.clone());
+                        found = Some(findings);
+                        match sub_opener {
+                            Some(opener) => {
+                                substream = Some(Watcher {
+                                    camera: format!("{} (analysis)", self.camera),
+                                    opener,
+                                    findings: SubstreamFindings(feed),
+                                    health: Arc::new(Mutex::new(CameraHealth::new(&self.camera))),
+                                    settings: self.settings.clone(),
+                                })
+                            }
+                            None => main_feed = Some(feed),
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(camera = self.camera, error = %e, "the analysis cannot start")
+                    }
+                }
+            }
             let watcher = Watcher {
                 camera: self.camera.clone(),
                 opener,
@@ -198,6 +276,7 @@ impl Source for CameraSource {
                     engine: ctx.engine.clone(),
                     reports: 0,
                     recorder: self.recorder.clone(),
+                    analysis: main_feed,
                 },
                 health: self.health.clone(),
                 settings: self.settings.clone(),
@@ -205,8 +284,31 @@ impl Source for CameraSource {
             let recorder = self.recorder.clone();
             tokio::join!(
                 watcher.run(ctx.shutdown.clone()),
+                async {
+                    if let Some(w) = substream {
+                        w.run(ctx.shutdown.clone()).await;
+                    }
+                },
+                async {
+                    if let Some(findings) = found {
+                        let (camera, sensors) = (&self.camera, &self.sensors);
+                        detect::report_findings(
+                            camera,
+                            sensors,
+                            &ctx.engine,
+                            &self.health,
+                            findings,
+                        )
+                        .await;
+                    }
+                },
                 evidence::record_alarms(&self.evidence, recorder, alarms, ctx.shutdown.clone()),
                 evidence::write_clips(&self.evidence, &mut finished, ctx.shutdown.clone()),
+                detect::keep_thumbnail(
+                    self.recorder.clone(),
+                    self.health.clone(),
+                    ctx.shutdown.clone()
+                ),
             );
             // Every recording has been ended by now: write what they hold.
             evidence::write_queued(&self.evidence, &mut finished).await;

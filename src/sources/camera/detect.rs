@@ -1,0 +1,198 @@
+//! Running a camera's analysis beside its stream: frames are handed to an analyser on a
+//! blocking thread through a short queue (the camera's task never waits for decoding),
+//! and what it finds goes to the engine as motion and tamper on the camera's sensors.
+//!
+//! When the analyser falls behind and the queue is full, frames are skipped up to the next
+//! keyframe (the decoder can only resume there), and counted.
+//!
+//! Also here: the page's thumbnail, a small JPEG of a recent keyframe every
+//! [`THUMBNAIL_EVERY`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use super::analysis::{Analyser, Finding};
+use super::evidence::Recorder;
+use super::health::CameraHealth;
+use super::picture;
+use super::stream::Frame;
+use super::watch::Findings;
+use crate::engine::{Observation, Reading};
+use crate::runtime::{EngineHandle, Shutdown};
+
+/// Frames queued for the analyser at most.
+pub const ANALYSIS_QUEUE: usize = 30;
+/// How often the page's thumbnail is renewed.
+pub const THUMBNAIL_EVERY: Duration = Duration::from_secs(10);
+/// Widest thumbnail.
+const THUMBNAIL_WIDTH: u32 = 320;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The camera task's end of the analysis queue.
+pub struct AnalysisFeed {
+    /// To the analyser.
+    frames: mpsc::Sender<Frame>,
+    /// Skipping to the next keyframe after a full queue.
+    resync: bool,
+    /// Counts skipped frames.
+    health: Arc<Mutex<CameraHealth>>,
+}
+
+impl AnalysisFeed {
+    /// Offers a frame without waiting.
+    pub fn offer(&mut self, frame: &Frame) {
+        if self.resync && !frame.keyframe {
+            lock(&self.health).analysis_skipped += 1;
+            return;
+        }
+        match self.frames.try_send(frame.clone()) {
+            Ok(()) => self.resync = false,
+            Err(_) => {
+                self.resync = true;
+                lock(&self.health).analysis_skipped += 1;
+            }
+        }
+    }
+}
+
+/// Findings of a separate analysis stream (a substream): frames to the analyser. Its
+/// loss is logged; video loss is reported from the main stream.
+pub struct SubstreamFindings(pub AnalysisFeed);
+
+impl Findings for SubstreamFindings {
+    async fn video_loss(&mut self, lost: bool, reason: &str) {
+        if lost {
+            tracing::warn!(reason, "analysis stream lost");
+        }
+    }
+
+    fn frame(&mut self, frame: &Frame) {
+        self.0.offer(frame);
+    }
+}
+
+/// Starts the analyser on a blocking thread. Returns the feed for the stream analysed and
+/// the findings, which end when every feed is dropped.
+pub fn start_analyser(
+    camera: &str,
+    analyser: Analyser,
+    health: Arc<Mutex<CameraHealth>>,
+) -> (AnalysisFeed, mpsc::UnboundedReceiver<Finding>) {
+    let (frames_tx, mut frames) = mpsc::channel::<Frame>(ANALYSIS_QUEUE);
+    let (findings_tx, findings) = mpsc::unbounded_channel();
+    let mut analyser = analyser;
+    let camera = camera.to_string();
+    let counter = health.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut failing = false;
+        while let Some(frame) = frames.blocking_recv() {
+            match analyser.frame(&frame) {
+                Ok(found) => {
+                    failing = false;
+                    lock(&counter).analysed_frames += 1;
+                    for f in found {
+                        if findings_tx.send(f).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(camera, error = %e, "the analysis cannot decode the picture");
+                }
+                Err(_) => {}
+            }
+        }
+    });
+    (
+        AnalysisFeed {
+            frames: frames_tx,
+            resync: false,
+            health,
+        },
+        findings,
+    )
+}
+
+/// Sends the analysis's findings to the engine on every sensor bound to the camera.
+pub async fn report_findings(
+    camera: &str,
+    sensors: &[String],
+    engine: &EngineHandle,
+    health: &Mutex<CameraHealth>,
+    mut findings: mpsc::UnboundedReceiver<Finding>,
+) {
+    let mut reports = 0u64;
+    while let Some(finding) = findings.recv().await {
+        let reading = match finding {
+            Finding::Motion(active) => {
+                lock(health).motion = active;
+                tracing::info!(camera, active, "camera motion");
+                Reading::Motion { active }
+            }
+            Finding::Tamper(kind) => {
+                lock(health).tamper = kind.map(|k| k.as_str());
+                tracing::warn!(camera, kind = kind.map(|k| k.as_str()), "camera tamper");
+                Reading::Tamper {
+                    active: kind.is_some(),
+                }
+            }
+        };
+        reports += 1;
+        for sensor in sensors {
+            let observation = Observation {
+                sensor: sensor.clone(),
+                reading: reading.clone(),
+                source_ref: Some(format!("camera:{camera}:analysis:{reports}")),
+            };
+            if let Err(e) = engine.observe(observation).await {
+                tracing::error!(camera, sensor, error = %e, "camera finding not committed");
+            }
+        }
+    }
+}
+
+/// Renews the camera's thumbnail from the newest buffered keyframe until shutdown.
+pub async fn keep_thumbnail(
+    recorder: Arc<Mutex<Recorder>>,
+    health: Arc<Mutex<CameraHealth>>,
+    mut shutdown: Shutdown,
+) {
+    let mut last: Option<Duration> = None;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut next_at = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = ticker.tick() => {}
+        }
+        if tokio::time::Instant::now() < next_at {
+            continue;
+        }
+        let Some(keyframe) = lock(&recorder).newest_keyframe() else {
+            continue;
+        };
+        if last == Some(keyframe.pts) {
+            continue;
+        }
+        last = Some(keyframe.pts);
+        let made = tokio::task::spawn_blocking(move || {
+            picture::snapshot(&keyframe, Some(THUMBNAIL_WIDTH))
+        })
+        .await;
+        match made {
+            Ok(Ok(jpeg)) => {
+                let mut h = lock(&health);
+                h.thumbnail = Some(Arc::new(jpeg));
+                h.thumbnail_ms = Some(jiff::Timestamp::now().as_millisecond());
+                next_at = tokio::time::Instant::now() + THUMBNAIL_EVERY;
+            }
+            Ok(Err(e)) => tracing::debug!(error = %e, "no thumbnail"),
+            Err(e) => tracing::warn!(error = %e, "thumbnail task failed"),
+        }
+    }
+}
