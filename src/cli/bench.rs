@@ -33,6 +33,10 @@ pub struct BenchArgs {
     /// `mosquitto` on PATH).
     #[arg(long, conflicts_with = "mqtt")]
     delivery: bool,
+    /// Run the camera benchmark instead: CPU per stream and memory per camera against
+    /// ffmpeg (needs ffmpeg and the test suite's RTSP server; run from the repository).
+    #[arg(long, conflicts_with_all = ["mqtt", "delivery"])]
+    cameras: bool,
     /// Alarms in the delivery benchmark.
     #[arg(long, default_value_t = 1000)]
     alarms: usize,
@@ -103,6 +107,15 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
+    }
+    if args.cameras {
+        return match super::bench_cameras::run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if args.mqtt || args.delivery {
         let result = if args.mqtt {

@@ -2,6 +2,7 @@
 //! `demo` and `bench`. Each subcommand is a thin layer over the library.
 
 mod bench;
+mod bench_cameras;
 mod bench_delivery;
 mod bench_mqtt;
 mod demo;
