@@ -425,6 +425,59 @@ mod tests {
         );
     }
 
+    /// An analyser that has learned a picture of vertical stripes (sharp, half bright).
+    fn learned() -> (Analyser, Vec<u8>) {
+        let mut a = Analyser::new(settings()).expect("decoder");
+        a.resize(GRID_COLS, 36);
+        let stripes: Vec<u8> = (0..GRID_COLS * 36)
+            .map(|i| if i % 2 == 0 { 60 } else { 180 })
+            .collect();
+        for i in 0..REFERENCE_WARMUP as u64 + 1 {
+            let sample = Sample {
+                grid: stripes.clone(),
+                sharpness: 20.0,
+            };
+            assert_eq!(a.compare(sample, Duration::from_millis(200 * i)), []);
+        }
+        (a, stripes)
+    }
+
+    /// Feeds `grid` with `sharpness` for 4 s after the learning; what was found.
+    fn feed(a: &mut Analyser, grid: &[u8], sharpness: f64) -> Vec<Finding> {
+        (10..30)
+            .flat_map(|i| {
+                let sample = Sample {
+                    grid: grid.to_vec(),
+                    sharpness,
+                };
+                a.compare(sample, Duration::from_millis(200 * i))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_blurred_picture_is_defocus_and_another_scene_is_turned_away() {
+        let (mut a, stripes) = learned();
+        assert_eq!(
+            feed(&mut a, &stripes, 3.0),
+            [Finding::Tamper(Some(TamperKind::Defocused))]
+        );
+        let (mut a, stripes) = learned();
+        let elsewhere: Vec<u8> = stripes.iter().map(|v| 240 - v).collect();
+        let found = feed(&mut a, &elsewhere, 20.0);
+        assert_eq!(
+            found.last(),
+            Some(&Finding::Tamper(Some(TamperKind::TurnedAway))),
+            "{found:?}"
+        );
+        let (mut a, stripes) = learned();
+        assert_eq!(
+            feed(&mut a, &stripes, 19.0),
+            [],
+            "the learned scene is fine"
+        );
+    }
+
     #[test]
     fn a_held_condition_reports_only_after_it_lasted() {
         let mut held = Held::default();
