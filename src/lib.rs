@@ -42,6 +42,7 @@
 //!   `/api/health`, read from the daemon's health records.
 //! - [`gpio`] — wired contacts, tamper loops and keyswitches in, sirens and lights out,
 //!   behind the [`gpio::GpioBackend`] trait (rppal on a Pi, simulated elsewhere).
+//! - [`shared_state`] — one way to lock the records tasks share.
 //! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
 //! - [`cli`] — `picket run | check-config | verify-journal | user | demo | bench`.
 
@@ -54,5 +55,6 @@ pub mod escalation;
 pub mod gpio;
 pub mod journal;
 pub mod runtime;
+pub mod shared_state;
 pub mod sources;
 pub mod web;

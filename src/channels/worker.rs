@@ -22,6 +22,7 @@ use crate::engine::{Clock, ContactId, Input, SystemTrouble};
 use crate::escalation::Notice;
 use crate::journal::{Delivery, Journal, ShadowOutbox};
 use crate::runtime::{EngineHandle, Shutdown};
+use crate::shared_state::lock;
 
 /// How often finished rows are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -296,8 +297,4 @@ async fn raise(ctx: &WorkerContext, trouble: SystemTrouble) {
         // Queued for the engine; its commit is not awaited here.
         drop(engine.submit_nowait(Input::Trouble(trouble)).await);
     }
-}
-
-fn lock(h: &Mutex<ChannelHealth>) -> std::sync::MutexGuard<'_, ChannelHealth> {
-    h.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -59,8 +59,9 @@ fn own_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Starts the test RTSP server with `args`; its URL.
-fn start_server(args: &[String]) -> Result<(Killed, String), String> {
+/// Starts the test RTSP server sending noise at `size`, `fps` frames a second and a
+/// keyframe every `gop` frames; its URL.
+fn start_server(size: &str, fps: u32, gop: u32) -> Result<(Killed, String), String> {
     let script = Path::new("tests/peers/rtsp_server.py");
     if !script.exists() {
         return Err("run from the repository: tests/peers/rtsp_server.py is needed".into());
@@ -68,7 +69,10 @@ fn start_server(args: &[String]) -> Result<(Killed, String), String> {
     let port = free_port()?;
     let child = Command::new("/usr/bin/python3")
         .arg(script)
-        .args(args)
+        .arg(format!("size={size}"))
+        .arg(format!("fps={fps}"))
+        .arg(format!("gop={gop}"))
+        .arg("pattern=snow")
         .arg(format!("port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -151,12 +155,7 @@ fn ffmpeg_run(url: &str, args: &[&str]) -> Result<f64, String> {
 /// Runs the camera benchmark and prints Markdown tables.
 pub async fn run() -> Result<(), String> {
     println!("## Camera ingest (1280×720, 25 fps, 2 s GOP), {RUN:?} each\n");
-    let (_server, url) = start_server(&[
-        "size=1280x720".into(),
-        "fps=25".into(),
-        "gop=50".into(),
-        "pattern=snow".into(),
-    ])?;
+    let (_server, url) = start_server("1280x720", 25, 50)?;
     let ffmpeg_copy = ffmpeg_run(&url, &["-c", "copy"])?;
     let (ingest, frames, kbit_s) = picket_run(&url, None).await?;
     println!("| run | CPU per stream | ratio |");
@@ -172,12 +171,7 @@ pub async fn run() -> Result<(), String> {
     );
 
     println!("## Decode + motion analysis (640×360, 5 fps), {RUN:?} each\n");
-    let (_sub, sub_url) = start_server(&[
-        "size=640x360".into(),
-        "fps=5".into(),
-        "gop=10".into(),
-        "pattern=snow".into(),
-    ])?;
+    let (_sub, sub_url) = start_server("640x360", 5, 10)?;
     let ffmpeg_decode = ffmpeg_run(&sub_url, &["-threads", "1"])?;
     let settings = AnalysisSettings {
         fps: 5.0,
@@ -200,12 +194,7 @@ pub async fn run() -> Result<(), String> {
     );
 
     println!("## Memory per camera (the 1280×720 stream above, 10 s pre-event buffer)\n");
-    let (_memory_server, url) = start_server(&[
-        "size=1280x720".into(),
-        "fps=25".into(),
-        "gop=50".into(),
-        "pattern=snow".into(),
-    ])?;
+    let (_memory_server, url) = start_server("1280x720", 25, 50)?;
     let before = own_rss_mib();
     let mut tasks = Vec::new();
     for _ in 0..MEMORY_CAMERAS {

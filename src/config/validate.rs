@@ -531,17 +531,21 @@ fn check_analysis(path: &str, a: &super::CameraAnalysis, problems: &mut Vec<Prob
     if let Some(url) = &a.url {
         check_camera_url(&format!("{path}.url"), url, problems);
     }
-    let mut within = |key: &str, value: f64, min: f64, max: f64| {
-        if !(min..=max).contains(&value) {
-            problems.push((
-                format!("{path}.{key}"),
-                format!("{value} is out of range; allowed {min}..={max}"),
-            ));
-        }
-    };
-    within("fps", a.fps, 0.5, 15.0);
-    within("sensitivity", f64::from(a.sensitivity), 1.0, 100.0);
-    within("min_area_percent", a.min_area_percent, 0.1, 100.0);
+    in_range(&format!("{path}.fps"), a.fps, 0.5, 15.0, problems);
+    in_range(
+        &format!("{path}.sensitivity"),
+        a.sensitivity,
+        1,
+        100,
+        problems,
+    );
+    in_range(
+        &format!("{path}.min_area_percent"),
+        a.min_area_percent,
+        0.1,
+        100.0,
+        problems,
+    );
     for (j, [x, y, w, h]) in a.regions.iter().enumerate() {
         let inside = [*x, *y].iter().all(|v| (0.0..100.0).contains(v))
             && *w > 0.0
@@ -560,7 +564,13 @@ fn check_analysis(path: &str, a: &super::CameraAnalysis, problems: &mut Vec<Prob
     }
 }
 
-pub(super) fn in_range(path: &str, value: u32, min: u32, max: u32, problems: &mut Vec<Problem>) {
+pub(super) fn in_range<T: PartialOrd + std::fmt::Display>(
+    path: &str,
+    value: T,
+    min: T,
+    max: T,
+    problems: &mut Vec<Problem>,
+) {
     if value < min || value > max {
         problems.push((
             path.to_string(),

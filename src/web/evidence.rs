@@ -91,17 +91,14 @@ pub async fn serve_evidence(
         .filter(|f| f.camera == camera && f.kind == kind);
     match matching.next_back() {
         Some(f) if f.deleted_at_ms.is_none() => send(f, request).await,
-        Some(f) => refuse(
-            StatusCode::GONE,
-            &format!(
-                "Đã xoá theo thời hạn lưu trữ lúc {}.",
-                crate::escalation::notice::rfc3339(f.deleted_at_ms.unwrap_or_default())
-            ),
-            &format!(
-                "Deleted by retention at {}.",
-                crate::escalation::notice::rfc3339(f.deleted_at_ms.unwrap_or_default())
-            ),
-        ),
+        Some(f) => {
+            let at = crate::escalation::notice::rfc3339(f.deleted_at_ms.unwrap_or_default());
+            refuse(
+                StatusCode::GONE,
+                &format!("Đã xoá theo thời hạn lưu trữ lúc {at}."),
+                &format!("Deleted by retention at {at}."),
+            )
+        }
         None => refuse(
             StatusCode::NOT_FOUND,
             "Chưa có: đoạn phim được ghi xong vài giây sau báo động.",

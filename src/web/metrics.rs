@@ -43,7 +43,7 @@ fn snapshot<T: Clone>(shared: &std::sync::OnceLock<Vec<Arc<Mutex<T>>>>) -> Vec<T
         .get()
         .map(|all| {
             all.iter()
-                .map(|h| h.lock().unwrap_or_else(|p| p.into_inner()).clone())
+                .map(|h| crate::shared_state::lock(h).clone())
                 .collect()
         })
         .unwrap_or_default()

@@ -124,7 +124,7 @@ async fn thumbnail(
     let found = effects.health.cameras.get().and_then(|cameras| {
         cameras
             .iter()
-            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
+            .map(|c| crate::shared_state::lock(c))
             .find(|c| c.camera == camera)
             .map(|c| c.thumbnail.clone())
     });

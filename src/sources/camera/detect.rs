@@ -20,17 +20,16 @@ use super::stream::Frame;
 use super::watch::Findings;
 use crate::engine::{Observation, Reading};
 use crate::runtime::{EngineHandle, Shutdown};
+use crate::shared_state::lock;
 
 /// Frames queued for the analyser at most.
 pub const ANALYSIS_QUEUE: usize = 30;
 /// How often the page's thumbnail is renewed.
 pub const THUMBNAIL_EVERY: Duration = Duration::from_secs(10);
+/// How soon to look again when there was no new keyframe to make a thumbnail of.
+const THUMBNAIL_RETRY: Duration = Duration::from_secs(1);
 /// Widest thumbnail.
 const THUMBNAIL_WIDTH: u32 = 320;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The camera task's end of the analysis queue.
 pub struct AnalysisFeed {
@@ -79,12 +78,11 @@ impl Findings for SubstreamFindings {
 /// the findings, which end when every feed is dropped.
 pub fn start_analyser(
     camera: &str,
-    analyser: Analyser,
+    mut analyser: Analyser,
     health: Arc<Mutex<CameraHealth>>,
 ) -> (AnalysisFeed, mpsc::UnboundedReceiver<Finding>) {
     let (frames_tx, mut frames) = mpsc::channel::<Frame>(ANALYSIS_QUEUE);
     let (findings_tx, findings) = mpsc::unbounded_channel();
-    let mut analyser = analyser;
     let camera = camera.to_string();
     let counter = health.clone();
     tokio::task::spawn_blocking(move || {
@@ -163,16 +161,14 @@ pub async fn keep_thumbnail(
     mut shutdown: Shutdown,
 ) {
     let mut last: Option<Duration> = None;
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let mut next_at = tokio::time::Instant::now();
+    let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
             _ = shutdown.wait() => return,
-            _ = ticker.tick() => {}
+            _ = tokio::time::sleep(wait) => {}
         }
-        if tokio::time::Instant::now() < next_at {
-            continue;
-        }
+        // Until a thumbnail is made, look again each second.
+        wait = THUMBNAIL_RETRY;
         let Some(keyframe) = lock(&recorder).newest_keyframe() else {
             continue;
         };
@@ -189,7 +185,7 @@ pub async fn keep_thumbnail(
                 let mut h = lock(&health);
                 h.thumbnail = Some(Arc::new(jpeg));
                 h.thumbnail_ms = Some(jiff::Timestamp::now().as_millisecond());
-                next_at = tokio::time::Instant::now() + THUMBNAIL_EVERY;
+                wait = THUMBNAIL_EVERY;
             }
             Ok(Err(e)) => tracing::debug!(error = %e, "no thumbnail"),
             Err(e) => tracing::warn!(error = %e, "thumbnail task failed"),

@@ -22,6 +22,7 @@ use super::{clip, picture};
 use crate::engine::{Alarm, AlarmId, AlarmState, Timestamp};
 use crate::journal::{EvidenceFile, Journal};
 use crate::runtime::Shutdown;
+use crate::shared_state::lock;
 
 /// A clip being gathered for one alarm.
 #[derive(Debug)]
@@ -117,10 +118,6 @@ impl Recorder {
             let _ = self.finished.send(done);
         }
     }
-}
-
-fn lock(r: &Mutex<Recorder>) -> std::sync::MutexGuard<'_, Recorder> {
-    r.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// What a camera's evidence tasks need.

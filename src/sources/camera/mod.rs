@@ -110,10 +110,7 @@ impl Findings for CameraFindings {
     }
 
     fn frame(&mut self, frame: &Frame) {
-        self.recorder
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .frame(frame);
+        crate::shared_state::lock(&self.recorder).frame(frame);
         if let Some(feed) = &mut self.analysis {
             feed.offer(frame);
         }

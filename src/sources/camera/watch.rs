@@ -16,6 +16,7 @@ use super::health::CameraHealth;
 use super::stream::{CameraError, CameraErrorKind, Frame, FrameStream, Opener};
 use crate::backoff::Backoff;
 use crate::runtime::Shutdown;
+use crate::shared_state::lock;
 
 /// How a camera is watched.
 #[derive(Debug, Clone)]
@@ -221,10 +222,6 @@ async fn guarded<T, F: Findings>(
             }
         }
     }
-}
-
-fn lock(h: &Mutex<CameraHealth>) -> std::sync::MutexGuard<'_, CameraHealth> {
-    h.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]
