@@ -2,7 +2,8 @@
 //! an ephemeral port): Basic and Digest credentials, a clear error for a wrong password,
 //! video loss within the stall timeout when the server dies or hangs, restore when it
 //! returns, TEARDOWN at shutdown, a dead camera that does not hold up another, and an
-//! alarm's MP4 clip (read back by ffprobe) with its SHA-256 in the journal; retention.
+//! alarm's MP4 clip (read back by ffprobe) with its SHA-256 in the journal; retention;
+//! motion and tamper from the picture, and camera motion confirming a fence contact.
 
 mod common;
 
@@ -543,4 +544,110 @@ async fn a_black_picture_is_camera_tamper() {
     assert_eq!(health(&picket, 0).tamper, Some("covered"));
     picket.stop().await;
     server.stop().await;
+}
+
+/// A simulated yard camera (someone crosses it for 4 s every 20 s) watching a fence whose
+/// contact is its own sensor, in an area armed at once.
+fn fence_under_a_camera(dir: &Path) -> picket::config::Config {
+    let text = format!(
+        "[site]\nname = \"Kho Bình Dương\"\n\n[journal]\npath = \"{}\"\n\n\
+         [[areas]]\nid = \"a\"\nname = \"Bãi xe\"\nexit_delay_s = 0\n\n\
+         [[zones]]\nid = \"fence\"\nname = \"Hàng rào\"\narea = \"a\"\ntype = \"perimeter\"\n\n\
+         [[zones]]\nid = \"yard\"\nname = \"Sân\"\narea = \"a\"\ntype = \"interior\"\n\n\
+         [[cameras]]\nid = \"yard_cam\"\nurl = \"sim://yard\"\nzones = [\"yard\", \"fence\"]\n\
+         {ANALYSIS}\n\n\
+         [[sensors]]\nid = \"yard_cam_video\"\nzone = \"yard\"\nkind = \"camera\"\n\
+         source = {{ kind = \"camera\", camera = \"yard_cam\" }}\n\n\
+         [[sensors]]\nid = \"fence-1\"\nzone = \"fence\"\nkind = \"fence\"\n\
+         source = {{ kind = \"simulated\" }}\n",
+        dir.join("journal.db").display()
+    );
+    picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fence_contact_then_camera_motion_in_the_area_is_a_confirmed_intrusion() {
+    use picket::engine::{
+        Actor, Command, CommandKind, ContactId, EventKind, Mode, Observation, Origin, Reading, Role,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (mut picket, engine) = Picket::start_with_console(fence_under_a_camera(dir.path())).await;
+    // The first crossing comes and goes while the area is disarmed: nothing to confirm.
+    wait_for("the first crossing", async || health(&picket, 0).motion).await;
+    wait_for("the yard quiet again", async || !health(&picket, 0).motion).await;
+
+    let guard = Actor {
+        user: "bao-ve".into(),
+        role: Role::Guard,
+        duress: false,
+        origin: Origin::Page,
+    };
+    let armed = engine
+        .command(Command {
+            kind: CommandKind::Arm {
+                area: "a".into(),
+                mode: Mode::ArmedAway,
+                force: false,
+            },
+            actor: guard,
+        })
+        .await
+        .expect("armed");
+    assert!(
+        armed
+            .events
+            .iter()
+            .any(|p| p.event.kind == EventKind::Armed),
+        "{:?}",
+        armed.events
+    );
+
+    // The fence contact alone: an intrusion, not yet confirmed.
+    let tripped = engine
+        .observe(Observation {
+            sensor: "fence-1".into(),
+            reading: Reading::Motion { active: true },
+            source_ref: None,
+        })
+        .await
+        .expect("committed");
+    let raised = tripped
+        .events
+        .iter()
+        .find(|p| p.event.kind == EventKind::AlarmRaised)
+        .unwrap_or_else(|| panic!("no alarm from the fence: {:?}", tripped.events));
+    let fence_alarm = raised.event.alarm;
+    assert_eq!(raised.event.zone.as_deref(), Some("fence"));
+    assert!(
+        !tripped
+            .events
+            .iter()
+            .any(|p| p.event.kind == EventKind::AlarmConfirmed)
+    );
+
+    // The next crossing, seen by the camera: an intrusion of its own, which confirms the
+    // fence's (139).
+    let camera_alarm = picket
+        .expect("the camera's motion raising an alarm", |p| {
+            p.event.kind == EventKind::AlarmRaised
+                && p.event.sensor.as_deref() == Some("yard_cam_video")
+        })
+        .await;
+    assert_eq!(camera_alarm.event.zone.as_deref(), Some("yard"));
+    let confirmed = picket
+        .expect("the fence alarm confirmed", |p| {
+            p.event.kind == EventKind::AlarmConfirmed && p.event.alarm == fence_alarm
+        })
+        .await;
+    assert_eq!(confirmed.event.code, Some(ContactId::CONFIRMED));
+    assert!(
+        confirmed
+            .event
+            .message_en
+            .contains("confirmed by a second detector"),
+        "{}",
+        confirmed.event.message_en
+    );
+    drop(engine);
+    picket.stop().await;
 }

@@ -1,6 +1,7 @@
 //! picket running inside the test process, with its effects in reach.
 
-use picket::runtime::{self, Effects, Published, RunOptions};
+use picket::runtime::{self, Effects, EngineHandle, Published, RunOptions};
+use picket::sources::{Source, SourceContext, SourceFuture};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot};
@@ -15,6 +16,19 @@ pub struct Picket {
 
 impl Picket {
     pub async fn start(config: picket::config::Config) -> Picket {
+        Picket::start_with(config, Vec::new()).await
+    }
+
+    /// Starts picket with a console: a way in to its engine, as a keypad or the page has.
+    /// Drop the handle before `stop`: the engine runs until every handle is gone.
+    pub async fn start_with_console(config: picket::config::Config) -> (Picket, EngineHandle) {
+        let (tx, rx) = oneshot::channel();
+        let console = Console { handle: Some(tx) };
+        let picket = Picket::start_with(config, vec![Box::new(console)]).await;
+        (picket, rx.await.expect("the console source ran"))
+    }
+
+    async fn start_with(config: picket::config::Config, sources: Vec<Box<dyn Source>>) -> Picket {
         let (tx, rx) = oneshot::channel();
         let (stop_tx, stop_rx) = oneshot::channel();
         let options = RunOptions {
@@ -22,6 +36,7 @@ impl Picket {
                 let _ = tx.send((e.events.subscribe(), e.clone()));
             })),
             stop: Some(stop_rx),
+            sources,
             ..RunOptions::default()
         };
         let task =
@@ -85,5 +100,26 @@ impl Picket {
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.task.await.unwrap();
+    }
+}
+
+/// A source that hands the test its way in to the engine, then waits for shutdown.
+struct Console {
+    handle: Option<oneshot::Sender<EngineHandle>>,
+}
+
+impl Source for Console {
+    fn name(&self) -> String {
+        "console".into()
+    }
+
+    fn run<'a>(&'a mut self, ctx: &'a SourceContext) -> SourceFuture<'a> {
+        Box::pin(async move {
+            if let Some(handle) = self.handle.take() {
+                let _ = handle.send(ctx.engine.clone());
+            }
+            ctx.shutdown.clone().wait().await;
+            Ok(())
+        })
     }
 }
