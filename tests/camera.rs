@@ -235,6 +235,8 @@ async fn a_camera_that_never_answers_does_not_hold_up_another() {
         Some(1.0)
     );
     assert!(sample(&metrics, r#"picket_camera_fps{camera="gate"}"#).is_some_and(|f| f > 0.0));
+    // Neither picture is analysed, so neither claims to see (or not see) motion.
+    assert!(!metrics.contains("picket_camera_motion{"), "{metrics}");
     let api: serde_json::Value = serde_json::from_str(&get(web, "/api/health").await.1).unwrap();
     assert_eq!(api["cameras"][0]["camera"], "dead");
     assert_eq!(api["cameras"][0]["last_error_kind"], "stalled");
@@ -500,6 +502,37 @@ async fn a_moving_picture_is_motion_and_a_still_one_is_not_and_the_page_gets_thu
     assert_eq!(motion_of(&events, "still-video"), Vec::<String>::new());
     assert!(!health(&picket, 1).motion);
     assert_eq!(health(&picket, 1).tamper, None);
+    // /metrics says the same: the ball moves now and then, the bars never do.
+    wait_for("/metrics showing the ball's motion", async || {
+        let metrics = get(web_port, "/metrics").await.1;
+        sample(&metrics, r#"picket_camera_motion{camera="ball"}"#) == Some(1.0)
+    })
+    .await;
+    let metrics = get(web_port, "/metrics").await.1;
+    assert_eq!(
+        sample(&metrics, r#"picket_camera_motion{camera="still"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&metrics, r#"picket_camera_tamper{camera="still"}"#),
+        Some(0.0)
+    );
+    assert!(
+        sample(
+            &metrics,
+            r#"picket_camera_analysed_frames_total{camera="still"}"#
+        )
+        .is_some_and(|n| n >= 50.0),
+        "{metrics}"
+    );
+    assert!(
+        sample(
+            &metrics,
+            r#"picket_camera_analysis_skipped_frames_total{camera="still"}"#
+        )
+        .is_some(),
+        "{metrics}"
+    );
 
     // The page's thumbnail: a JPEG of the picture at 320 wide.
     wait_for("a thumbnail", async || {
@@ -532,7 +565,11 @@ async fn a_moving_picture_is_motion_and_a_still_one_is_not_and_the_page_gets_thu
 async fn a_black_picture_is_camera_tamper() {
     let dir = tempfile::tempdir().unwrap();
     let server = rtsp_server(&["pattern=black"]).await;
-    let cameras = camera("covered", server.port, ANALYSIS);
+    let web_port = free_port();
+    let cameras = format!(
+        "[web]\nlisten = \"127.0.0.1:{web_port}\"\n\n{}",
+        camera("covered", server.port, ANALYSIS)
+    );
     let mut picket = Picket::start(site(dir.path(), &cameras)).await;
     let tamper = picket
         .expect("tamper (383) on the covered camera", |p| {
@@ -542,6 +579,11 @@ async fn a_black_picture_is_camera_tamper() {
         .await;
     assert_eq!(tamper.event.qualifier.digit(), 1, "{:?}", tamper.event);
     assert_eq!(health(&picket, 0).tamper, Some("covered"));
+    let metrics = get(web_port, "/metrics").await.1;
+    assert_eq!(
+        sample(&metrics, r#"picket_camera_tamper{camera="covered"}"#),
+        Some(1.0)
+    );
     picket.stop().await;
     server.stop().await;
 }

@@ -263,7 +263,7 @@ fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
 type CameraSeries<T> = (&'static str, &'static str, fn(&CameraHealth) -> Option<T>);
 
 fn register_cameras(registry: &mut Registry, cameras: &[CameraHealth]) {
-    let gauges: [CameraSeries<i64>; 2] = [
+    let gauges: [CameraSeries<i64>; 5] = [
         (
             "camera_online",
             "1 while frames arrive from the camera",
@@ -273,6 +273,21 @@ fn register_cameras(registry: &mut Registry, cameras: &[CameraHealth]) {
             "camera_last_keyframe_timestamp_seconds",
             "When the camera's last keyframe arrived, Unix seconds",
             |h| h.last_keyframe_ms.map(|ms| ms / 1000),
+        ),
+        (
+            "camera_motion",
+            "1 while the camera's analysis sees motion (analysed cameras only)",
+            |h| h.analysing.then_some(i64::from(h.motion)),
+        ),
+        (
+            "camera_tamper",
+            "1 while the camera's analysis sees it covered, defocused or turned away",
+            |h| h.analysing.then_some(i64::from(h.tamper.is_some())),
+        ),
+        (
+            "camera_thumbnail_timestamp_seconds",
+            "When the page's thumbnail was last taken, Unix seconds",
+            |h| h.thumbnail_ms.map(|ms| ms / 1000),
         ),
     ];
     let rates: [CameraSeries<f64>; 2] = [
@@ -287,7 +302,7 @@ fn register_cameras(registry: &mut Registry, cameras: &[CameraHealth]) {
             |h| Some(h.kbit_s),
         ),
     ];
-    let counters: [CameraSeries<u64>; 3] = [
+    let counters: [CameraSeries<u64>; 5] = [
         ("camera_frames", "Frames received since start", |h| {
             Some(h.frames)
         }),
@@ -300,6 +315,16 @@ fn register_cameras(registry: &mut Registry, cameras: &[CameraHealth]) {
             "camera_video_losses",
             "Times the picture was declared lost",
             |h| Some(h.losses),
+        ),
+        (
+            "camera_analysed_frames",
+            "Pictures decoded by the camera's analysis",
+            |h| h.analysing.then_some(h.analysed_frames),
+        ),
+        (
+            "camera_analysis_skipped_frames",
+            "Frames the analysis skipped to catch up (to the next keyframe)",
+            |h| h.analysing.then_some(h.analysis_skipped),
         ),
     ];
     let label = |h: &CameraHealth| labels(&[("camera", &h.camera)]);

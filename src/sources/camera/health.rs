@@ -1,5 +1,5 @@
 //! A camera's health, for the page and `/metrics`: online or not, frame rate, bit rate,
-//! age of the last keyframe, reconnects and the last error.
+//! age of the last keyframe, reconnects and the last error, and what the analysis sees.
 
 use serde::Serialize;
 use tokio::time::Instant;
@@ -36,6 +36,9 @@ pub struct CameraHealth {
     pub last_error: Option<String>,
     /// The kind of that failure (`unauthorized`, `stalled`…).
     pub last_error_kind: Option<&'static str>,
+    /// The camera's picture is analysed for motion and tamper (`[cameras.analysis]`), so
+    /// the analysis figures below mean something.
+    pub analysing: bool,
     /// The analysis sees motion now.
     pub motion: bool,
     /// The analysis sees tamper now: `covered`, `defocused` or `turned_away`.
@@ -58,6 +61,14 @@ pub struct CameraHealth {
 }
 
 impl CameraHealth {
+    /// A camera not yet heard from, with its picture analysed or not.
+    pub fn analysed(camera: &str, analysing: bool) -> CameraHealth {
+        CameraHealth {
+            analysing,
+            ..CameraHealth::new(camera)
+        }
+    }
+
     /// A camera not yet heard from.
     pub fn new(camera: &str) -> CameraHealth {
         CameraHealth {
@@ -73,6 +84,7 @@ impl CameraHealth {
             losses: 0,
             last_error: None,
             last_error_kind: None,
+            analysing: false,
             motion: false,
             tamper: None,
             analysed_frames: 0,

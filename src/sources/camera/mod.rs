@@ -197,12 +197,13 @@ impl CameraSource {
                     usize::try_from(camera.buffer_mb).unwrap_or(16) * 1024 * 1024,
                     finished_tx,
                 );
+                let health = CameraHealth::analysed(&camera.id, analysis.is_some());
                 Ok(CameraSource {
                     camera: camera.id.clone(),
                     opener: Some(opener),
                     analysis,
                     sensors,
-                    health: Arc::new(Mutex::new(CameraHealth::new(&camera.id))),
+                    health: Arc::new(Mutex::new(health)),
                     settings: WatchSettings {
                         stall_timeout: stall,
                         backoff: Backoff::new(RECONNECT_BASE, RECONNECT_CAP),
