@@ -7,11 +7,11 @@
 
 mod common;
 
-use common::Feed;
 use common::broker::free_port;
 use common::delivery::{get, http_client, journal, next_notice, sample, wait_for, webhook};
 use common::inproc::Picket;
 use common::peers::Peer;
+use common::{Feed, ffprobe};
 use picket::runtime::Published;
 use picket::sources::camera::CameraHealth;
 use sha2::Digest;
@@ -254,30 +254,6 @@ async fn fetch(url: &str) -> reqwest::Response {
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-}
-
-fn ffprobe(path: &str, entries: &str) -> Vec<String> {
-    let out = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            entries,
-            "-of",
-            "default=nw=1:nk=1",
-            path,
-        ])
-        .output()
-        .expect("ffprobe (bash tests/run.sh installs ffmpeg)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

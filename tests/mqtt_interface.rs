@@ -1,6 +1,7 @@
 //! picket's own MQTT interface against a real Mosquitto: Home Assistant discovery payloads
 //! that Home Assistant's MQTT schemas accept, availability as a last will, retained state,
-//! events, and the command topic with codes, refusals, audit and lockout.
+//! events, the command topic with codes, refusals, audit and lockout, and cameras (state,
+//! thumbnail, discovery).
 
 mod common;
 
@@ -439,4 +440,78 @@ async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_fa
         "{audit:?}"
     );
     assert!(audit.last().unwrap().2.contains("locked out"), "{audit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_has_its_state_and_thumbnail_retained_and_is_discovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    // A simulated camera whose lens is covered: online, and tampered with.
+    let text = format!(
+        "{}\n[[zones]]\nid = \"yard\"\nname = \"Sân\"\narea = \"gate\"\ntype = \"perimeter\"\n\
+         [[cameras]]\nid = \"yard_cam\"\nurl = \"sim://black\"\nzones = [\"yard\"]\n\
+         analysis = {{ fps = 5.0 }}\n\
+         [[sensors]]\nid = \"yard_cam_video\"\nzone = \"yard\"\nkind = \"camera\"\n\
+         source = {{ kind = \"camera\", camera = \"yard_cam\" }}\n",
+        config_text(dir.path(), broker.port)
+    );
+    let config = picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let (_c, mut rx) = listen(broker.port, "ha", "#").await;
+    let picket = Picket::start(config).await;
+    let base = "picket/nha_may_song_hong";
+    let state_topic = format!("{base}/camera/yard_cam");
+    let thumbnail_topic = format!("{state_topic}/thumbnail");
+
+    let online = json(&expect(&mut rx, &state_topic, |p| json(p)["online"] == true).await);
+    assert_eq!(online["analysing"], true, "{online}");
+    assert_eq!(online["width"], 640, "{online}");
+    let covered = json(&expect(&mut rx, &state_topic, |p| json(p)["tamper"] == "covered").await);
+    assert_eq!(covered["motion"], false, "{covered}");
+    let thumbnail = expect(&mut rx, &thumbnail_topic, |_| true).await;
+    let file = dir.path().join("thumbnail.jpg");
+    std::fs::write(&file, &thumbnail).unwrap();
+    assert_eq!(
+        common::ffprobe(file.to_str().unwrap(), "stream=codec_name,width,height"),
+        ["mjpeg", "320", "180"]
+    );
+
+    // Home Assistant, arriving late, finds the camera, its picture and its state retained.
+    let availability = format!("{base}/availability");
+    let picture_config = "homeassistant/camera/picket_nha_may_song_hong/yard_cam/config";
+    let online_config =
+        "homeassistant/binary_sensor/picket_nha_may_song_hong/camera_yard_cam_online/config";
+    let (_late, mut late) = listen(broker.port, "ha-late", "#").await;
+    let mut retained: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let wanted = [
+        picture_config.to_string(),
+        online_config.to_string(),
+        state_topic.clone(),
+        thumbnail_topic.clone(),
+    ];
+    tokio::time::timeout(PATIENCE, async {
+        while !wanted.iter().all(|w| retained.contains_key(w)) {
+            let (t, p, is_retained) = late.recv().await.unwrap();
+            if is_retained {
+                retained.insert(t, p);
+            }
+        }
+    })
+    .await
+    .expect("the camera's discovery, state and picture retained");
+    let picture = json(&retained[picture_config]);
+    check_common(&picture, "camera", &availability);
+    assert_eq!(string(&picture, "topic", "camera"), thumbnail_topic);
+    let connected = json(&retained[online_config]);
+    check_common(&connected, "binary_sensor", &availability);
+    assert_eq!(
+        string(&connected, "device_class", "connectivity"),
+        "connectivity"
+    );
+    assert_eq!(
+        string(&connected, "state_topic", "connectivity"),
+        state_topic
+    );
+    assert_eq!(json(&retained[&state_topic])["online"], true);
+    assert_eq!(&retained[&thumbnail_topic][..2], [0xFF, 0xD8]);
+    picket.stop().await;
 }

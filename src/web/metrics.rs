@@ -13,7 +13,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use crate::channels::{ChannelHealth, LinkState};
 use crate::runtime::Effects;
@@ -37,26 +36,14 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Health records shared behind locks, copied out.
-fn snapshot<T: Clone>(shared: &std::sync::OnceLock<Vec<Arc<Mutex<T>>>>) -> Vec<T> {
-    shared
-        .get()
-        .map(|all| {
-            all.iter()
-                .map(|h| crate::shared_state::lock(h).clone())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The channels' health records, copied out of their locks.
 pub fn channels(effects: &Effects) -> Vec<ChannelHealth> {
-    snapshot(&effects.health.channels)
+    crate::shared_state::copies(&effects.health.channels)
 }
 
 /// The cameras' health records, copied out of their locks.
 pub fn cameras(effects: &Effects) -> Vec<CameraHealth> {
-    snapshot(&effects.health.cameras)
+    crate::shared_state::copies(&effects.health.cameras)
 }
 
 /// Everything, in OpenMetrics text.

@@ -179,3 +179,28 @@ pub fn tls_client(ca: &Path) -> rumqttc::TlsConfiguration {
     .with_no_client_auth();
     rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(config))
 }
+
+/// Runs ffprobe on `path`: one value per requested entry (`stream=width,height`…).
+pub fn ffprobe(path: &str, entries: &str) -> Vec<String> {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            entries,
+            "-of",
+            "default=nw=1:nk=1",
+            path,
+        ])
+        .output()
+        .expect("ffprobe (bash tests/run.sh installs ffmpeg)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

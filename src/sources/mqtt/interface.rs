@@ -9,11 +9,14 @@
 //! - `command` — arm, disarm, acknowledge with a user's code; answered on
 //!   `command/reply`. Wrong codes are refused, counted, audited, and after
 //!   [`MAX_FAILURES`] within [`FAILURE_WINDOW`] the topic is locked for [`LOCKOUT`].
-//! - Home Assistant MQTT discovery: an `alarm_control_panel` per area and a
-//!   `binary_sensor` (plus a `problem` one) per sensor, tied to `availability`.
+//! - `camera/<id>`, `camera/<id>/thumbnail` — see [`super::camera_topics`];
+//! - Home Assistant MQTT discovery: an `alarm_control_panel` per area, a
+//!   `binary_sensor` (plus a `problem` one) per sensor, and per camera a `camera` and a
+//!   `connectivity` sensor, tied to `availability`.
 
 use rumqttc::{AsyncClient, QoS};
 
+use super::camera_topics::{self, CameraTopics};
 use super::connect::MAX_OUTGOING;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -65,7 +68,8 @@ impl Sender {
     /// Publishes unless the packet would exceed [`MAX_OUTGOING`]: rumqttc would drop the
     /// connection on it and, since state is republished on every connection, never get
     /// back. An oversized message is logged with its topic and size, counted, and skipped.
-    async fn send(&self, topic: String, retain: bool, payload: String) {
+    async fn send(&self, topic: String, retain: bool, payload: impl Into<Vec<u8>>) {
+        let payload = payload.into();
         // Fixed header, topic length and packet id take at most 9 bytes beyond these.
         let size = topic.len() + payload.len() + 9;
         if size > MAX_OUTGOING {
@@ -256,6 +260,11 @@ pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, 
             problem,
         ));
     }
+    out.extend(super::camera_topics::discovery(
+        topics,
+        config,
+        &availability,
+    ));
     out
 }
 
@@ -355,11 +364,21 @@ pub async fn publish(
     let mut published: BTreeMap<String, String> = BTreeMap::new();
     let discovery_on = config.mqtt.as_ref().is_some_and(|m| m.discovery);
     let out = Sender { client, stats };
+    let mut cameras = CameraTopics::default();
+    let mut look = tokio::time::interval(camera_topics::LOOK_EVERY);
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = look.tick() => {
+                let health = crate::shared_state::copies(&deps.effects.health.cameras);
+                for m in cameras.changes(&topics, &health, Instant::now()) {
+                    out.send(m.topic, true, m.payload).await;
+                }
+            }
             changed = connected.changed() => {
                 if changed.is_err() { return; }
-                out.send(topics.availability(), true, "online".into()).await;
+                cameras.forget();
+                out.send(topics.availability(), true, "online").await;
                 if discovery_on {
                     for (topic, payload) in discovery(&topics, &deps.site, &config) {
                         out.send(topic, true, payload.to_string()).await;
@@ -701,7 +720,7 @@ mod tests {
         out.send("picket/kho/state".into(), true, "x".repeat(MAX_OUTGOING))
             .await;
         assert_eq!(out.stats.oversized.load(Ordering::Relaxed), 1);
-        out.send("picket/kho/state".into(), true, "{}".into()).await;
+        out.send("picket/kho/state".into(), true, "{}").await;
         assert_eq!(out.stats.oversized.load(Ordering::Relaxed), 1);
     }
 }

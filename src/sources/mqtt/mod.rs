@@ -9,6 +9,7 @@
 //! CONNACK (the broker may not have kept the session), and raises a trouble (330) when the
 //! broker stays unreachable beyond the configured grace.
 
+pub mod camera_topics;
 mod connect;
 pub mod interface;
 pub mod profiles;
