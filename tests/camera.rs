@@ -376,9 +376,55 @@ async fn an_alarm_in_a_covered_zone_leaves_a_clip_and_a_snapshot_with_their_hash
         &format!("/evidence/{}/", alarm_id + 1),
     );
     assert_eq!(fetch(&other_alarm).await.status(), 403);
+
+    // Both fingerprints are in the hash chain, as history of the alarm.
+    for file in [snapshot, clip] {
+        let chained = picket
+            .expect("the evidence's fingerprint chained", |p| {
+                p.event.kind == picket::engine::EventKind::EvidenceRecorded
+                    && p.event.source_ref.as_deref() == Some(&format!("sha256:{}", file.sha256))
+            })
+            .await;
+        assert_eq!(chained.event.alarm, Some(alarm_id as u64));
+        assert!(
+            chained.event.message_en.contains(&file.sha256),
+            "{}",
+            chained.event.message_en
+        );
+    }
     picket.stop().await;
     server.stop().await;
     hook.stop().await;
+
+    // The audit: the chain and the files agree; then a clip edited afterwards is named.
+    let journal_path = dir.path().join("journal.db");
+    let (ok, text) = verify_journal(&journal_path);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("2 evidence files listed, 2 kept and matching the chain"),
+        "{text}"
+    );
+    let mut edited = std::fs::read(&clip.path).unwrap();
+    edited.extend_from_slice(b"edited");
+    std::fs::write(&clip.path, edited).unwrap();
+    let (ok, text) = verify_journal(&journal_path);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("alarm {alarm_id}: {}: altered", clip.path)),
+        "{text}"
+    );
+}
+
+/// `picket verify-journal FILE`: (succeeded, what it printed).
+fn verify_journal(path: &Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["verify-journal", path.to_str().unwrap()])
+        .output()
+        .expect("picket verify-journal");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
 }
 
 #[tokio::test]
@@ -414,7 +460,26 @@ async fn retention_deletes_clips_by_age_then_by_size_and_records_why() {
             .unwrap();
         paths.push(path);
     }
-    apply_retention(&journal, Duration::from_secs(30 * 86_400), 1000, now).await;
+    let deleted = apply_retention(
+        &journal,
+        dir.path(),
+        Duration::from_secs(30 * 86_400),
+        1000,
+        now,
+    )
+    .await;
+    // Both deletions go to the engine for the hash chain, each with its reason.
+    let reasons: Vec<(u64, String)> = deleted
+        .iter()
+        .map(|n| (n.alarm, n.deleted.clone().unwrap_or_default().1))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (1, "older than 30 days".to_string()),
+            (2, "evidence over 1000 B".to_string())
+        ]
+    );
     let exists: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
     // The old one by age; then the oldest recent one, to get under 1,000 bytes.
     assert_eq!(exists, [false, false, true, true]);

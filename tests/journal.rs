@@ -1,5 +1,6 @@
 //! The journal on real SQLite files: commits survive reopening, the hash chain detects
-//! tampering and names the row, schema versions are enforced, users' codes are hashed.
+//! tampering and names the row, evidence files are checked against the chain, schema
+//! versions are enforced, users' codes are hashed.
 
 use picket::config;
 use picket::engine::*;
@@ -460,4 +461,97 @@ async fn upgrading_schema_2_keeps_pending_deliveries_and_allows_skipped_ones() {
         .await
         .expect("schema 3 accepts skipped deliveries");
     assert!(dir.path().join("j.v2.bak").exists());
+}
+
+#[tokio::test]
+async fn evidence_that_does_not_fit_the_chain_is_named() {
+    use picket::journal::EvidenceFile;
+    use picket::sources::camera::evidence::note_of;
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, mut engine, clock) = scenario(&dir.path().join("j.db")).await;
+    // Five files of alarm 1: what each one's story is.
+    let mut files = Vec::new();
+    for (i, name) in ["kept", "unchained", "retired", "vanished", "unlisted"]
+        .iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("{name}.mp4"));
+        let bytes = format!("clip {name}").into_bytes();
+        std::fs::write(&path, &bytes).unwrap();
+        files.push(EvidenceFile {
+            id: i as i64 + 1,
+            alarm_id: 1,
+            camera: "gate".into(),
+            kind: "clip".into(),
+            path: path.display().to_string(),
+            sha256: hex::encode(sha2::Sha256::digest(&bytes)),
+            bytes: bytes.len() as i64,
+            duration_ms: Some(1000),
+            created_at_ms: 1,
+            deleted_at_ms: None,
+        });
+    }
+    let chain = |i: usize, deleted: Option<(&str, &str)>| {
+        Input::Evidence(note_of(
+            &files[i],
+            dir.path(),
+            deleted.map(|(vi, en)| (vi.to_string(), en.to_string())),
+        ))
+    };
+    let inputs = vec![
+        chain(0, None),
+        chain(2, None),
+        chain(2, Some(("quá 30 ngày", "older than 30 days"))),
+        chain(3, None),
+        chain(4, None),
+    ];
+    drive(&journal, &mut engine, &clock, inputs).await;
+    for file in &files[..4] {
+        journal.record_evidence(file).await.unwrap();
+    }
+    // "retired" was deleted by retention; "vanished" by someone else.
+    for i in [2, 3] {
+        std::fs::remove_file(&files[i].path).unwrap();
+    }
+    journal
+        .evidence_deleted(3, 5, "older than 30 days")
+        .await
+        .unwrap();
+
+    let report = journal::verify_evidence(&journal).await.unwrap();
+    assert_eq!((report.listed, report.matched), (4, 1), "{report:?}");
+    let problems: Vec<(String, &str)> = report
+        .problems
+        .iter()
+        .map(|p| {
+            let name = std::path::Path::new(&p.path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let what = [
+                "is not in the hash chain",
+                "missing: deleted, but not by retention",
+                "in the hash chain but no longer in the evidence list",
+            ]
+            .into_iter()
+            .find(|w| p.problem.contains(w))
+            .unwrap_or(p.problem.as_str());
+            (name, what)
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            ("unchained".to_string(), "is not in the hash chain"),
+            (
+                "vanished".to_string(),
+                "missing: deleted, but not by retention"
+            ),
+            (
+                format!("sha256:{}", files[4].sha256),
+                "in the hash chain but no longer in the evidence list"
+            ),
+        ]
+    );
 }

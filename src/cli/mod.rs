@@ -165,25 +165,44 @@ async fn verify_journal(path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match journal::verify(&journal).await {
-        Ok(report) => match report.broken {
-            None => {
-                println!("OK: {} events, hash chain intact", report.checked);
-                ExitCode::SUCCESS
-            }
-            Some(b) => {
-                println!(
-                    "BROKEN at event seq {}: {} ({} events before it verified)",
-                    b.seq, b.reason, report.checked
-                );
-                ExitCode::FAILURE
-            }
-        },
+    let report = match journal::verify(&journal).await {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("{e}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
+    };
+    if let Some(b) = report.broken {
+        println!(
+            "BROKEN at event seq {}: {} ({} events before it verified)",
+            b.seq, b.reason, report.checked
+        );
+        return ExitCode::FAILURE;
     }
+    let evidence = match journal::verify_evidence(&journal).await {
+        Ok(evidence) => evidence,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if evidence.problems.is_empty() {
+        println!(
+            "OK: {} events, hash chain intact; {} evidence files listed, {} kept and matching the chain",
+            report.checked, evidence.listed, evidence.matched
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "EVIDENCE DOES NOT MATCH: {} events, hash chain intact; {} of {} evidence files do not fit:",
+        report.checked,
+        evidence.problems.len(),
+        evidence.listed
+    );
+    for p in &evidence.problems {
+        println!("  alarm {}: {}: {}", p.alarm, p.path, p.problem);
+    }
+    ExitCode::FAILURE
 }
 
 fn journal_path(config: Option<PathBuf>, journal: Option<PathBuf>) -> Result<PathBuf, String> {

@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod codes;
 mod commands;
+mod evidence;
 mod messages;
 pub mod model;
 mod outputs;
@@ -187,6 +188,10 @@ impl<C: Clock> Engine<C> {
             }
             Input::Tick => {}
             Input::TestReport => self.test_report(&mut step),
+            Input::Evidence(note) => {
+                step.source_ref = Some(evidence::source_ref(&note.sha256));
+                self.evidence(&mut step, &note);
+            }
         }
         self.finish(step)
     }

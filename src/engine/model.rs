@@ -336,6 +336,55 @@ pub struct SystemTrouble {
     pub what_en: String,
 }
 
+/// An evidence file (an alarm's clip or snapshot) written or deleted, so its fingerprint
+/// enters the hash-chained history: a clip changed afterwards no longer matches the
+/// chain, and a deletion is on record with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceNote {
+    /// The alarm it belongs to.
+    pub alarm: AlarmId,
+    /// The camera it came from.
+    pub camera: String,
+    /// What it is.
+    pub kind: EvidenceKind,
+    /// Its file name in the evidence directory.
+    pub file: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// File size.
+    pub bytes: u64,
+    /// `None` when written; when retention deleted it, why (Vietnamese, English).
+    pub deleted: Option<(String, String)>,
+}
+
+/// The kinds of evidence a camera leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// An MP4 of the seconds around the alarm.
+    Clip,
+    /// A JPEG of the picture when the alarm was raised.
+    Snapshot,
+}
+
+impl EvidenceKind {
+    /// The name the journal's `evidence` table uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Clip => "clip",
+            EvidenceKind::Snapshot => "snapshot",
+        }
+    }
+
+    /// The kind named `name` in the journal.
+    pub fn from_name(name: &str) -> Option<EvidenceKind> {
+        match name {
+            "clip" => Some(EvidenceKind::Clip),
+            "snapshot" => Some(EvidenceKind::Snapshot),
+            _ => None,
+        }
+    }
+}
+
 /// One input to the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -352,6 +401,8 @@ pub enum Input {
     Tick,
     /// The schedule says the receiving centre is owed a periodic test report (602).
     TestReport,
+    /// An evidence file was written or deleted.
+    Evidence(EvidenceNote),
 }
 
 /// What kind of thing happened, for the journal's `kind` column.
@@ -402,6 +453,10 @@ pub enum EventKind {
     SirenTimeout,
     /// The periodic test report to the receiving centre.
     TestReport,
+    /// An alarm's clip or snapshot was written; the event holds its SHA-256.
+    EvidenceRecorded,
+    /// Retention deleted an alarm's clip or snapshot.
+    EvidenceDeleted,
 }
 
 impl EventKind {
@@ -430,6 +485,8 @@ impl EventKind {
             EventKind::WalkTestEnded => "walk_test_ended",
             EventKind::SirenTimeout => "siren_timeout",
             EventKind::TestReport => "test_report",
+            EventKind::EvidenceRecorded => "evidence_recorded",
+            EventKind::EvidenceDeleted => "evidence_deleted",
         }
     }
 }

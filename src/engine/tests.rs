@@ -1069,3 +1069,51 @@ async fn a_restored_engine_continues_where_it_stopped() {
         out.alarms.first().map(|a| a.id).unwrap_or(2).max(2)
     );
 }
+
+// ----- evidence ---------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn evidence_written_and_deleted_is_history_with_its_fingerprint() {
+    let mut e = engine();
+    armed_away(&mut e).await;
+    let alarm = set(&mut e, "fence_a", true).alarms[0].id;
+    let sha = "ab".repeat(32);
+    let note = EvidenceNote {
+        alarm,
+        camera: "gate".into(),
+        kind: EvidenceKind::Clip,
+        file: "alarm-1.mp4".into(),
+        sha256: sha.clone(),
+        bytes: 1234,
+        deleted: None,
+    };
+    let out = e.handle(Input::Evidence(note.clone()));
+    assert_eq!(kinds(&out), [EventKind::EvidenceRecorded]);
+    let saved = &out.events[0];
+    assert_eq!(saved.alarm, Some(alarm));
+    assert_eq!((saved.code, saved.qualifier), (None, Qualifier::Status));
+    assert_eq!(
+        saved.source_ref.as_deref(),
+        Some(format!("sha256:{sha}").as_str())
+    );
+    assert!(
+        saved.message_en.contains(&format!("SHA-256 {sha}")) && saved.message_en.contains("clip"),
+        "{}",
+        saved.message_en
+    );
+    assert!(
+        saved.message_vi.contains("đoạn phim"),
+        "{}",
+        saved.message_vi
+    );
+    // Recording evidence changes nothing about the alarm.
+    assert!(out.alarms.is_empty() && out.escalations.is_empty());
+
+    let out = e.handle(Input::Evidence(EvidenceNote {
+        deleted: Some(("quá 30 ngày".into(), "older than 30 days".into())),
+        ..note
+    }));
+    assert_eq!(kinds(&out), [EventKind::EvidenceDeleted]);
+    assert!(out.events[0].message_en.ends_with("older than 30 days"));
+    assert!(out.events[0].message_vi.ends_with("quá 30 ngày"));
+}

@@ -94,6 +94,18 @@ impl Journal {
         Ok(rows.into_iter().map(evidence_file).collect())
     }
 
+    /// Every file ever recorded, deleted ones included, oldest first: what an audit checks.
+    pub async fn all_evidence(&self) -> Result<Vec<EvidenceFile>, JournalError> {
+        let rows: Vec<EvidenceRow> = sqlx::query_as(
+            "SELECT id, alarm_id, camera, kind, path, sha256, bytes, duration_ms, created_at_ms, \
+             deleted_at_ms FROM evidence ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err("reading evidence", e))?;
+        Ok(rows.into_iter().map(evidence_file).collect())
+    }
+
     /// Records that retention deleted a file, and why.
     pub async fn evidence_deleted(
         &self,

@@ -14,6 +14,7 @@ pub mod schema;
 mod shadow;
 pub mod users;
 mod verify;
+mod verify_evidence;
 mod writer;
 
 use sqlx::SqlitePool;
@@ -27,6 +28,7 @@ pub use evidence::EvidenceFile;
 pub use outbox::{Delivery, DeliveryState, NewDelivery, OutboxOp, OutboxPlanner, QueueStats};
 pub use shadow::ShadowOutbox;
 pub use verify::{Broken, VerifyReport, verify};
+pub use verify_evidence::{EvidenceProblem, EvidenceReport, verify_evidence};
 pub use writer::{CommittedEvent, Writer};
 
 /// An open journal.

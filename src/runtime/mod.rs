@@ -245,6 +245,7 @@ fn configured_sources(
     if !cameras.is_empty() {
         sources.push(Box::new(EvidenceRetention {
             journal: journal.clone(),
+            dir: config.evidence_dir(),
             max_age: Duration::from_secs(u64::from(config.evidence.retention_days) * 86_400),
             max_bytes: u64::from(config.evidence.max_total_mb) * 1024 * 1024,
         }));

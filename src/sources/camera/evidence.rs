@@ -1,8 +1,9 @@
 //! Alarm clips and snapshots: when an alarm is raised in a zone a camera covers, the
 //! newest buffered keyframe becomes a JPEG and the camera's pre-event buffer plus the next
 //! seconds of picture an MP4, both in the evidence directory with their SHA-256 in the
-//! journal. Retention deletes clips by age and by total size,
-//! and records every deletion.
+//! journal. Retention deletes clips by age and by total size, and records every deletion.
+//! Each file written or deleted also goes to the engine as an [`EvidenceNote`], so its
+//! SHA-256 is in the hash-chained history.
 //!
 //! The camera's task hands each frame to its [`Recorder`] (a lock held for a push); a
 //! listener on the engine's alarms starts recordings; finished recordings are muxed and
@@ -19,9 +20,9 @@ use sha2::{Digest, Sha256};
 use super::ring::PreEventRing;
 use super::stream::Frame;
 use super::{clip, picture};
-use crate::engine::{Alarm, AlarmId, AlarmState, Timestamp};
+use crate::engine::{Alarm, AlarmId, AlarmState, EvidenceKind, EvidenceNote, Input, Timestamp};
 use crate::journal::{EvidenceFile, Journal};
-use crate::runtime::Shutdown;
+use crate::runtime::{EngineHandle, Shutdown};
 use crate::shared_state::lock;
 
 /// A clip being gathered for one alarm.
@@ -139,6 +140,7 @@ pub struct EvidenceSetup {
 /// Starts a recording for each new alarm in a covered zone, until shutdown.
 pub async fn record_alarms(
     setup: &EvidenceSetup,
+    engine: &EngineHandle,
     recorder: Arc<Mutex<Recorder>>,
     mut alarms: broadcast::Receiver<Arc<Alarm>>,
     mut shutdown: Shutdown,
@@ -166,7 +168,7 @@ pub async fn record_alarms(
                             recorder.newest_keyframe()
                         };
                         match keyframe {
-                            Some(frame) => write_snapshot(setup, alarm.id, alarm.raised_at, frame).await,
+                            Some(frame) => write_snapshot(setup, engine, alarm.id, alarm.raised_at, frame).await,
                             None => tracing::warn!(camera = setup.camera, alarm = alarm.id, "no picture buffered for the alarm's snapshot"),
                         }
                         let id = alarm.id;
@@ -191,6 +193,7 @@ pub async fn record_alarms(
 /// [`write_queued`] once the recordings have been ended.
 pub async fn write_clips(
     setup: &EvidenceSetup,
+    engine: &EngineHandle,
     finished: &mut mpsc::UnboundedReceiver<Recording>,
     mut shutdown: Shutdown,
 ) {
@@ -198,7 +201,7 @@ pub async fn write_clips(
         tokio::select! {
             _ = shutdown.wait() => return,
             recording = finished.recv() => match recording {
-                Some(recording) => write_one(setup, recording).await,
+                Some(recording) => write_one(setup, engine, recording).await,
                 None => return,
             },
         }
@@ -208,10 +211,11 @@ pub async fn write_clips(
 /// Writes every recording already queued.
 pub async fn write_queued(
     setup: &EvidenceSetup,
+    engine: &EngineHandle,
     finished: &mut mpsc::UnboundedReceiver<Recording>,
 ) {
     while let Ok(recording) = finished.try_recv() {
-        write_one(setup, recording).await;
+        write_one(setup, engine, recording).await;
     }
 }
 
@@ -231,8 +235,37 @@ fn evidence_path(
         .join(format!("alarm-{alarm}-{stamp}.{ext}"))
 }
 
-/// Records a written file in the journal, logging the outcome.
-async fn record(setup: &EvidenceSetup, file: EvidenceFile) {
+/// The note telling the engine of `file`, written (`deleted: None`) or deleted. The file
+/// is named relative to the evidence directory `dir`.
+pub fn note_of(
+    file: &EvidenceFile,
+    dir: &std::path::Path,
+    deleted: Option<(String, String)>,
+) -> EvidenceNote {
+    let path = std::path::Path::new(&file.path);
+    EvidenceNote {
+        alarm: AlarmId::try_from(file.alarm_id).unwrap_or_default(),
+        camera: file.camera.clone(),
+        kind: EvidenceKind::from_name(&file.kind).unwrap_or(EvidenceKind::Clip),
+        file: path.strip_prefix(dir).unwrap_or(path).display().to_string(),
+        sha256: file.sha256.clone(),
+        bytes: u64::try_from(file.bytes).unwrap_or(0),
+        deleted,
+    }
+}
+
+/// Chains a note in the engine's history, logging a failure.
+pub async fn chain(engine: &EngineHandle, note: EvidenceNote) {
+    let (file, sha256) = (note.file.clone(), note.sha256.clone());
+    if let Err(e) = engine.submit(Input::Evidence(note)).await {
+        tracing::error!(file, sha256, error = %e, "evidence fingerprint not chained in the journal");
+    }
+}
+
+/// Records a written file in the journal's evidence list and its fingerprint in the hash
+/// chain, logging the outcome.
+async fn record(setup: &EvidenceSetup, engine: &EngineHandle, file: EvidenceFile) {
+    let note = note_of(&file, &setup.dir, None);
     match setup.journal.record_evidence(&file).await {
         Ok(_) => tracing::info!(
             camera = setup.camera,
@@ -246,11 +279,13 @@ async fn record(setup: &EvidenceSetup, file: EvidenceFile) {
             tracing::error!(camera = setup.camera, kind = file.kind, path = file.path, sha256 = file.sha256, error = %e, "evidence written but not recorded in the journal")
         }
     }
+    chain(engine, note).await;
 }
 
 /// Decodes `keyframe` to a JPEG beside the alarm's clip and records its fingerprint.
 async fn write_snapshot(
     setup: &EvidenceSetup,
+    engine: &EngineHandle,
     alarm: AlarmId,
     raised_at: Timestamp,
     keyframe: Frame,
@@ -277,6 +312,7 @@ async fn write_snapshot(
     };
     record(
         setup,
+        engine,
         EvidenceFile {
             id: 0,
             alarm_id: i64::try_from(alarm).unwrap_or(i64::MAX),
@@ -294,7 +330,7 @@ async fn write_snapshot(
 }
 
 /// Muxes one recording to its file and records its fingerprint.
-async fn write_one(setup: &EvidenceSetup, recording: Recording) {
+async fn write_one(setup: &EvidenceSetup, engine: &EngineHandle, recording: Recording) {
     let path = evidence_path(setup, recording.alarm, recording.raised_at, "mp4");
     let frames = recording.frames;
     let target = path.clone();
@@ -312,6 +348,7 @@ async fn write_one(setup: &EvidenceSetup, recording: Recording) {
     };
     record(
         setup,
+        engine,
         EvidenceFile {
             id: 0,
             alarm_id: i64::try_from(recording.alarm).unwrap_or(i64::MAX),
@@ -329,13 +366,21 @@ async fn write_one(setup: &EvidenceSetup, recording: Recording) {
 }
 
 /// Deletes clips older than `max_age`, then the oldest while all together exceed
-/// `max_bytes`; every deletion is logged and recorded in the journal.
-pub async fn apply_retention(journal: &Journal, max_age: Duration, max_bytes: u64, now_ms: i64) {
+/// `max_bytes`; every deletion is logged and recorded in the evidence list. Returns the
+/// notes for the engine (files named relative to `dir`), one per file deleted.
+pub async fn apply_retention(
+    journal: &Journal,
+    dir: &std::path::Path,
+    max_age: Duration,
+    max_bytes: u64,
+    now_ms: i64,
+) -> Vec<EvidenceNote> {
+    let mut deleted = Vec::new();
     let kept = match journal.evidence(None).await {
         Ok(kept) => kept,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the evidence list for retention");
-            return;
+            return deleted;
         }
     };
     let oldest_allowed =
@@ -345,10 +390,22 @@ pub async fn apply_retention(journal: &Journal, max_age: Duration, max_bytes: u6
         .map(|f| u64::try_from(f.bytes).unwrap_or(0))
         .sum();
     for file in &kept {
-        let why = if file.created_at_ms < oldest_allowed {
-            format!("older than {} days", max_age.as_secs() / 86_400)
+        let (why_vi, why) = if file.created_at_ms < oldest_allowed {
+            let days = max_age.as_secs() / 86_400;
+            (
+                format!("quá {days} ngày"),
+                format!("older than {days} days"),
+            )
         } else if total > max_bytes {
-            format!("evidence over {} MiB", max_bytes / (1024 * 1024))
+            let limit = if max_bytes >= 1024 * 1024 {
+                format!("{} MiB", max_bytes / (1024 * 1024))
+            } else {
+                format!("{max_bytes} B")
+            };
+            (
+                format!("bằng chứng vượt {limit}"),
+                format!("evidence over {limit}"),
+            )
         } else {
             continue;
         };
@@ -371,7 +428,9 @@ pub async fn apply_retention(journal: &Journal, max_age: Duration, max_bytes: u6
         if let Err(e) = journal.evidence_deleted(file.id, now_ms, &why).await {
             tracing::warn!(path = file.path, error = %e, "evidence deleted but not recorded");
         }
+        deleted.push(note_of(file, dir, Some((why_vi, why))));
     }
+    deleted
 }
 
 /// How often retention runs.
@@ -381,6 +440,8 @@ const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 pub struct EvidenceRetention {
     /// Where the list of files is.
     pub journal: Journal,
+    /// The evidence directory, to name files relative to it.
+    pub dir: PathBuf,
     /// Oldest clip kept.
     pub max_age: Duration,
     /// Most bytes kept.
@@ -400,7 +461,12 @@ impl super::super::Source for EvidenceRetention {
             let mut shutdown = ctx.shutdown.clone();
             loop {
                 let now = jiff::Timestamp::now().as_millisecond();
-                apply_retention(&self.journal, self.max_age, self.max_bytes, now).await;
+                let deleted =
+                    apply_retention(&self.journal, &self.dir, self.max_age, self.max_bytes, now)
+                        .await;
+                for note in deleted {
+                    chain(&ctx.engine, note).await;
+                }
                 tokio::select! {
                     _ = shutdown.wait() => return Ok(()),
                     _ = tokio::time::sleep(RETENTION_EVERY) => {}

@@ -300,8 +300,19 @@ impl Source for CameraSource {
                         .await;
                     }
                 },
-                evidence::record_alarms(&self.evidence, recorder, alarms, ctx.shutdown.clone()),
-                evidence::write_clips(&self.evidence, &mut finished, ctx.shutdown.clone()),
+                evidence::record_alarms(
+                    &self.evidence,
+                    &ctx.engine,
+                    recorder,
+                    alarms,
+                    ctx.shutdown.clone()
+                ),
+                evidence::write_clips(
+                    &self.evidence,
+                    &ctx.engine,
+                    &mut finished,
+                    ctx.shutdown.clone()
+                ),
                 detect::keep_thumbnail(
                     self.recorder.clone(),
                     self.health.clone(),
@@ -309,7 +320,7 @@ impl Source for CameraSource {
                 ),
             );
             // Every recording has been ended by now: write what they hold.
-            evidence::write_queued(&self.evidence, &mut finished).await;
+            evidence::write_queued(&self.evidence, &ctx.engine, &mut finished).await;
             Ok(())
         })
     }
