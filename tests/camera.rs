@@ -734,3 +734,61 @@ async fn a_fence_contact_then_camera_motion_in_the_area_is_a_confirmed_intrusion
     drop(engine);
     picket.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_analysis_substream_is_analysed_and_its_loss_is_a_trouble_not_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    // The main stream is still; the substream moves: motion can only come from the latter.
+    let main = rtsp_server(&["pattern=smpte"]).await;
+    let sub = rtsp_server(&["pattern=ball"]).await;
+    let sub_port = sub.port;
+    let analysis = format!("analysis = {{ fps = 5.0, url = \"rtsp://127.0.0.1:{sub_port}/cam\" }}");
+    let mut picket = Picket::start(site(dir.path(), &camera("gate", main.port, &analysis))).await;
+    wait_for("motion seen on the substream", async || {
+        health(&picket, 0).motion
+    })
+    .await;
+
+    let analysis_trouble = |qualifier: u8| {
+        move |p: &Published| {
+            p.event.code.map(|c| c.0) == Some(380)
+                && p.event.sensor.is_none()
+                && p.event.message_en.contains("gate's analysis stream lost")
+                && p.event.qualifier.digit() == qualifier
+        }
+    };
+    sub.stop().await;
+    let limit = Duration::from_secs(STALL_S) + SLACK;
+    let lost = tokio::time::timeout(
+        limit,
+        picket.expect("the analysis stream's trouble", analysis_trouble(1)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no trouble within {limit:?} of the substream's loss"));
+    assert!(
+        lost.event.message_vi.contains("mất luồng phân tích"),
+        "{:?}",
+        lost.event
+    );
+    // The main stream carries on: the camera itself is not lost.
+    let h = health(&picket, 0);
+    assert!(h.online && h.losses == 0, "{h:?}");
+    assert!(
+        !picket
+            .drain()
+            .iter()
+            .any(|p| video_loss("gate-video", 1)(p)),
+        "the main stream was reported lost"
+    );
+
+    let sub = rtsp_server(&[&format!("port={sub_port}"), "pattern=ball"]).await;
+    picket
+        .expect(
+            "the analysis stream's trouble restored",
+            analysis_trouble(3),
+        )
+        .await;
+    picket.stop().await;
+    main.stop().await;
+    sub.stop().await;
+}

@@ -18,7 +18,7 @@ use super::health::CameraHealth;
 use super::picture;
 use super::stream::Frame;
 use super::watch::Findings;
-use crate::engine::{Observation, Reading};
+use crate::engine::{ContactId, Input, Observation, Reading, SystemTrouble};
 use crate::runtime::{EngineHandle, Shutdown};
 use crate::shared_state::lock;
 
@@ -58,19 +58,44 @@ impl AnalysisFeed {
     }
 }
 
-/// Findings of a separate analysis stream (a substream): frames to the analyser. Its
-/// loss is logged; video loss is reported from the main stream.
-pub struct SubstreamFindings(pub AnalysisFeed);
+/// Findings of a separate analysis stream (a substream): frames to the analyser. Losing it
+/// blinds the camera's motion and tamper detection while the main stream (and the
+/// camera's video-loss reporting) carries on, so its loss is a gateway trouble of its own
+/// (380, `camera:<id>:analysis`), restored when it returns: never silent.
+pub struct SubstreamFindings {
+    /// To the analyser.
+    pub feed: AnalysisFeed,
+    /// Configured camera id.
+    pub camera: String,
+    /// Where the trouble goes.
+    pub engine: EngineHandle,
+}
+
+/// The trouble of a camera's lost (or returned) analysis stream.
+pub fn analysis_stream_trouble(camera: &str, lost: bool, reason: &str) -> SystemTrouble {
+    SystemTrouble {
+        id: format!("camera:{camera}:analysis"),
+        code: ContactId::SENSOR_TROUBLE,
+        active: lost,
+        what_vi: format!(
+            "mất luồng phân tích của camera {camera}, không phát hiện chuyển động và phá hoại ({reason})"
+        ),
+        what_en: format!(
+            "camera {camera}'s analysis stream lost, no motion or tamper detection ({reason})"
+        ),
+    }
+}
 
 impl Findings for SubstreamFindings {
     async fn video_loss(&mut self, lost: bool, reason: &str) {
-        if lost {
-            tracing::warn!(reason, "analysis stream lost");
+        let trouble = analysis_stream_trouble(&self.camera, lost, reason);
+        if let Err(e) = self.engine.submit(Input::Trouble(trouble)).await {
+            tracing::error!(camera = self.camera, lost, reason, error = %e, "analysis stream trouble not committed");
         }
     }
 
     fn frame(&mut self, frame: &Frame) {
-        self.0.offer(frame);
+        self.feed.offer(frame);
     }
 }
 

@@ -252,7 +252,11 @@ impl Source for CameraSource {
                                 substream = Some(Watcher {
                                     camera: format!("{} (analysis)", self.camera),
                                     opener,
-                                    findings: SubstreamFindings(feed),
+                                    findings: SubstreamFindings {
+                                        feed,
+                                        camera: self.camera.clone(),
+                                        engine: ctx.engine.clone(),
+                                    },
                                     health: Arc::new(Mutex::new(CameraHealth::new(&self.camera))),
                                     settings: self.settings.clone(),
                                 })
