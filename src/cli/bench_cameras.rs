@@ -152,22 +152,33 @@ fn ffmpeg_run(url: &str, args: &[&str]) -> Result<f64, String> {
     Ok(used / elapsed)
 }
 
+/// Prints one Markdown table: the baseline's CPU share per stream, then picket's and its
+/// ratio to the baseline.
+fn print_cpu_table(baseline: &str, baseline_cpu: f64, run: &str, run_cpu: f64) {
+    println!("| run | CPU per stream | ratio |");
+    println!("|---|---|---|");
+    println!(
+        "| baseline: {baseline} | {:.1} % | 1.00× |",
+        baseline_cpu * 100.0
+    );
+    println!(
+        "| {run} | {:.1} % | {:.2}× |\n",
+        run_cpu * 100.0,
+        run_cpu / baseline_cpu.max(1e-9)
+    );
+}
+
 /// Runs the camera benchmark and prints Markdown tables.
 pub async fn run() -> Result<(), String> {
     println!("## Camera ingest (1280×720, 25 fps, 2 s GOP), {RUN:?} each\n");
     let (_server, url) = start_server("1280x720", 25, 50)?;
     let ffmpeg_copy = ffmpeg_run(&url, &["-c", "copy"])?;
     let (ingest, frames, kbit_s) = picket_run(&url, None).await?;
-    println!("| run | CPU per stream | ratio |");
-    println!("|---|---|---|");
-    println!(
-        "| baseline: `ffmpeg -rtsp_transport tcp -i URL -c copy -f null -` | {:.1} % | 1.00× |",
-        ffmpeg_copy * 100.0
-    );
-    println!(
-        "| picket ingest + pre-event buffer ({frames} frames, {kbit_s:.0} kbit/s) | {:.1} % | {:.2}× |\n",
-        ingest * 100.0,
-        ingest / ffmpeg_copy.max(1e-9)
+    print_cpu_table(
+        "`ffmpeg -rtsp_transport tcp -i URL -c copy -f null -`",
+        ffmpeg_copy,
+        &format!("picket ingest + pre-event buffer ({frames} frames, {kbit_s:.0} kbit/s)"),
+        ingest,
     );
 
     println!("## Decode + motion analysis (640×360, 5 fps), {RUN:?} each\n");
@@ -181,16 +192,11 @@ pub async fn run() -> Result<(), String> {
         tamper: true,
     };
     let (analysed, frames, _) = picket_run(&sub_url, Some(settings)).await?;
-    println!("| run | CPU per stream | ratio |");
-    println!("|---|---|---|");
-    println!(
-        "| baseline: `ffmpeg -threads 1 -rtsp_transport tcp -i URL -f null -` (decode) | {:.1} % | 1.00× |",
-        ffmpeg_decode * 100.0
-    );
-    println!(
-        "| picket ingest + decode + motion/tamper ({frames} frames) | {:.1} % | {:.2}× |\n",
-        analysed * 100.0,
-        analysed / ffmpeg_decode.max(1e-9)
+    print_cpu_table(
+        "`ffmpeg -threads 1 -rtsp_transport tcp -i URL -f null -` (decode)",
+        ffmpeg_decode,
+        &format!("picket ingest + decode + motion/tamper ({frames} frames)"),
+        analysed,
     );
 
     println!("## Memory per camera (the 1280×720 stream above, 10 s pre-event buffer)\n");

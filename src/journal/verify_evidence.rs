@@ -31,8 +31,14 @@ pub struct EvidenceReport {
     pub problems: Vec<EvidenceProblem>,
 }
 
-/// The chain's evidence events: (alarm, SHA-256) of files recorded and of files deleted.
-type Chained = (BTreeSet<(i64, String)>, BTreeSet<(i64, String)>);
+/// The chain's evidence events, each file named by (alarm, SHA-256).
+#[derive(Default)]
+struct Chained {
+    /// Files whose writing is chained.
+    recorded: BTreeSet<(i64, String)>,
+    /// Files whose deletion is chained.
+    deleted: BTreeSet<(i64, String)>,
+}
 
 async fn chained(journal: &Journal) -> Result<Chained, JournalError> {
     let rows: Vec<(String, Option<i64>, Option<String>)> = sqlx::query_as(
@@ -42,7 +48,7 @@ async fn chained(journal: &Journal) -> Result<Chained, JournalError> {
     .fetch_all(journal.pool())
     .await
     .map_err(|e| journal.err("reading evidence events", e))?;
-    let (mut recorded, mut deleted) = (BTreeSet::new(), BTreeSet::new());
+    let mut chain = Chained::default();
     for (kind, alarm, source_ref) in rows {
         let (Some(alarm), Some(sha)) = (
             alarm,
@@ -51,12 +57,12 @@ async fn chained(journal: &Journal) -> Result<Chained, JournalError> {
             continue;
         };
         if kind == "evidence_recorded" {
-            recorded.insert((alarm, sha));
+            chain.recorded.insert((alarm, sha));
         } else {
-            deleted.insert((alarm, sha));
+            chain.deleted.insert((alarm, sha));
         }
     }
-    Ok((recorded, deleted))
+    Ok(chain)
 }
 
 /// The SHA-256 of a file, read in pieces on a blocking thread.
@@ -78,9 +84,9 @@ async fn hash_file(path: PathBuf) -> Result<String, std::io::Error> {
 }
 
 /// Checks one listed file against the chain.
-async fn check(file: &EvidenceFile, recorded: &Chained) -> Result<(), String> {
+async fn check(file: &EvidenceFile, chain: &Chained) -> Result<(), String> {
     let key = (file.alarm_id, file.sha256.clone());
-    if !recorded.0.contains(&key) {
+    if !chain.recorded.contains(&key) {
         return Err(format!(
             "its SHA-256 {} is not in the hash chain (the list was altered, or the file was \
              recorded while the journal could not be written)",
@@ -88,7 +94,7 @@ async fn check(file: &EvidenceFile, recorded: &Chained) -> Result<(), String> {
         ));
     }
     if file.deleted_at_ms.is_some() {
-        return if recorded.1.contains(&key) {
+        return if chain.deleted.contains(&key) {
             Ok(())
         } else {
             Err("marked deleted, but no deletion is in the hash chain".into())
@@ -130,7 +136,7 @@ pub async fn verify_evidence(journal: &Journal) -> Result<EvidenceReport, Journa
             }),
         }
     }
-    for (alarm, sha) in chain.0.difference(&listed) {
+    for (alarm, sha) in chain.recorded.difference(&listed) {
         report.problems.push(EvidenceProblem {
             alarm: *alarm,
             path: format!("sha256:{sha}"),

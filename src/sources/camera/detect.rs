@@ -72,7 +72,7 @@ pub struct SubstreamFindings {
 }
 
 /// The trouble of a camera's lost (or returned) analysis stream.
-pub fn analysis_stream_trouble(camera: &str, lost: bool, reason: &str) -> SystemTrouble {
+fn analysis_stream_trouble(camera: &str, lost: bool, reason: &str) -> SystemTrouble {
     SystemTrouble {
         id: format!("camera:{camera}:analysis"),
         code: ContactId::SENSOR_TROUBLE,

@@ -262,9 +262,61 @@ pub async fn chain(engine: &EngineHandle, note: EvidenceNote) {
     }
 }
 
+/// What the journal records of a file just written.
+struct Written {
+    /// SHA-256 of the file, hex.
+    sha256: String,
+    /// File size.
+    bytes: u64,
+    /// Playing time, for a clip.
+    duration: Option<Duration>,
+}
+
+/// Runs a file writer on a blocking thread (a slow SD card never delays the camera); a
+/// failure is logged naming the alarm and `what` was not written.
+async fn write_blocking(
+    setup: &EvidenceSetup,
+    alarm: AlarmId,
+    what: &str,
+    job: impl FnOnce() -> Result<Written, String> + Send + 'static,
+) -> Option<Written> {
+    match tokio::task::spawn_blocking(job).await {
+        Ok(Ok(written)) => Some(written),
+        Ok(Err(e)) => {
+            tracing::error!(camera = setup.camera, alarm, error = %e, "{what} not written");
+            None
+        }
+        Err(e) => {
+            tracing::error!(camera = setup.camera, alarm, error = %e, "{what} writer failed");
+            None
+        }
+    }
+}
+
 /// Records a written file in the journal's evidence list and its fingerprint in the hash
 /// chain, logging the outcome.
-async fn record(setup: &EvidenceSetup, engine: &EngineHandle, file: EvidenceFile) {
+async fn record(
+    setup: &EvidenceSetup,
+    engine: &EngineHandle,
+    alarm: AlarmId,
+    kind: EvidenceKind,
+    path: &std::path::Path,
+    written: Written,
+) {
+    let file = EvidenceFile {
+        id: 0,
+        alarm_id: i64::try_from(alarm).unwrap_or(i64::MAX),
+        camera: setup.camera.clone(),
+        kind: kind.as_str().into(),
+        path: path.display().to_string(),
+        sha256: written.sha256,
+        bytes: i64::try_from(written.bytes).unwrap_or(i64::MAX),
+        duration_ms: written
+            .duration
+            .and_then(|d| i64::try_from(d.as_millis()).ok()),
+        created_at_ms: jiff::Timestamp::now().as_millisecond(),
+        deleted_at_ms: None,
+    };
     let note = note_of(&file, &setup.dir, None);
     match setup.journal.record_evidence(&file).await {
         Ok(_) => tracing::info!(
@@ -292,41 +344,20 @@ async fn write_snapshot(
 ) {
     let path = evidence_path(setup, alarm, raised_at, "jpg");
     let target = path.clone();
-    let written = tokio::task::spawn_blocking(move || {
+    let written = write_blocking(setup, alarm, "snapshot", move || {
         let jpeg = picture::snapshot(&keyframe, None).map_err(|e| e.to_string())?;
         clip::write_whole(&target, &jpeg.bytes)
             .map_err(|e| format!("writing {}: {e}", target.display()))?;
-        Ok::<_, String>(jpeg.bytes)
+        Ok(Written {
+            sha256: hex::encode(Sha256::digest(&jpeg.bytes)),
+            bytes: jpeg.bytes.len() as u64,
+            duration: None,
+        })
     })
     .await;
-    let bytes = match written {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            tracing::error!(camera = setup.camera, alarm, error = %e, "snapshot not written");
-            return;
-        }
-        Err(e) => {
-            tracing::error!(camera = setup.camera, error = %e, "snapshot writer failed");
-            return;
-        }
-    };
-    record(
-        setup,
-        engine,
-        EvidenceFile {
-            id: 0,
-            alarm_id: i64::try_from(alarm).unwrap_or(i64::MAX),
-            camera: setup.camera.clone(),
-            kind: "snapshot".into(),
-            path: path.display().to_string(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
-            bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-            duration_ms: None,
-            created_at_ms: jiff::Timestamp::now().as_millisecond(),
-            deleted_at_ms: None,
-        },
-    )
-    .await;
+    if let Some(written) = written {
+        record(setup, engine, alarm, EvidenceKind::Snapshot, &path, written).await;
+    }
 }
 
 /// Muxes one recording to its file and records its fingerprint.
@@ -334,35 +365,26 @@ async fn write_one(setup: &EvidenceSetup, engine: &EngineHandle, recording: Reco
     let path = evidence_path(setup, recording.alarm, recording.raised_at, "mp4");
     let frames = recording.frames;
     let target = path.clone();
-    let written = tokio::task::spawn_blocking(move || clip::write(&target, &frames)).await;
-    let info = match written {
-        Ok(Ok(info)) => info,
-        Ok(Err(e)) => {
-            tracing::error!(camera = setup.camera, alarm = recording.alarm, error = %e, "clip not written");
-            return;
-        }
-        Err(e) => {
-            tracing::error!(camera = setup.camera, error = %e, "clip writer failed");
-            return;
-        }
-    };
-    record(
-        setup,
-        engine,
-        EvidenceFile {
-            id: 0,
-            alarm_id: i64::try_from(recording.alarm).unwrap_or(i64::MAX),
-            camera: setup.camera.clone(),
-            kind: "clip".into(),
-            path: path.display().to_string(),
+    let written = write_blocking(setup, recording.alarm, "clip", move || {
+        let info = clip::write(&target, &frames).map_err(|e| e.to_string())?;
+        Ok(Written {
             sha256: info.sha256,
-            bytes: i64::try_from(info.bytes).unwrap_or(i64::MAX),
-            duration_ms: i64::try_from(info.duration.as_millis()).ok(),
-            created_at_ms: jiff::Timestamp::now().as_millisecond(),
-            deleted_at_ms: None,
-        },
-    )
+            bytes: info.bytes,
+            duration: Some(info.duration),
+        })
+    })
     .await;
+    if let Some(written) = written {
+        record(
+            setup,
+            engine,
+            recording.alarm,
+            EvidenceKind::Clip,
+            &path,
+            written,
+        )
+        .await;
+    }
 }
 
 /// Deletes clips older than `max_age`, then the oldest while all together exceed

@@ -71,13 +71,14 @@ impl CameraTopics {
         for health in cameras {
             let state = state_of(health);
             let topic = format!("{}/camera/{}", topics.base, health.camera);
-            let previous = self.sent.get(&health.camera);
-            let due = previous
-                .is_none_or(|p| p.state != state || now.duration_since(p.at) >= REFRESH_EVERY);
-            let thumbnail_new = health.thumbnail_ms.is_some()
-                && previous.is_none_or(|p| p.thumbnail_ms != health.thumbnail_ms);
-            let thumbnail_ms = previous.and_then(|p| p.thumbnail_ms);
-            let at = previous.map(|p| p.at);
+            let sent = self.sent.get(&health.camera);
+            let due =
+                sent.is_none_or(|s| s.state != state || now.duration_since(s.at) >= REFRESH_EVERY);
+            let thumbnail_new = health.thumbnail_ms != sent.and_then(|s| s.thumbnail_ms);
+            let at = match sent {
+                Some(s) if !due => s.at,
+                _ => now,
+            };
             if due {
                 out.push(CameraMessage {
                     topic: topic.clone(),
@@ -90,16 +91,13 @@ impl CameraTopics {
                     payload: jpeg.bytes.clone(),
                 });
             }
+            let thumbnail_ms = health.thumbnail_ms;
             self.sent.insert(
                 health.camera.clone(),
                 Sent {
                     state,
-                    at: if due { now } else { at.unwrap_or(now) },
-                    thumbnail_ms: if thumbnail_new {
-                        health.thumbnail_ms
-                    } else {
-                        thumbnail_ms
-                    },
+                    at,
+                    thumbnail_ms,
                 },
             );
         }
@@ -137,8 +135,8 @@ fn payload_of(h: &CameraHealth, state: &Value) -> Value {
         "analysed_frames": h.analysing.then_some(h.analysed_frames),
         "analysis_skipped": h.analysing.then_some(h.analysis_skipped),
     });
-    if let (Some(all), Some(more)) = (payload.as_object_mut(), extra.as_object()) {
-        all.extend(more.clone());
+    if let (Value::Object(all), Value::Object(more)) = (&mut payload, extra) {
+        all.extend(more);
     }
     payload
 }

@@ -369,7 +369,7 @@ pub async fn publish(
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = look.tick() => {
+            _ = look.tick(), if !config.cameras.is_empty() => {
                 let health = crate::shared_state::copies(&deps.effects.health.cameras);
                 for m in cameras.changes(&topics, &health, Instant::now()) {
                     out.send(m.topic, true, m.payload).await;
