@@ -18,7 +18,7 @@ use super::health::CameraHealth;
 use super::picture;
 use super::stream::Frame;
 use super::watch::Findings;
-use crate::engine::{ContactId, Input, Observation, Reading, SystemTrouble};
+use crate::engine::{ContactId, Input, Reading, SystemTrouble};
 use crate::runtime::{EngineHandle, Shutdown};
 use crate::shared_state::lock;
 
@@ -166,16 +166,8 @@ pub async fn report_findings(
             }
         };
         reports += 1;
-        for sensor in sensors {
-            let observation = Observation {
-                sensor: sensor.clone(),
-                reading: reading.clone(),
-                source_ref: Some(format!("camera:{camera}:analysis:{reports}")),
-            };
-            if let Err(e) = engine.observe(observation).await {
-                tracing::error!(camera, sensor, error = %e, "camera finding not committed");
-            }
-        }
+        let source_ref = format!("camera:{camera}:analysis:{reports}");
+        super::tell_sensors(engine, sensors, &reading, &source_ref).await;
     }
 }
 

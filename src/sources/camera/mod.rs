@@ -95,24 +95,41 @@ pub struct CameraFindings {
 }
 
 impl Findings for CameraFindings {
-    async fn video_loss(&mut self, lost: bool, reason: &str) {
+    async fn video_loss(&mut self, lost: bool, _reason: &str) {
         self.reports += 1;
-        for sensor in &self.sensors {
-            let observation = Observation {
-                sensor: sensor.clone(),
-                reading: Reading::VideoLoss { active: lost },
-                source_ref: Some(format!("camera:{}:{}", self.camera, self.reports)),
-            };
-            if let Err(e) = self.engine.observe(observation).await {
-                tracing::error!(camera = self.camera, sensor, lost, reason, error = %e, "video loss not committed");
-            }
-        }
+        tell_sensors(
+            &self.engine,
+            &self.sensors,
+            &Reading::VideoLoss { active: lost },
+            &format!("camera:{}:{}", self.camera, self.reports),
+        )
+        .await;
     }
 
     fn frame(&mut self, frame: &Frame) {
         crate::shared_state::lock(&self.recorder).frame(frame);
         if let Some(feed) = &mut self.analysis {
             feed.offer(frame);
+        }
+    }
+}
+
+/// Tells the engine `reading` on every sensor bound to a camera, each observation named
+/// `source_ref` in the journal; a failure is logged.
+async fn tell_sensors(
+    engine: &EngineHandle,
+    sensors: &[String],
+    reading: &Reading,
+    source_ref: &str,
+) {
+    for sensor in sensors {
+        let observation = Observation {
+            sensor: sensor.clone(),
+            reading: reading.clone(),
+            source_ref: Some(source_ref.to_string()),
+        };
+        if let Err(e) = engine.observe(observation).await {
+            tracing::error!(sensor, ?reading, source_ref, error = %e, "camera observation not committed");
         }
     }
 }
