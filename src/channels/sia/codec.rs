@@ -264,20 +264,45 @@ pub fn encode(msg: &Message, key: Option<&Key>) -> Vec<u8> {
     format!("\n{:04X}{:04X}{body}\r", crc16(body.as_bytes()), body.len()).into_bytes()
 }
 
+/// Splits the leading run of (hex) digits off `s`.
+fn take_digits(s: &str, hex: bool) -> (&str, &str) {
+    let n = s
+        .bytes()
+        .take_while(|c| {
+            if hex {
+                c.is_ascii_hexdigit()
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        .count();
+    // The run is ASCII, so `n` is a character boundary.
+    s.split_at_checked(n).unwrap_or(("", s))
+}
+
 /// Parses a frame (CRC and length checked), decrypting with `key` when it is encrypted.
+/// Whatever the bytes, it returns a message or an error naming what is wrong; it never
+/// panics (a receiver may be broken or lying).
 pub fn decode(frame: &[u8], key: Option<&Key>) -> Result<Message, CodecError> {
     let text = std::str::from_utf8(frame).map_err(|_| CodecError::Framing("not ASCII".into()))?;
     let inner = text
         .strip_prefix('\n')
         .and_then(|t| t.strip_suffix('\r'))
         .ok_or_else(|| CodecError::Framing("must start with LF and end with CR".into()))?;
-    if inner.len() < 8 || !inner.is_char_boundary(8) {
+    let (Some(crc_text), Some(len_text), Some(body)) =
+        (inner.get(..4), inner.get(4..8), inner.get(8..))
+    else {
         return Err(CodecError::Framing("too short".into()));
-    }
-    let stated_crc = u16::from_str_radix(&inner[..4], 16).map_err(|_| field("CRC", &inner[..4]))?;
-    let stated_len =
-        usize::from_str_radix(&inner[4..8], 16).map_err(|_| field("length", &inner[4..8]))?;
-    let body = &inner[8..];
+    };
+    let hex4 = |t: &str| t.bytes().all(|c| c.is_ascii_hexdigit());
+    let stated_crc = u16::from_str_radix(crc_text, 16)
+        .ok()
+        .filter(|_| hex4(crc_text))
+        .ok_or_else(|| field("CRC", crate::text::for_log(crc_text)))?;
+    let stated_len = usize::from_str_radix(len_text, 16)
+        .ok()
+        .filter(|_| hex4(len_text))
+        .ok_or_else(|| field("length", crate::text::for_log(len_text)))?;
     let computed = crc16(body.as_bytes());
     if computed != stated_crc {
         return Err(CodecError::Crc {
@@ -294,54 +319,45 @@ pub fn decode(frame: &[u8], key: Option<&Key>) -> Result<Message, CodecError> {
     let rest = body
         .strip_prefix('"')
         .ok_or_else(|| field("id", "missing opening quote"))?;
-    let close = rest
-        .find('"')
+    let (id, rest) = rest
+        .split_once('"')
         .ok_or_else(|| field("id", "missing closing quote"))?;
-    let (id, mut rest) = (&rest[..close], &rest[close + 1..]);
     let (encrypted, id) = match id.strip_prefix('*') {
         Some(id) => (true, id),
         None => (false, id),
     };
-    let token = Token::parse(id).ok_or_else(|| field("id", format!("unknown token `{id}`")))?;
-    let digits = |s: &str, hex: bool| {
-        s.chars()
-            .take_while(|c| {
-                if hex {
-                    c.is_ascii_hexdigit()
-                } else {
-                    c.is_ascii_digit()
-                }
-            })
-            .count()
-    };
-    let n = digits(rest, false);
-    if n != 4 {
+    let token = Token::parse(id).ok_or_else(|| {
+        field(
+            "id",
+            format!("unknown token `{}`", crate::text::for_log(id)),
+        )
+    })?;
+    let (sequence, rest) = take_digits(rest, false);
+    if sequence.len() != 4 {
         return Err(field("sequence", "must be 4 digits"));
     }
-    let sequence = rest[..4]
+    let sequence = sequence
         .parse()
-        .map_err(|_| field("sequence", &rest[..4]))?;
-    rest = &rest[4..];
+        .map_err(|_| field("sequence", sequence.to_string()))?;
     // pysiaalarm (Home Assistant's receiver) answers a message sent without a receiver
     // number with the literal `None` in its place; read that as "no receiver number".
-    rest = rest.strip_prefix("None").unwrap_or(rest);
+    let mut rest = rest.strip_prefix("None").unwrap_or(rest);
     let mut receiver = None;
     if let Some(r) = rest.strip_prefix('R') {
-        let n = digits(r, true);
-        receiver = Some(r[..n].to_string());
-        rest = &r[n..];
+        let (digits, after) = take_digits(r, true);
+        receiver = Some(digits.to_string());
+        rest = after;
     }
     let l = rest
         .strip_prefix('L')
         .ok_or_else(|| field("line", "missing L prefix"))?;
-    let n = digits(l, true);
-    let line = l[..n].to_string();
-    rest = &l[n..];
+    let (line, mut rest) = take_digits(l, true);
+    let line = line.to_string();
     let mut account = None;
     if let Some(a) = rest.strip_prefix('#') {
-        let n = digits(a, true);
-        account = Some(a[..n].to_string());
-        rest = &a[n..];
+        let (digits, after) = take_digits(a, true);
+        account = Some(digits.to_string());
+        rest = after;
     }
     let rest = rest
         .strip_prefix('[')
@@ -359,33 +375,38 @@ pub fn decode(frame: &[u8], key: Option<&Key>) -> Result<Message, CodecError> {
             .map_err(|_| CodecError::Crypto("wrong key (content is not text)".into()))?;
         // The pad ends at `|`; some receivers (pysiaalarm's answers) pad with zeros and no
         // separator, which the standard's own parsers also accept.
-        let end_of_data = clear
-            .find(']')
+        let (before_end, _) = clear
+            .split_once(']')
             .ok_or_else(|| CodecError::Crypto("wrong key (no ] in the content)".into()))?;
-        match clear[..end_of_data].find('|') {
-            Some(bar) => &clear[bar + 1..],
+        match before_end.split_once('|') {
+            Some((_pad, _)) => clear.split_once('|').map_or(clear.as_str(), |(_, c)| c),
             None => clear.as_str(),
         }
     } else {
         rest
     };
-    let close = rest.find(']').ok_or_else(|| field("data", "missing ]"))?;
-    let data = rest[..close].to_string();
-    let mut rest = &rest[close + 1..];
+    let (data, mut rest) = rest
+        .split_once(']')
+        .ok_or_else(|| field("data", "missing ]"))?;
+    let data = data.to_string();
     let mut extended = Vec::new();
     while let Some(x) = rest.strip_prefix('[') {
-        let close = x
-            .find(']')
+        let (block, after) = x
+            .split_once(']')
             .ok_or_else(|| field("extended data", "missing ]"))?;
-        extended.push(x[..close].to_string());
-        rest = &x[close + 1..];
+        extended.push(block.to_string());
+        rest = after;
     }
     let timestamp = if rest.is_empty() {
         None
     } else {
         Some(
-            jiff::civil::DateTime::strptime(TIME_FORMAT, rest)
-                .map_err(|e| field("timestamp", format!("`{rest}`: {e}")))?,
+            jiff::civil::DateTime::strptime(TIME_FORMAT, rest).map_err(|e| {
+                field(
+                    "timestamp",
+                    format!("`{}`: {e}", crate::text::for_log(rest)),
+                )
+            })?,
         )
     };
     Ok(Message {
@@ -527,5 +548,43 @@ mod tests {
             (msg.token, msg.sequence, msg.receiver),
             (Token::Ack, 2, None)
         );
+    }
+
+    #[test]
+    fn a_multibyte_character_across_the_crc_field_is_an_error_not_a_panic() {
+        // `ổ` is three bytes at offsets 3..6 of the inside: byte 8 is a boundary, 4 is not.
+        let frame = "\nAAổBBCC\"ACK\"0001L0[]\r";
+        assert!(decode(frame.as_bytes(), None).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_never_panics_on_arbitrary_bytes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let _ = decode(&bytes, None);
+            let key = Key::from_text("PicketTestKey128").unwrap();
+            let _ = decode(&bytes, Some(&key));
+        }
+
+        #[test]
+        fn decode_never_panics_on_mutated_frames(
+            which in 0usize..3,
+            at in 0usize..80,
+            with in proptest::prelude::any::<u8>(),
+            cut in 0usize..80,
+        ) {
+            let key = Key::from_text("PicketTestKey128").unwrap();
+            let msg = decode(VECTORS[which].as_bytes(), None).unwrap();
+            for frame in [encode(&msg, None), encode(&msg, Some(&key))] {
+                let mut mutated = frame.clone();
+                if let Some(b) = mutated.get_mut(at) {
+                    *b = with;
+                }
+                mutated.truncate(mutated.len().saturating_sub(cut));
+                let _ = decode(&mutated, None);
+                let _ = decode(&mutated, Some(&key));
+            }
+        }
     }
 }

@@ -31,6 +31,15 @@ pub enum TransmitError {
         /// Why.
         source: CodecError,
     },
+    /// An ACK that is not for the message sent: another sequence number, account,
+    /// receiver or line. It is not an acknowledgement; the message is sent again.
+    #[error("receiver {addr} answered for another message: {detail}")]
+    NotOurs {
+        /// The receiver.
+        addr: SocketAddr,
+        /// Which field differed.
+        detail: String,
+    },
     /// NAK even after adopting the receiver's clock.
     #[error("receiver {addr} refused the message (NAK) twice")]
     Nak {
@@ -88,15 +97,14 @@ impl Transmitter {
                     source,
                 })?;
             match reply.token {
-                Token::Ack if reply.sequence == msg.sequence => return Ok(()),
                 Token::Ack => {
-                    return Err(TransmitError::Unreachable {
-                        addr: target.addr,
-                        detail: format!(
-                            "ACK for sequence {} while {} was sent",
-                            reply.sequence, msg.sequence
-                        ),
-                    });
+                    return match mismatch(&msg, &reply) {
+                        None => Ok(()),
+                        Some(detail) => Err(TransmitError::NotOurs {
+                            addr: target.addr,
+                            detail,
+                        }),
+                    };
                 }
                 Token::Duh => return Err(TransmitError::Duh { addr: target.addr }),
                 Token::Nak if attempt == 0 => {
@@ -140,6 +148,47 @@ impl Transmitter {
             .unwrap_or_else(|_| jiff::Timestamp::now());
         now.to_zoned(jiff::tz::TimeZone::UTC).datetime()
     }
+}
+
+/// Why `reply` does not acknowledge `sent`, if it does not: a receiver echoes the sequence
+/// number, the account and the receiver and line prefixes it was sent, so an ACK with
+/// any of them different is an answer to some other message (a receiver mixing up
+/// connections, or a stray answer) and does not count as delivery.
+pub fn mismatch(sent: &Message, reply: &Message) -> Option<String> {
+    if reply.sequence != sent.sequence {
+        return Some(format!(
+            "ACK for sequence {:04} while {:04} was sent",
+            reply.sequence, sent.sequence
+        ));
+    }
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let shown = |v: Option<&str>| v.map_or_else(|| "none".to_string(), crate::text::for_log);
+    if let Some(ours) = sent.account.as_deref() {
+        if !reply.account.as_deref().is_some_and(|a| same(a, ours)) {
+            return Some(format!(
+                "ACK for account {} while {} was sent",
+                shown(reply.account.as_deref()),
+                crate::text::for_log(ours)
+            ));
+        }
+    }
+    if let (Some(theirs), Some(ours)) = (reply.receiver.as_deref(), sent.receiver.as_deref()) {
+        if !same(theirs, ours) {
+            return Some(format!(
+                "ACK for receiver {} while {} was sent",
+                crate::text::for_log(theirs),
+                crate::text::for_log(ours)
+            ));
+        }
+    }
+    if !reply.line.is_empty() && !same(&reply.line, &sent.line) {
+        return Some(format!(
+            "ACK for line {} while {} was sent",
+            crate::text::for_log(&reply.line),
+            crate::text::for_log(&sent.line)
+        ));
+    }
+    None
 }
 
 /// Which path delivered a message.
@@ -204,6 +253,20 @@ async fn try_path(path: &mut Path, msg: Message, errors: &mut Vec<TransmitError>
     }
 }
 
+/// The most an answer may hold before its frame is complete.
+const MAX_ANSWER: usize = 4096;
+
+/// The first whole answer frame in what a receiver sent so far: from the first LF to the
+/// first CR after it (`\n` … `\r`), both included. Bytes before the LF are line noise
+/// and skipped; `None` while no frame is complete. Never indexes out of `bytes`, whatever
+/// a broken or lying receiver sends.
+pub fn answer_frame(bytes: &[u8]) -> Option<&[u8]> {
+    let start = bytes.iter().position(|b| *b == b'\n')?;
+    let after_start = bytes.get(start..)?;
+    let len = after_start.iter().position(|b| *b == b'\r')?;
+    after_start.get(..=len)
+}
+
 /// Writes a frame and reads the answer (up to its closing `\r` over TCP; one datagram over
 /// UDP).
 async fn exchange(target: &Target, frame: &[u8]) -> Result<Vec<u8>, TransmitError> {
@@ -257,19 +320,92 @@ async fn exchange(target: &Target, frame: &[u8]) -> Result<Vec<u8>, TransmitErro
                 .await
                 .map_err(|e| fail(format!("read: {e}")))?;
             if n == 0 {
-                return Err(fail("closed without an answer".into()));
+                return Err(fail(if answer.is_empty() {
+                    "closed without an answer".into()
+                } else {
+                    format!(
+                        "closed before a whole answer came: {}",
+                        crate::text::for_log_bytes(&answer)
+                    )
+                }));
             }
-            answer.extend_from_slice(&buf[..n]);
-            if let Some(end) = answer.iter().position(|b| *b == b'\r') {
-                let start = answer.iter().position(|b| *b == b'\n').unwrap_or(0);
-                return Ok(answer[start..=end].to_vec());
+            answer.extend_from_slice(buf.get(..n).unwrap_or_default());
+            if let Some(frame) = answer_frame(&answer) {
+                return Ok(frame.to_vec());
             }
-            if answer.len() > 4096 {
-                return Err(fail("answer too long".into()));
+            if answer.len() > MAX_ANSWER {
+                return Err(fail(format!(
+                    "no answer frame in the first {MAX_ANSWER} bytes: {}",
+                    crate::text::for_log_bytes(&answer)
+                )));
             }
         }
     };
     tokio::time::timeout(target.timeout, work)
         .await
         .map_err(|_| fail(format!("no answer within {:?}", target.timeout)))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ack(sequence: u16, account: &str, receiver: Option<&str>, line: &str) -> Message {
+        Message {
+            token: Token::Ack,
+            sequence,
+            receiver: receiver.map(str::to_string),
+            line: line.into(),
+            account: Some(account.into()),
+            data: String::new(),
+            extended: Vec::new(),
+            timestamp: None,
+        }
+    }
+
+    #[test]
+    fn cr_then_noise_then_lf_is_no_answer_yet_not_a_panic() {
+        // The answer that killed the sender: a LF more than one byte after the first CR.
+        assert_eq!(answer_frame(b"\rX\n"), None);
+        assert_eq!(answer_frame(b"\rX\nAB\r"), Some(&b"\nAB\r"[..]));
+        assert_eq!(
+            answer_frame(b"noise\n\"ACK\"\r\n"),
+            Some(&b"\n\"ACK\"\r"[..])
+        );
+        assert_eq!(answer_frame(b""), None);
+    }
+
+    #[test]
+    fn an_ack_for_another_account_receiver_or_line_is_not_ours() {
+        let sent = ack(7, "1234", Some("1"), "1");
+        assert_eq!(mismatch(&sent, &ack(7, "1234", Some("1"), "1")), None);
+        assert_eq!(mismatch(&sent, &ack(7, "1234", None, "1")), None);
+        let other = mismatch(&sent, &ack(7, "9999", Some("1"), "1")).expect("not ours");
+        assert!(other.contains("account 9999 while 1234"), "{other}");
+        let other = mismatch(&sent, &ack(8, "1234", Some("1"), "1")).expect("not ours");
+        assert!(other.contains("sequence 0008 while 0007"), "{other}");
+        assert!(mismatch(&sent, &ack(7, "1234", Some("2"), "1")).is_some());
+        assert!(mismatch(&sent, &ack(7, "1234", Some("1"), "2")).is_some());
+        let mut no_account = ack(7, "1234", Some("1"), "1");
+        no_account.account = None;
+        assert!(mismatch(&sent, &no_account).is_some());
+    }
+
+    proptest! {
+        #[test]
+        fn any_answer_is_a_frame_or_none_and_never_a_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            if let Some(frame) = answer_frame(&bytes) {
+                prop_assert_eq!(frame.first(), Some(&b'\n'));
+                prop_assert_eq!(frame.last(), Some(&b'\r'));
+                prop_assert_eq!(frame.iter().filter(|b| **b == b'\r').count(), 1);
+                let _ = codec::decode(frame, None);
+            } else {
+                let lf = bytes.iter().position(|b| *b == b'\n');
+                prop_assert!(lf.is_none_or(|i| !bytes[i..].contains(&b'\r')));
+            }
+        }
+    }
 }
