@@ -61,7 +61,10 @@ async fn half_up_receiver(
                 None => break,
             }
         }
-        peer.stop().await;
+        // What it reported just before being killed counts too: it may have answered ACK.
+        for event in peer.stop_and_collect().await {
+            let _ = out.send(event);
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(400)) => {}
             _ = steady.wait_for(|s| *s) => {}

@@ -139,6 +139,14 @@ async fn the_test_report_goes_on_schedule_counted_from_the_journal_across_restar
         (Some("1234"), Some("602"), Some("1")),
         "{got}"
     );
+    // The receiver reports before it answers: stop only once picket has its ACK, or the
+    // report rightly goes again after the restart (at least once).
+    let journal = journal(dir.path()).await;
+    wait_for("the test report acknowledged", async || {
+        let rows = journal.deliveries(Some("arc")).await.unwrap();
+        rows.len() == 1 && rows[0].state == picket::journal::DeliveryState::Acknowledged
+    })
+    .await;
     picket.stop().await;
 
     // Restarted within the day: the last report is in the journal, so none goes now; the
@@ -148,7 +156,6 @@ async fn the_test_report_goes_on_schedule_counted_from_the_journal_across_restar
     trip(&mut feed, 2).await;
     let got = next_report(&mut receiver).await;
     assert_eq!(got["event_type"], "133", "{got}");
-    let journal = journal(dir.path()).await;
     let reports: Vec<_> = journal
         .deliveries(Some("arc"))
         .await

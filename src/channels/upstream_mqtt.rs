@@ -150,6 +150,12 @@ impl Deliver for UpstreamMqtt {
         notice: &Notice,
     ) -> Result<DeliveryState, DeliveryError> {
         let timeout = self.timeout;
+        if self.poller.is_finished() {
+            // The event loop task only ends by panicking: make it this worker's panic, so
+            // the supervisor builds the channel (and its connection) again.
+            crate::sources::propagate_panic((&mut self.poller).await);
+            panic!("upstream mqtt {}: the MQTT event loop ended", self.id);
+        }
         while let Ok(signal) = self.signals.try_recv() {
             self.note(signal);
         }

@@ -20,6 +20,7 @@ use super::{Deliver, DeliveryError};
 use crate::backoff::Backoff;
 use crate::engine::{Clock, ContactId, Input, SystemTrouble};
 use crate::escalation::Notice;
+use crate::fault::FaultHooks;
 use crate::journal::{Delivery, Journal, ShadowOutbox};
 use crate::runtime::{EngineHandle, Shutdown};
 use crate::shared_state::lock;
@@ -32,6 +33,7 @@ const PURGE_EVERY: Duration = Duration::from_secs(3600);
 const QUEUE_FIGURES_EVERY: Duration = Duration::from_secs(1);
 
 /// What a worker needs besides its channel.
+#[derive(Clone)]
 pub struct WorkerContext {
     /// Where the rows are.
     pub journal: Journal,
@@ -53,6 +55,8 @@ pub struct WorkerContext {
     pub retention: Duration,
     /// Retry pacing for the head row.
     pub backoff: Backoff,
+    /// Test hooks: `channel:<id>` panics before a delivery attempt when armed.
+    pub faults: FaultHooks,
 }
 
 impl WorkerContext {
@@ -84,6 +88,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
     let mut next_figures = Instant::now();
     // When the head row failed: not before this is it tried again.
     let mut retry_at: Option<Instant> = None;
+    let fault_point = format!("channel:{channel}");
     loop {
         if ctx.shutdown.is_triggered() {
             break;
@@ -122,6 +127,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
             (Some(d), Some(age)) => {
                 let retry_in = retry_at.map_or(Duration::ZERO, |t| t - Instant::now());
                 if retry_in.is_zero() {
+                    ctx.faults.check(&fault_point);
                     match attempt(&channel, &mut deliver, &mut ctx, &outbox, d).await {
                         Attempt::Done => retry_at = None,
                         Attempt::RetryIn(delay) => retry_at = Some(Instant::now() + delay),

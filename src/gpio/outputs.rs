@@ -4,6 +4,7 @@
 //! that has sounded longer than the limit plus a margin, in case the engine is stuck.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -33,15 +34,43 @@ impl Driven {
     }
 }
 
-/// Starts one task per output that has a pin; they end at shutdown, leaving pins off.
-pub fn spawn(
+/// One output's driver, ready to run; running it again after a panic takes up the same
+/// pin (a supervisor restarts it, see [`crate::runtime`]).
+pub struct OutputDriver {
+    /// The output's id.
+    pub id: String,
+    /// The pin, held by the run in progress.
+    driven: Arc<tokio::sync::Mutex<Driven>>,
+    /// The engine's output patterns.
+    patterns: watch::Receiver<BTreeMap<String, OutputPattern>>,
+    /// Longest a siren may sound.
+    siren_cap: Duration,
+    /// Stop signal.
+    shutdown: Shutdown,
+}
+
+impl OutputDriver {
+    /// Drives the pin until shutdown, leaving it off.
+    pub fn run(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let driven = self.driven.clone();
+        let patterns = self.patterns.clone();
+        let (cap, shutdown) = (self.siren_cap, self.shutdown.clone());
+        async move {
+            let mut out = driven.lock_owned().await;
+            drive(&mut out, patterns, cap, shutdown).await;
+        }
+    }
+}
+
+/// A driver per output that has a pin, each pin taken now so a missing one stops start-up.
+pub fn drivers(
     backend: &dyn GpioBackend,
     config: &Config,
     patterns: watch::Receiver<BTreeMap<String, OutputPattern>>,
     shutdown: Shutdown,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, GpioError> {
+) -> Result<Vec<OutputDriver>, GpioError> {
     let siren_cap = Duration::from_secs(u64::from(config.panel.siren_limit_s)) + SIREN_MARGIN;
-    let mut tasks = Vec::new();
+    let mut drivers = Vec::new();
     for output in config.outputs.iter().filter(|o| o.pin.is_some()) {
         let pin = backend.output(output.pin.unwrap_or_default())?;
         let driven = Driven {
@@ -50,18 +79,33 @@ pub fn spawn(
             pin,
             active_low: output.active_low,
         };
-        tasks.push(tokio::spawn(drive(
-            driven,
-            patterns.clone(),
+        drivers.push(OutputDriver {
+            id: output.id.clone(),
+            driven: Arc::new(tokio::sync::Mutex::new(driven)),
+            patterns: patterns.clone(),
             siren_cap,
-            shutdown.clone(),
-        )));
+            shutdown: shutdown.clone(),
+        });
     }
-    Ok(tasks)
+    Ok(drivers)
+}
+
+/// Starts one unsupervised task per output that has a pin; they end at shutdown, leaving
+/// pins off. For tests of the driver itself; the daemon supervises [`drivers`].
+pub fn spawn(
+    backend: &dyn GpioBackend,
+    config: &Config,
+    patterns: watch::Receiver<BTreeMap<String, OutputPattern>>,
+    shutdown: Shutdown,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, GpioError> {
+    Ok(drivers(backend, config, patterns, shutdown)?
+        .iter()
+        .map(|d| tokio::spawn(d.run()))
+        .collect())
 }
 
 async fn drive(
-    mut out: Driven,
+    out: &mut Driven,
     mut patterns: watch::Receiver<BTreeMap<String, OutputPattern>>,
     siren_cap: Duration,
     mut shutdown: Shutdown,
@@ -77,7 +121,7 @@ async fn drive(
         let finished = tokio::select! {
             _ = shutdown.wait() => true,
             changed = patterns.changed() => changed.is_err(),
-            _ = play(&mut out, pattern, cap) => {
+            _ = play(out, pattern, cap) => {
                 tracing::error!(output = %out.id, "siren sounded past its limit; cut by the output driver");
                 tokio::select! {
                     _ = shutdown.wait() => true,

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
+use super::supervisor::{Supervised, Supervisor, TaskKind};
 use super::{Effects, EngineHandle, RunError, Shutdown};
 use crate::backoff::Backoff;
 use crate::channels::worker::{self, WorkerContext};
@@ -12,6 +13,7 @@ use crate::channels::{ChannelHealth, Deliver};
 use crate::config::{Channel, Config};
 use crate::engine::{Clock, Input, SystemClock};
 use crate::escalation::{EvidenceLinks, EvidencePlan, Planner, Policy, SiteInfo};
+use crate::fault::FaultHooks;
 use crate::journal::{Journal, ShadowOutbox, Writer};
 
 /// First retry delay of a failed delivery.
@@ -38,16 +40,41 @@ pub fn install_planner(
     policy
 }
 
-/// Spawns one worker per configured channel, and the test report schedule.
-pub fn spawn(
-    config: &Config,
-    policy: &Policy,
-    journal: &Journal,
-    shadow: &ShadowOutbox,
-    effects: &Effects,
-    engine: &EngineHandle,
-    shutdown: &Shutdown,
-) -> Result<JoinSet<()>, RunError> {
+/// What starting the delivery side needs from the daemon.
+pub struct DeliveryDeps<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// The escalation policy.
+    pub policy: &'a Policy,
+    /// The journal.
+    pub journal: &'a Journal,
+    /// The shadow outbox, for journal outages.
+    pub shadow: &'a ShadowOutbox,
+    /// The daemon's effects (outbox bumps, health).
+    pub effects: &'a Effects,
+    /// Where channel troubles go.
+    pub engine: &'a EngineHandle,
+    /// Stop signal.
+    pub shutdown: &'a Shutdown,
+    /// Restarts a worker that panics.
+    pub supervisor: &'a Supervisor,
+    /// Test hooks.
+    pub faults: &'a FaultHooks,
+}
+
+/// Spawns one supervised worker per configured channel, and the test report schedule.
+pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
+    let DeliveryDeps {
+        config,
+        policy,
+        journal,
+        shadow,
+        effects,
+        engine,
+        shutdown,
+        supervisor,
+        faults,
+    } = deps;
     let mut tasks = JoinSet::new();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let mut healths = Vec::new();
@@ -64,52 +91,113 @@ pub fn spawn(
             clock: clock.clone(),
             outbox_changed: effects.outbox.subscribe(),
             engine: Some(engine.clone()),
-            health,
+            health: health.clone(),
             shutdown: shutdown.clone(),
             stuck_after: policy.stuck_after,
             retention: policy.retention,
             backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
+            faults: faults.clone(),
         };
-        let id = channel.id().to_string();
+        let worker = Worker {
+            supervisor,
+            tasks: &mut tasks,
+            id: channel.id().to_string(),
+            health,
+            ctx,
+        };
         match channel {
             Channel::Sia(c) => {
-                let d = crate::channels::sia::SiaDelivery::new(c, clock.clone())
-                    .map_err(RunError::Config)?;
-                start(&mut tasks, id, d, ctx);
+                let (c, clock) = (c.clone(), clock.clone());
+                worker.start(move || crate::channels::sia::SiaDelivery::new(&c, clock.clone()))?;
             }
             Channel::Webhook(c) => {
-                let d = crate::channels::webhook::WebhookDelivery::new(c, policy)
-                    .map_err(RunError::Config)?;
-                start(&mut tasks, id, d, ctx);
+                let (c, policy) = (c.clone(), policy.clone());
+                worker
+                    .start(move || crate::channels::webhook::WebhookDelivery::new(&c, &policy))?;
             }
             Channel::Email(c) => {
-                let d = crate::channels::email::EmailDelivery::new(c)
-                    .map_err(RunError::Config)?
-                    .with_journal(journal.clone());
-                start(&mut tasks, id, d, ctx);
+                let (c, journal) = (c.clone(), journal.clone());
+                worker.start(move || {
+                    crate::channels::email::EmailDelivery::new(&c)
+                        .map(|d| d.with_journal(journal.clone()))
+                })?;
             }
             Channel::Mqtt(c) => {
-                let d = crate::channels::upstream_mqtt::UpstreamMqtt::new(c, config)
-                    .map_err(RunError::Config)?;
-                start(&mut tasks, id, d, ctx);
+                let (c, config) = (c.clone(), config.clone());
+                worker.start(move || {
+                    crate::channels::upstream_mqtt::UpstreamMqtt::new(&c, &config)
+                })?;
             }
         }
     }
     let _ = effects.health.channels.set(healths);
     if let Some(every) = policy.test_every {
-        tasks.spawn(test_reports(
-            every,
-            journal.clone(),
-            engine.clone(),
-            clock,
-            shutdown.clone(),
-        ));
+        let (journal, engine, shutdown) = (journal.clone(), engine.downgrade(), shutdown.clone());
+        supervisor.spawn(
+            &mut tasks,
+            Supervised {
+                name: "service:test-report".into(),
+                kind: TaskKind::Service,
+                channel: None,
+            },
+            move || {
+                let (journal, engine, shutdown) =
+                    (journal.clone(), engine.clone(), shutdown.clone());
+                let clock = clock.clone();
+                async move {
+                    if let Some(engine) = engine.upgrade() {
+                        test_reports(every, journal, engine, clock, shutdown).await;
+                    }
+                }
+            },
+        );
     }
     Ok(tasks)
 }
 
-fn start<D: Deliver>(tasks: &mut JoinSet<()>, id: String, deliver: D, ctx: WorkerContext) {
-    tasks.spawn(worker::run(id, deliver, ctx));
+/// One channel's worker, about to be started under supervision.
+struct Worker<'a> {
+    /// Restarts it after a panic.
+    supervisor: &'a Supervisor,
+    /// Where it runs.
+    tasks: &'a mut JoinSet<()>,
+    /// The channel id.
+    id: String,
+    /// Its health, marked down while the worker is dead.
+    health: Arc<Mutex<ChannelHealth>>,
+    /// What every run of the worker gets.
+    ctx: WorkerContext,
+}
+
+impl Worker<'_> {
+    /// Builds the channel now (a configuration error stops start-up) and again for every
+    /// restart after a panic, so a restarted worker starts from a clean channel.
+    fn start<D: Deliver>(
+        self,
+        build: impl Fn() -> Result<D, String> + Send + 'static,
+    ) -> Result<(), RunError> {
+        let mut first = Some(build().map_err(RunError::Config)?);
+        let (id, ctx) = (self.id, self.ctx);
+        self.supervisor.spawn(
+            self.tasks,
+            Supervised {
+                name: format!("channel:{id}"),
+                kind: TaskKind::Channel,
+                channel: Some(self.health),
+            },
+            move || {
+                let deliver = first.take().map_or_else(&build, Ok);
+                let (id, ctx) = (id.clone(), ctx.clone());
+                async move {
+                    match deliver {
+                        Ok(d) => worker::run(id, d, ctx).await,
+                        Err(e) => panic!("channel {id} cannot be built again: {e}"),
+                    }
+                }
+            },
+        );
+        Ok(())
+    }
 }
 
 /// Sends a periodic test report every `every`, counted from the last one in the journal so

@@ -71,7 +71,47 @@ pub struct EngineHandle {
     tx: mpsc::Sender<Request>,
 }
 
+/// A way in to the engine that does not keep it running: for supervisors, which must not
+/// hold the engine open at shutdown.
+#[derive(Clone)]
+pub struct WeakEngineHandle {
+    tx: mpsc::WeakSender<Request>,
+}
+
+impl WeakEngineHandle {
+    /// A handle, while the engine still runs.
+    pub fn upgrade(&self) -> Option<EngineHandle> {
+        self.tx.upgrade().map(|tx| EngineHandle { tx })
+    }
+}
+
+/// A handle whose inputs arrive on the returned receiver, each answered with an empty
+/// receipt: for unit tests of tasks that submit.
+#[cfg(test)]
+pub(crate) fn handle_for_tests() -> (EngineHandle, mpsc::Receiver<Input>) {
+    let (tx, mut rx) = mpsc::channel::<Request>(64);
+    let (inputs_tx, inputs) = mpsc::channel(64);
+    tokio::spawn(async move {
+        while let Some(req) = rx.recv().await {
+            if let Some(reply) = req.reply {
+                let _ = reply.send(Ok(Receipt::default()));
+            }
+            if inputs_tx.send(req.input).await.is_err() {
+                break;
+            }
+        }
+    });
+    (EngineHandle { tx }, inputs)
+}
+
 impl EngineHandle {
+    /// A handle that does not keep the engine running.
+    pub fn downgrade(&self) -> WeakEngineHandle {
+        WeakEngineHandle {
+            tx: self.tx.downgrade(),
+        }
+    }
+
     /// Submits an observation; resolves once its outcome is committed.
     pub async fn observe(&self, obs: Observation) -> Result<Receipt, SubmitError> {
         self.submit(Input::Observation(obs)).await
@@ -146,6 +186,8 @@ pub struct Health {
         std::sync::OnceLock<Vec<Arc<std::sync::Mutex<crate::sources::camera::CameraHealth>>>>,
     /// Delivery channels, in configuration order.
     pub channels: std::sync::OnceLock<Vec<Arc<std::sync::Mutex<crate::channels::ChannelHealth>>>>,
+    /// Supervised tasks: running, or dead after a panic.
+    pub tasks: Arc<super::supervisor::TaskBoard>,
 }
 
 /// The panel as it is now, for interfaces that publish state (MQTT, the page).
@@ -244,6 +286,8 @@ pub struct EngineTask<C: Clock> {
     journal_trouble: bool,
     /// How often to tell systemd we are alive.
     watchdog: Option<Duration>,
+    /// Test hooks: `engine` panics before a batch when armed.
+    faults: crate::fault::FaultHooks,
 }
 
 /// Creates the task and its first handle.
@@ -263,12 +307,19 @@ pub fn spawn_parts<C: Clock + 'static>(
             unwritten: VecDeque::new(),
             journal_trouble: false,
             watchdog,
+            faults: crate::fault::FaultHooks::default(),
         },
         EngineHandle { tx },
     )
 }
 
 impl<C: Clock + 'static> EngineTask<C> {
+    /// The same task with fault hooks a test can arm.
+    pub fn with_faults(mut self, faults: crate::fault::FaultHooks) -> Self {
+        self.faults = faults;
+        self
+    }
+
     /// Runs until every handle is dropped and the queue is drained.
     pub async fn run(mut self) {
         let mut watchdog = self.watchdog.map(tokio::time::interval);
@@ -314,6 +365,7 @@ impl<C: Clock + 'static> EngineTask<C> {
     }
 
     async fn process(&mut self, batch: Vec<Request>) {
+        self.faults.check("engine");
         let mut replies = Vec::with_capacity(batch.len());
         let mut fresh = Vec::with_capacity(batch.len());
         for req in batch {

@@ -8,6 +8,7 @@ pub mod logging;
 pub mod malloc;
 pub mod notify;
 mod shutdown;
+pub mod supervisor;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 pub use engine_task::{
     Effects, EngineHandle, EngineStats, Health, MAX_BATCH, PanelView, Published, Receipt,
-    SubmitError,
+    SubmitError, WeakEngineHandle,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
 
@@ -28,6 +29,8 @@ use crate::sources::camera::evidence::EvidenceRetention;
 use crate::sources::feed::FeedSource;
 use crate::sources::mqtt::MqttSource;
 use crate::sources::{Source, SourceContext, SourceError, supervise};
+use supervisor::{Supervised, Supervisor, TaskKind};
+use tokio::task::JoinSet;
 
 /// Why the daemon could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +53,10 @@ pub enum RunError {
     /// The evidence link key could not be read or made.
     #[error(transparent)]
     LinkKey(#[from] crate::escalation::evidence::LinkKeyError),
+    /// The engine task panicked: the daemon stops so systemd starts it again from the
+    /// journal.
+    #[error("the engine task stopped on a fault ({0}); exiting so that picket is restarted")]
+    EngineFault(String),
 }
 
 /// A hook that sees the effects channels before the first input.
@@ -66,6 +73,10 @@ pub struct RunOptions {
     pub on_effects: Option<EffectsHook>,
     /// Stop when this resolves (embedding, tests).
     pub stop: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// Fault hooks a test arms to make tasks panic (none by default).
+    pub faults: crate::fault::FaultHooks,
+    /// How panicked tasks are restarted (tests shorten it).
+    pub restart_timing: supervisor::RestartTiming,
 }
 
 /// The signer of evidence links, when the web server has a public address.
@@ -105,26 +116,58 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     if let Some(hook) = options.on_effects.take() {
         hook(&effects);
     }
-    spawn_event_log(&effects);
+    let faults = options.faults.clone();
     let (task, handle) =
         engine_task::spawn_parts(engine, writer, effects.clone(), notify::watchdog_interval());
-    let engine_task = tokio::spawn(task.run());
-
     let (trigger, shutdown) = shutdown::channel();
-    let output_tasks = match &gpio {
-        Some(backend) => crate::gpio::outputs::spawn(
+    let supervisor = Supervisor::new(
+        effects.health.tasks.clone(),
+        handle.downgrade(),
+        Arc::new(SystemClock::new()),
+        shutdown.clone(),
+        faults.clone(),
+    )
+    .with_timing(options.restart_timing);
+    // The event log outlives the drain: it stops once the engine has ended.
+    let (log_stop, log_shutdown) = shutdown::channel();
+    let mut log_task = JoinSet::new();
+    spawn_event_log(&supervisor, &mut log_task, &effects, log_shutdown);
+    let mut engine_task = tokio::spawn(task.with_faults(faults.clone()).run());
+    let mut service_tasks = JoinSet::new();
+    let mut output_tasks = JoinSet::new();
+    if let Some(backend) = &gpio {
+        let drivers = crate::gpio::outputs::drivers(
             backend.as_ref(),
             &config,
             effects.outputs.subscribe(),
             shutdown.clone(),
         )
-        .map_err(|e| RunError::Config(e.0))?,
-        None => Vec::new(),
-    };
-    let mut channel_tasks = delivery::spawn(
-        &config, &policy, &journal, &shadow, &effects, &handle, &shutdown,
-    )?;
-    let web_task = web_listener.map(|listener| {
+        .map_err(|e| RunError::Config(e.0))?;
+        for driver in drivers {
+            let name = format!("service:output:{}", driver.id);
+            supervisor.spawn(
+                &mut output_tasks,
+                Supervised {
+                    name,
+                    kind: TaskKind::Service,
+                    channel: None,
+                },
+                move || driver.run(),
+            );
+        }
+    }
+    let mut channel_tasks = delivery::spawn(delivery::DeliveryDeps {
+        config: &config,
+        policy: &policy,
+        journal: &journal,
+        shadow: &shadow,
+        effects: &effects,
+        engine: &handle,
+        shutdown: &shutdown,
+        supervisor: &supervisor,
+        faults: &faults,
+    })?;
+    if let Some(listener) = web_listener {
         let state = crate::web::WebState {
             effects: effects.clone(),
             evidence: links.clone().map(|links| crate::web::EvidenceServer {
@@ -132,15 +175,50 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
                 links,
             }),
         };
-        tokio::spawn(crate::web::serve(listener, state, shutdown.clone()))
-    });
-    let mut source_tasks = tokio::task::JoinSet::new();
+        let listener = listener.into_std().map_err(|source| {
+            RunError::Web(crate::web::WebError {
+                listen: config
+                    .web
+                    .as_ref()
+                    .map(|w| w.listen.clone())
+                    .unwrap_or_default(),
+                source,
+            })
+        })?;
+        let shutdown = shutdown.clone();
+        supervisor.spawn(
+            &mut service_tasks,
+            Supervised {
+                name: "service:web".into(),
+                kind: TaskKind::Service,
+                channel: None,
+            },
+            move || crate::web::serve_again(listener.try_clone(), state.clone(), shutdown.clone()),
+        );
+    }
+    let mut source_tasks = JoinSet::new();
     for source in sources {
+        let name = format!("source:{}", source.name());
+        let source = Arc::new(tokio::sync::Mutex::new(source));
         let ctx = SourceContext {
             engine: handle.clone(),
             shutdown: shutdown.clone(),
         };
-        source_tasks.spawn(supervise(source, ctx));
+        supervisor.spawn(
+            &mut source_tasks,
+            Supervised {
+                name,
+                kind: TaskKind::Source,
+                channel: None,
+            },
+            move || {
+                let (source, ctx) = (source.clone(), ctx.clone());
+                async move {
+                    let mut source = source.lock_owned().await;
+                    supervise(source.as_mut(), ctx).await;
+                }
+            },
+        );
     }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(RunError::Signals)?;
@@ -171,6 +249,19 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
         _ = interrupt.recv() => tracing::info!("SIGINT: draining (send again to exit at once)"),
         _ = stop_after => tracing::info!("run time over: draining"),
         _ = stop => tracing::info!("asked to stop: draining"),
+        ended = &mut engine_task => {
+            // The engine only ends by itself on a panic: nothing could be committed any
+            // more, so stop everything and let systemd start picket again.
+            let why = match ended {
+                Err(e) if e.is_panic() => crate::text::panic_message(e.into_panic()),
+                Err(e) => e.to_string(),
+                Ok(()) => "it ended while the daemon was running".to_string(),
+            };
+            tracing::error!(panic = %why, "the engine task stopped; exiting so that picket is restarted");
+            trigger.trigger();
+            notify::stopping();
+            return Err(RunError::EngineFault(why));
+        }
     }
     notify::stopping();
     tokio::spawn(async move {
@@ -183,15 +274,14 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     });
     trigger.trigger();
     drop(handle);
+    drop(supervisor);
     while source_tasks.join_next().await.is_some() {}
     while channel_tasks.join_next().await.is_some() {}
-    if let Some(task) = web_task {
-        let _ = task.await;
-    }
+    while service_tasks.join_next().await.is_some() {}
     let _ = engine_task.await;
-    for task in output_tasks {
-        let _ = task.await;
-    }
+    log_stop.trigger();
+    while log_task.join_next().await.is_some() {}
+    while output_tasks.join_next().await.is_some() {}
     journal.close().await;
     tracing::info!("picket stopped");
     Ok(())
@@ -260,35 +350,64 @@ fn configured_sources(
     Ok(sources)
 }
 
-/// Logs every event, so `journalctl -u picket` reads like the panel's history.
-fn spawn_event_log(effects: &Effects) {
-    let mut events = effects.events.subscribe();
-    let mut outputs = effects.outputs.subscribe();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                e = events.recv() => match e {
-                    Ok(p) => tracing::info!(
-                        seq = p.seq,
-                        kind = p.event.kind.as_str(),
-                        code = p.event.code.map(|c| c.0),
-                        area = p.event.area.as_deref(),
-                        zone = p.event.zone.as_deref(),
-                        "{} | {}",
-                        p.event.message_vi,
-                        p.event.message_en
-                    ),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "event log fell behind");
-                    }
-                    Err(_) => break,
-                },
-                changed = outputs.changed() => {
-                    if changed.is_err() { break; }
-                    let now = outputs.borrow_and_update().clone();
-                    tracing::info!(outputs = ?now, "outputs");
+/// Logs every event, so `journalctl -u picket` reads like the panel's history. Its first
+/// run subscribes now, before the engine starts, so it misses nothing; a run after a
+/// panic picks up from the next event.
+fn spawn_event_log(
+    supervisor: &Supervisor,
+    tasks: &mut JoinSet<()>,
+    effects: &Effects,
+    shutdown: Shutdown,
+) {
+    let mut first = Some((effects.events.subscribe(), effects.outputs.subscribe()));
+    let effects = effects.clone();
+    supervisor.spawn(
+        tasks,
+        Supervised {
+            name: "service:event-log".into(),
+            kind: TaskKind::Service,
+            channel: None,
+        },
+        move || {
+            let (events, outputs) = first
+                .take()
+                .unwrap_or_else(|| (effects.events.subscribe(), effects.outputs.subscribe()));
+            log_events(events, outputs, shutdown.clone())
+        },
+    );
+}
+
+async fn log_events(
+    mut events: tokio::sync::broadcast::Receiver<Arc<Published>>,
+    mut outputs: tokio::sync::watch::Receiver<
+        std::collections::BTreeMap<String, crate::engine::OutputPattern>,
+    >,
+    mut shutdown: Shutdown,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.wait() => break,
+            e = events.recv() => match e {
+                Ok(p) => tracing::info!(
+                    seq = p.seq,
+                    kind = p.event.kind.as_str(),
+                    code = p.event.code.map(|c| c.0),
+                    area = p.event.area.as_deref(),
+                    zone = p.event.zone.as_deref(),
+                    "{} | {}",
+                    p.event.message_vi,
+                    p.event.message_en
+                ),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "event log fell behind");
                 }
+                Err(_) => break,
+            },
+            changed = outputs.changed() => {
+                if changed.is_err() { break; }
+                let now = outputs.borrow_and_update().clone();
+                tracing::info!(outputs = ?now, "outputs");
             }
         }
-    });
+    }
 }

@@ -107,11 +107,15 @@ impl Source for FeedSource {
                             message: format!("accept failed: {e}"),
                         }),
                     },
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                        super::propagate_panic(joined);
+                    }
                 }
             }
             // Let connections answer what they already submitted.
-            while connections.join_next().await.is_some() {}
+            while let Some(joined) = connections.join_next().await {
+                super::propagate_panic(joined);
+            }
             let _ = std::fs::remove_file(&self.path);
             Ok(())
         })
@@ -199,7 +203,7 @@ impl Connection {
             }
         }
         drop(tx);
-        let _ = writer.await;
+        super::propagate_panic(writer.await);
     }
 
     fn reject(&self, line: u64, reason: String) -> Pending {
@@ -209,34 +213,42 @@ impl Connection {
     }
 
     fn parse(&self, line: &[u8]) -> Result<Observation, String> {
-        let text = std::str::from_utf8(line).map_err(|_| "line is not UTF-8".to_string())?;
-        let mut value: serde_json::Value =
-            serde_json::from_str(text.trim()).map_err(|e| format!("invalid JSON: {e}"))?;
-        let object = value
-            .as_object_mut()
-            .ok_or_else(|| "expected a JSON object".to_string())?;
-        let reference = match object.remove("ref") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s),
-            Some(other) => Some(other.to_string()),
-        };
-        let sensor = match object.remove("sensor") {
-            Some(serde_json::Value::String(s)) => s,
-            _ => return Err("missing \"sensor\" (a string)".to_string()),
-        };
-        if !self.sensors.contains(&sensor) {
-            return Err(format!(
-                "sensor `{sensor}` is not configured with source = {{ kind = \"feed\" }}"
-            ));
-        }
-        let reading: Reading = serde_json::from_value(value)
-            .map_err(|e| format!("bad reading for `{sensor}`: {e}"))?;
-        Ok(Observation {
-            sensor,
-            reading,
-            source_ref: reference,
-        })
+        parse_line(&self.sensors, line)
     }
+}
+
+/// One feed line as an observation of one of `sensors` (those bound to the feed), or what
+/// is wrong with it, in words naming the sensor where there is one. Any bytes are
+/// answered; nothing panics.
+pub fn parse_line(sensors: &BTreeSet<String>, line: &[u8]) -> Result<Observation, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "line is not UTF-8".to_string())?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(text.trim()).map_err(|e| format!("invalid JSON: {e}"))?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| "expected a JSON object".to_string())?;
+    let reference = match object.remove("ref") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    };
+    let sensor = match object.remove("sensor") {
+        Some(serde_json::Value::String(s)) => s,
+        _ => return Err("missing \"sensor\" (a string)".to_string()),
+    };
+    if !sensors.contains(&sensor) {
+        return Err(format!(
+            "sensor `{}` is not configured with source = {{ kind = \"feed\" }}",
+            crate::text::for_log(&sensor)
+        ));
+    }
+    let reading: Reading =
+        serde_json::from_value(value).map_err(|e| format!("bad reading for `{sensor}`: {e}"))?;
+    Ok(Observation {
+        sensor,
+        reading,
+        source_ref: reference,
+    })
 }
 
 /// Reads one line into `buf`. `Ok(None)` at end of stream, `Ok(Some(false))` if the line

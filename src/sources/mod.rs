@@ -45,8 +45,20 @@ pub trait Source: Send {
     fn run<'a>(&'a mut self, ctx: &'a SourceContext) -> SourceFuture<'a>;
 }
 
-/// Runs a source until shutdown, restarting it with backoff after each failure.
-pub async fn supervise(mut source: Box<dyn Source>, ctx: SourceContext) {
+/// Makes a helper task's panic the source's own, so the daemon's supervisor sees it and
+/// restarts the whole source, instead of the helper vanishing while the source carries on
+/// half-working.
+pub fn propagate_panic<T>(joined: Result<T, tokio::task::JoinError>) -> Option<T> {
+    match joined {
+        Ok(value) => Some(value),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => None,
+    }
+}
+
+/// Runs a source until shutdown, restarting it with backoff after each failure (an
+/// `Err`; a panic is the daemon's supervisor's to catch).
+pub async fn supervise(source: &mut dyn Source, ctx: SourceContext) {
     let name = source.name();
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
     let mut shutdown = ctx.shutdown.clone();

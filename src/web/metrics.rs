@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::channels::{ChannelHealth, LinkState};
 use crate::runtime::Effects;
+use crate::runtime::supervisor::TaskStatus;
 use crate::sources::camera::CameraHealth;
 
 /// Label pairs of one series.
@@ -137,6 +138,7 @@ pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
     }
     register_channels(&mut registry, &channels(effects));
     register_cameras(&mut registry, &cameras(effects));
+    register_tasks(&mut registry, &effects.health.tasks.snapshot());
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
@@ -243,6 +245,26 @@ fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
         "channel_path_last_success_timestamp_seconds",
         "When the path last answered, Unix seconds",
         path_last_success,
+    );
+}
+
+fn register_tasks(registry: &mut Registry, tasks: &[TaskStatus]) {
+    let up = Family::<Labels, Gauge>::default();
+    let panics = Family::<Labels, Counter>::default();
+    for t in tasks {
+        let l = labels(&[("task", &t.name), ("kind", t.kind.as_str())]);
+        up.get_or_create(&l).set(i64::from(t.running));
+        panics.get_or_create(&l).inc_by(t.panics);
+    }
+    registry.register(
+        "task_up",
+        "1 while the supervised task runs; 0 from a panic until it is restarted",
+        up,
+    );
+    registry.register(
+        "task_panics",
+        "Panics of the supervised task since start (each one restarted)",
+        panics,
     );
 }
 
@@ -365,5 +387,6 @@ pub fn health_json(effects: &Effects) -> Value {
         "mqtt": mqtt,
         "channels": channels(effects),
         "cameras": cameras(effects),
+        "tasks": effects.health.tasks.snapshot(),
     })
 }

@@ -82,17 +82,45 @@ pub async fn serve(listener: tokio::net::TcpListener, state: WebState, mut shutd
     }
 }
 
-/// 200 while the journal takes commits; 503 once the last commit failed, so a supervisor
-/// sees a gateway that can no longer record alarms.
+/// Serves on a copy of the listener the daemon bound at start, until shutdown: the
+/// supervisor runs this again after a panic, on the same port.
+pub async fn serve_again(
+    listener: std::io::Result<std::net::TcpListener>,
+    state: WebState,
+    shutdown: Shutdown,
+) {
+    let listener = listener.and_then(|l| {
+        l.set_nonblocking(true)?;
+        tokio::net::TcpListener::from_std(l)
+    });
+    match listener {
+        Ok(listener) => serve(listener, state, shutdown).await,
+        Err(e) => tracing::error!(error = %e, "the web server cannot take up its socket again"),
+    }
+}
+
+/// 200 while the journal takes commits and every supervised task runs; 503 once the last
+/// commit failed or while a task is dead after a panic (a channel that delivers nothing
+/// is as bad as a journal that records nothing), so a supervisor sees a gateway that can
+/// no longer record or pass on alarms.
 async fn healthz(State(effects): State<Effects>) -> impl IntoResponse {
     let failing = effects.stats.journal_failing();
-    let status = if failing {
+    let down = effects.health.tasks.down();
+    let status = if failing || !down.is_empty() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
     };
+    let word = if failing {
+        "journal_failing"
+    } else if !down.is_empty() {
+        "task_down"
+    } else {
+        "ok"
+    };
     let body = json!({
-        "status": if failing { "journal_failing" } else { "ok" },
+        "status": word,
+        "tasks_down": down,
         "committed": effects.stats.committed.load(std::sync::atomic::Ordering::Relaxed),
     });
     (status, axum::Json(body))

@@ -11,7 +11,7 @@ pub struct Picket {
     pub events: broadcast::Receiver<Arc<Published>>,
     pub effects: Effects,
     stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), runtime::RunError>>,
 }
 
 impl Picket {
@@ -29,18 +29,44 @@ impl Picket {
     }
 
     async fn start_with(config: picket::config::Config, sources: Vec<Box<dyn Source>>) -> Picket {
+        Picket::start_with_options(
+            config,
+            RunOptions {
+                sources,
+                ..RunOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Starts picket with fault hooks a test arms, and quick restarts of panicked tasks.
+    pub async fn start_with_faults(
+        config: picket::config::Config,
+        faults: picket::fault::FaultHooks,
+    ) -> Picket {
+        Picket::start_with_options(
+            config,
+            RunOptions {
+                faults,
+                restart_timing: picket::runtime::supervisor::RestartTiming {
+                    first: Duration::from_millis(200),
+                    cap: Duration::from_secs(1),
+                    stable_after: Duration::from_secs(2),
+                },
+                ..RunOptions::default()
+            },
+        )
+        .await
+    }
+
+    async fn start_with_options(config: picket::config::Config, mut options: RunOptions) -> Picket {
         let (tx, rx) = oneshot::channel();
         let (stop_tx, stop_rx) = oneshot::channel();
-        let options = RunOptions {
-            on_effects: Some(Box::new(move |e: &Effects| {
-                let _ = tx.send((e.events.subscribe(), e.clone()));
-            })),
-            stop: Some(stop_rx),
-            sources,
-            ..RunOptions::default()
-        };
-        let task =
-            tokio::spawn(async move { runtime::run(config, options).await.expect("picket run") });
+        options.on_effects = Some(Box::new(move |e: &Effects| {
+            let _ = tx.send((e.events.subscribe(), e.clone()));
+        }));
+        options.stop = Some(stop_rx);
+        let task = tokio::spawn(async move { runtime::run(config, options).await });
         let (events, effects) = rx.await.unwrap();
         Picket {
             events,
@@ -99,7 +125,15 @@ impl Picket {
 
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
-        self.task.await.unwrap();
+        self.task.await.unwrap().expect("picket run");
+    }
+
+    /// Waits for picket to end by itself, and how it ended.
+    pub async fn ended(self) -> Result<(), runtime::RunError> {
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("picket did not end by itself")
+            .unwrap()
     }
 }
 

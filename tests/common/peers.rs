@@ -78,6 +78,18 @@ impl Peer {
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "kill {signal}");
     }
 
+    /// Stops it (SIGKILL) and returns what it reported that was not read yet.
+    pub async fn stop_and_collect(mut self) -> Vec<Value> {
+        let _ = self.child.kill().await;
+        let mut rest = Vec::new();
+        while let Ok(Some(line)) = self.lines.next_line().await {
+            if let Ok(v) = serde_json::from_str(&line) {
+                rest.push(v);
+            }
+        }
+        rest
+    }
+
     /// Stops it (SIGKILL) and waits.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

@@ -2,7 +2,9 @@
 uses) on an ephemeral TCP port (or the port given as second argument), or UDP with the
 argument `udp`. A third argument lists SIA codes this centre does not know (comma
 separated; it answers DUH to them, as a centre with a restricted code table does).
-Prints {"port": N} once listening, then one JSON line per event it accepted.
+Prints {"port": N} once listening, then one JSON line per event it accepted, written
+before its ACK goes out (pysiaalarm itself answers first and reports after, so a receiver
+killed in between would have acknowledged an event nobody saw).
 Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256)."""
 
 import asyncio
@@ -12,7 +14,8 @@ import sys
 from pysiaalarm import SIAAccount
 from pysiaalarm.aio import SIAClient
 from pysiaalarm.data.data import SIA_CODES
-from pysiaalarm.utils import CommunicationsProtocol
+from pysiaalarm.event import SIAEvent
+from pysiaalarm.utils import CommunicationsProtocol, ResponseType
 
 ACCOUNTS = [
     SIAAccount("1234", None),
@@ -21,7 +24,7 @@ ACCOUNTS = [
 ]
 
 
-async def on_event(event):
+def report(event):
     print(json.dumps({
         "account": event.account,
         "message_type": getattr(event.message_type, "value", str(event.message_type)),
@@ -35,6 +38,22 @@ async def on_event(event):
         "partition": getattr(event, "partition", None),
         "x_data": [f"{x.identifier}{x.value}" for x in (event.extended_data or [])],
     }), flush=True)
+
+
+_create_response = SIAEvent.create_response
+
+
+def create_response_after_report(event):
+    if event.response == ResponseType.ACK:
+        report(event)
+    return _create_response(event)
+
+
+SIAEvent.create_response = create_response_after_report
+
+
+async def on_event(event):
+    """Reported already, before the ACK."""
 
 
 async def main():

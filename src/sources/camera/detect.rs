@@ -113,7 +113,18 @@ pub fn start_analyser(
     tokio::task::spawn_blocking(move || {
         let mut failing = false;
         while let Some(frame) = frames.blocking_recv() {
-            match analyser.frame(&frame) {
+            // A decoder fed a broken picture must not end the analysis for good: a
+            // panic is one unreadable picture, named in the log.
+            let analysed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyser.frame(&frame)));
+            let analysed = match analysed {
+                Ok(result) => result,
+                Err(panic) => {
+                    tracing::error!(camera, panic = %crate::text::panic_message(panic), "the analysis failed on a picture; it goes on with the next");
+                    continue;
+                }
+            };
+            match analysed {
                 Ok(found) => {
                     failing = false;
                     lock(&counter).analysed_frames += 1;

@@ -339,7 +339,7 @@ impl Source for MqttSource {
             }
             let (ack_tx, ack_rx) = mpsc::channel(4096);
             let generation = Arc::new(AtomicU64::new(0));
-            let acker = tokio::spawn(acknowledge_in_order(
+            let mut acker = tokio::spawn(acknowledge_in_order(
                 client.clone(),
                 ack_rx,
                 self.health.clone(),
@@ -357,6 +357,13 @@ impl Source for MqttSource {
                 let trouble_at = down_since.filter(|_| !trouble_open).map(|t| t + grace);
                 tokio::select! {
                     _ = shutdown.wait() => break,
+                    Some(joined) = helpers.join_next(), if !helpers.is_empty() => {
+                        super::propagate_panic(joined);
+                    }
+                    joined = &mut acker => {
+                        super::propagate_panic(joined);
+                        return Err(fail("the MQTT acknowledger stopped".into()));
+                    }
                     _ = tokio::time::sleep_until(trouble_at.unwrap_or_else(Instant::now)), if trouble_at.is_some() => {
                         trouble_open = true;
                         tracing::error!(host = %self.settings.host, "MQTT broker unreachable beyond the grace period");
