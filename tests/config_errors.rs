@@ -40,6 +40,14 @@ fn issue_at(text: &str, path: &str) -> ConfigIssue {
         .unwrap_or_else(|| panic!("no issue at {path}: {all:#?}"))
 }
 
+/// Runs `picket check-config PATH`.
+fn check_config(path: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["check-config", path.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
         .position(|l| l.contains(needle))
@@ -255,10 +263,7 @@ fn check_config_prints_every_problem_with_file_line_and_key_and_exits_2() {
         .replace("area = \"wh\"", "area = \"nowhere\"")
         .replace("name = \"Kho\"", "name = \"Kho\"\nexit_delay_s = 9999");
     std::fs::write(&path, &text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
-        .args(["check-config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = check_config(&path);
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let area_line = line_of(&text, "area = \"nowhere\"");
@@ -272,10 +277,7 @@ fn check_config_prints_every_problem_with_file_line_and_key_and_exits_2() {
     assert!(stdout.contains("2 problem(s)"), "{stdout}");
 
     std::fs::write(&path, BASE).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
-        .args(["check-config", path.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = check_config(&path);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -456,4 +458,32 @@ fn a_camera_url_that_is_not_rtsp_is_named() {
         "{}",
         issue.message
     );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_names_the_line_column_and_offset_of_the_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.toml");
+    // "Cửa" saved by an editor in a legacy code page: the byte 0xFB where UTF-8 expected
+    // `ử`, on the zone's name line, after `name = "C`.
+    let mut bytes = BASE.as_bytes().to_vec();
+    let at = BASE.find("\"Cửa\"").unwrap() + 2;
+    bytes.splice(at..at + "ử".len(), [0xFB]);
+    std::fs::write(&path, &bytes).unwrap();
+    let out = check_config(&path);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = line_of(BASE, "name = \"Cửa\"");
+    assert!(
+        stdout.contains(&format!(
+            "latin1.toml:{line}:10: the file is not UTF-8: byte 0xFB at byte offset {at}"
+        )),
+        "{stdout}"
+    );
+    // The same from the library, for a file that is cut in the middle of a character.
+    let cut = &"[site]\nname = \"Kho ổ".as_bytes()[..20];
+    let issue = config::parse_bytes(cut).unwrap_err().issues()[0].clone();
+    assert!(issue.message.contains("not UTF-8"), "{issue}");
+    let loc = issue.location.expect("a place");
+    assert_eq!((loc.line, loc.col), (2, 13), "{issue}");
 }

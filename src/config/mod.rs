@@ -85,11 +85,43 @@ fn render(issues: &[ConfigIssue]) -> String {
 
 /// Reads and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    parse_str(&text)
+    parse_bytes(&bytes)
+}
+
+/// Parses and validates configuration bytes; text that is not UTF-8 is an error naming
+/// the line, column and byte offset of the first byte that is not.
+pub fn parse_bytes(bytes: &[u8]) -> Result<Config, ConfigError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_str(text),
+        Err(e) => Err(ConfigError::new(vec![not_utf8(bytes, e.valid_up_to())])),
+    }
+}
+
+/// The problem of a file whose bytes from `offset` on are not UTF-8.
+fn not_utf8(bytes: &[u8], offset: usize) -> ConfigIssue {
+    let before = bytes.get(..offset).unwrap_or_default();
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    // Everything before `offset` is valid UTF-8, so characters can be counted.
+    let col = std::str::from_utf8(before.get(line_start..).unwrap_or_default())
+        .map_or(0, |t| t.chars().count())
+        + 1;
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let byte = bytes.get(offset).copied().unwrap_or_default();
+    ConfigIssue {
+        path: String::new(),
+        location: Some(spans::Location { line, col }),
+        message: format!(
+            "the file is not UTF-8: byte 0x{byte:02X} at byte offset {offset} cannot be read; \
+             save the file as UTF-8 (Vietnamese names must be written in UTF-8)"
+        ),
+    }
 }
 
 /// Parses and validates configuration text.
