@@ -21,7 +21,7 @@ use crate::backoff::Backoff;
 use crate::engine::{Clock, ContactId, Input, SystemTrouble};
 use crate::escalation::Notice;
 use crate::fault::FaultHooks;
-use crate::journal::{Delivery, Journal, ShadowOutbox};
+use crate::journal::{Delivery, DeliveryState, Journal, ShadowOutbox};
 use crate::runtime::{EngineHandle, Shutdown};
 use crate::shared_state::lock;
 
@@ -68,6 +68,11 @@ impl WorkerContext {
     }
 }
 
+/// Deliveries made whose result the outbox did not take (a full disk): by message id,
+/// with how they ended. The head row is then recorded, not sent again, whichever outbox
+/// (the journal, or the shadow while the journal is unwritable) holds it next.
+type Unrecorded = std::collections::BTreeMap<String, (DeliveryState, i64)>;
+
 /// What one attempt at the head row came to.
 enum Attempt {
     /// Delivered, or refused for good: the queue moves on.
@@ -89,6 +94,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
     // When the head row failed: not before this is it tried again.
     let mut retry_at: Option<Instant> = None;
     let fault_point = format!("channel:{channel}");
+    let mut unrecorded = Unrecorded::new();
     loop {
         if ctx.shutdown.is_triggered() {
             break;
@@ -127,8 +133,32 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
             (Some(d), Some(age)) => {
                 let retry_in = retry_at.map_or(Duration::ZERO, |t| t - Instant::now());
                 if retry_in.is_zero() {
+                    if let Some(&(state, at_ms)) = unrecorded.get(&d.message_id) {
+                        // Delivered already: only the record is owed.
+                        match outbox.mark_delivered(d.id, state, at_ms).await {
+                            Ok(()) => {
+                                unrecorded.remove(&d.message_id);
+                                retry_at = None;
+                            }
+                            Err(e) => {
+                                let delay = ctx.backoff.next_delay();
+                                tracing::error!(channel, message_id = d.message_id, error = %e, retry_in = ?delay, "delivered, and still cannot record it; it is not sent again");
+                                retry_at = Some(Instant::now() + delay);
+                            }
+                        }
+                        continue;
+                    }
                     ctx.faults.check(&fault_point);
-                    match attempt(&channel, &mut deliver, &mut ctx, &outbox, d).await {
+                    match attempt(
+                        &channel,
+                        &mut deliver,
+                        &mut ctx,
+                        &outbox,
+                        d,
+                        &mut unrecorded,
+                    )
+                    .await
+                    {
                         Attempt::Done => retry_at = None,
                         Attempt::RetryIn(delay) => retry_at = Some(Instant::now() + delay),
                         Attempt::Shutdown => break,
@@ -174,6 +204,7 @@ async fn attempt<D: Deliver>(
     ctx: &mut WorkerContext,
     outbox: &Journal,
     d: Delivery,
+    unrecorded: &mut Unrecorded,
 ) -> Attempt {
     let result = match serde_json::from_str::<Notice>(&d.payload_json) {
         Ok(notice) => {
@@ -210,7 +241,8 @@ async fn attempt<D: Deliver>(
     match result {
         Ok(state) => {
             if let Err(e) = outbox.mark_delivered(d.id, state, now).await {
-                tracing::error!(channel, error = %e, "delivered but could not record it; it will go again");
+                tracing::error!(channel, message_id = d.message_id, error = %e, "delivered but could not record it; the record is retried, the message is not sent again");
+                unrecorded.insert(d.message_id.clone(), (state, now));
             }
             ctx.backoff.reset();
             tracing::info!(

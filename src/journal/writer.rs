@@ -82,6 +82,32 @@ impl Writer {
         outcomes: &[&Outcome],
     ) -> Result<Vec<Vec<CommittedEvent>>, JournalError> {
         let mut conn = self.journal.acquire("committing").await?;
+        match self.write(&mut conn, outcomes).await {
+            Ok((committed, seq, hash)) => {
+                self.head_seq = seq;
+                self.head_hash = hash;
+                if self.shadow_writer.take().is_some() {
+                    self.shadow.set(None);
+                }
+                Ok(committed)
+            }
+            Err(e) => {
+                // A failed statement or COMMIT (a full disk, an I/O error) can leave SQLite
+                // inside the transaction, and sqlx then refuses every later BEGIN on that
+                // connection. Never give it back to the pool: the next commit gets a
+                // fresh connection, so the journal heals as soon as the disk does.
+                conn.close_on_drop();
+                Err(e)
+            }
+        }
+    }
+
+    /// The transaction of [`Writer::commit`]: the committed events and the new chain head.
+    async fn write(
+        &self,
+        conn: &mut SqliteConnection,
+        outcomes: &[&Outcome],
+    ) -> Result<(Vec<Vec<CommittedEvent>>, i64, [u8; 32]), JournalError> {
         let mut tx = conn
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -132,12 +158,7 @@ impl Writer {
         tx.commit()
             .await
             .map_err(|e| self.journal.err("committing", e))?;
-        self.head_seq = seq;
-        self.head_hash = hash;
-        if self.shadow_writer.take().is_some() {
-            self.shadow.set(None);
-        }
-        Ok(committed)
+        Ok((committed, seq, hash))
     }
 
     /// Plans the deliveries of outcomes the journal could not take, in the shadow outbox,

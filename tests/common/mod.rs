@@ -26,11 +26,16 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `picket run --config CONFIG` and waits for READY=1.
     pub async fn start(dir: &Path, config: &Path, watchdog_usec: Option<u64>) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_picket"));
+        cmd.args(["run", "--config", config.to_str().unwrap()]);
+        Daemon::start_command(dir, cmd, watchdog_usec).await
+    }
+
+    /// Starts `cmd` (a `picket run`, perhaps behind a wrapper) and waits for READY=1.
+    pub async fn start_command(dir: &Path, mut cmd: Command, watchdog_usec: Option<u64>) -> Daemon {
         let notify_path = dir.join(format!("notify-{}.sock", rand_suffix()));
         let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_picket"));
-        cmd.args(["run", "--config", config.to_str().unwrap()])
-            .env("NOTIFY_SOCKET", &notify_path)
+        cmd.env("NOTIFY_SOCKET", &notify_path)
             .env(
                 "RUST_LOG",
                 std::env::var("PICKET_TEST_LOG").unwrap_or_else(|_| "warn".into()),

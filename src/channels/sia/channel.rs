@@ -163,7 +163,7 @@ impl SiaDelivery {
         }
         Ok(Message {
             token,
-            sequence: u16::try_from(d.id.rem_euclid(9999) + 1).unwrap_or(1),
+            sequence: sequence_of(d),
             data,
             extended,
             ..self.template.clone()
@@ -278,6 +278,15 @@ impl SiaDelivery {
             ),
         });
     }
+}
+
+/// The DC-09 sequence number of a delivery (0001–9999): taken from the journal event it
+/// carries, which is the same in the shadow outbox and in the journal's own row, so a
+/// repeat always carries its message's number and two messages never share one (within
+/// 9,999 events). Rows from before event numbers were stored fall back to the row id.
+fn sequence_of(d: &Delivery) -> u16 {
+    let n = d.event_seq.unwrap_or(d.id);
+    u16::try_from((n - 1).rem_euclid(9999) + 1).unwrap_or(1)
 }
 
 /// DC-09 is ASCII: fold Vietnamese to plain letters and drop brackets.
