@@ -487,3 +487,29 @@ fn a_file_that_is_not_utf8_names_the_line_column_and_offset_of_the_first_bad_byt
     let loc = issue.location.expect("a place");
     assert_eq!((loc.line, loc.col), (2, 13), "{issue}");
 }
+
+#[test]
+fn only_burglary_zones_may_be_bypassed_automatically() {
+    for zone_type in ["panic", "tamper", "fire", "technical"] {
+        let text = BASE.replace(
+            "type = \"entry_exit\"",
+            &format!("type = \"{zone_type}\"\nauto_bypass = true"),
+        );
+        let issue = issue_at(&text, "zones[0].auto_bypass");
+        assert!(
+            issue.message.contains(&format!(
+                "{zone_type} zones can never be bypassed automatically"
+            )),
+            "{issue}"
+        );
+        assert_eq!(
+            issue.location.map(|l| l.line),
+            Some(line_of(&text, "auto_bypass"))
+        );
+    }
+    let text = BASE.replace(
+        "type = \"entry_exit\"",
+        "type = \"entry_exit\"\nauto_bypass = true",
+    );
+    assert!(config::parse_str(&text).is_ok());
+}

@@ -243,3 +243,152 @@ async fn a_cancel_reaches_everyone_already_told_and_nobody_else() {
         ]
     );
 }
+
+const TAMPER_SITE: &str = r#"
+[site]
+name = "Kho Bình Dương"
+
+[[areas]]
+id = "wh"
+name = "Kho"
+
+[[zones]]
+id = "box"
+name = "Tủ điều khiển"
+area = "wh"
+type = "tamper"
+
+[[sensors]]
+id = "box_t"
+zone = "box"
+kind = "tamper"
+source = { kind = "simulated" }
+
+[[channels]]
+id = "arc"
+type = "sia"
+primary = "arc.example.vn:12000"
+account = "1234"
+
+[escalation]
+categories.tamper = { at_once = ["arc"] }
+"#;
+
+/// What a guard or the lid of the box does next.
+#[derive(Debug, Clone)]
+enum Step {
+    Lid(bool),
+    AckNewest,
+    ResolveOldest,
+    Wait(u64),
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => any::<bool>().prop_map(Step::Lid),
+        2 => Just(Step::AckNewest),
+        1 => Just(Step::ResolveOldest),
+        1 => (1..120u64).prop_map(Step::Wait),
+    ]
+}
+
+/// Runs `steps` on the tamper site with a real journal: (times the zone came back to
+/// normal with alarms open, zone restores journaled, restore reports owed to the centre).
+async fn restores_journaled_and_owed(steps: &[Step]) -> (usize, usize, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{TAMPER_SITE}\n[journal]\npath = \"{}\"\n",
+        dir.path().join("j.db").display()
+    );
+    let config = picket::config::parse_str(&text).unwrap();
+    let journal = Journal::open(&config.journal.path).await.unwrap();
+    let mut writer = Writer::new(journal.clone()).await.unwrap();
+    writer.set_planner(Arc::new(Planner::new(
+        Policy::from_config(&config),
+        SiteInfo::from_config(&config),
+    )));
+    let clock = ManualClock::new(Timestamp(T0));
+    let mut engine = Engine::new(Arc::new(Site::from_config(&config)), clock.clone());
+    let guard = Actor {
+        user: "lan".into(),
+        role: Role::Guard,
+        duress: false,
+        origin: Origin::Page,
+    };
+    let (mut lid_open, mut came_back) = (false, 0);
+    for step in steps {
+        let input = match step {
+            Step::Lid(open) => {
+                if lid_open && !*open && engine.open_alarms().next().is_some() {
+                    came_back += 1;
+                }
+                lid_open = *open;
+                Input::Observation(Observation {
+                    sensor: "box_t".into(),
+                    reading: Reading::Tamper { active: *open },
+                    source_ref: None,
+                })
+            }
+            Step::AckNewest | Step::ResolveOldest => {
+                let pick = |a: &&picket::engine::Alarm| match step {
+                    Step::AckNewest => a.state == picket::engine::AlarmState::Raised,
+                    _ => a.state == picket::engine::AlarmState::Acknowledged,
+                };
+                let found: Vec<u64> = engine.open_alarms().filter(pick).map(|a| a.id).collect();
+                let kind = match (step, found.iter().max(), found.iter().min()) {
+                    (Step::AckNewest, Some(&alarm), _) => CommandKind::Acknowledge {
+                        alarm,
+                        note: String::new(),
+                    },
+                    (Step::ResolveOldest, _, Some(&alarm)) => CommandKind::Resolve {
+                        alarm,
+                        resolution: picket::engine::Resolution::False,
+                        note: String::new(),
+                    },
+                    _ => continue,
+                };
+                Input::Command(Command {
+                    kind,
+                    actor: guard.clone(),
+                })
+            }
+            Step::Wait(s) => {
+                clock.advance(Duration::from_secs(*s));
+                Input::Tick
+            }
+        };
+        let outcome = engine.handle(input);
+        writer.commit(&[&outcome]).await.unwrap();
+    }
+    let restores: Vec<(i64,)> =
+        sqlx::query_as("SELECT seq FROM events WHERE kind = 'alarm_zone_restored'")
+            .fetch_all(journal.pool())
+            .await
+            .unwrap();
+    let owed = journal
+        .deliveries(Some("arc"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| restores.iter().any(|(seq,)| d.event_seq == Some(*seq)))
+        .count();
+    journal.close().await;
+    (came_back, restores.len(), owed)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// However many alarms of a zone are open (raised, acknowledged, some resolved), the
+    /// centre is owed exactly one restore report per zone restore the journal holds.
+    #[test]
+    fn one_restore_report_per_zone_restore_whatever_the_open_alarms(
+        steps in proptest::collection::vec(step(), 1..60),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (came_back, journaled, owed) = runtime.block_on(restores_journaled_and_owed(&steps));
+        proptest::prop_assert_eq!(journaled, came_back, "steps: {:?}", steps);
+        proptest::prop_assert_eq!(owed, came_back, "steps: {:?}", steps);
+    }
+}

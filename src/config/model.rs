@@ -222,7 +222,40 @@ pub enum ZoneType {
 }
 
 impl ZoneType {
-    /// 24-hour zones alarm whether or not their area is armed.
+    /// The name written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ZoneType::EntryExit => "entry_exit",
+            ZoneType::Perimeter => "perimeter",
+            ZoneType::Interior => "interior",
+            ZoneType::InteriorFollower => "interior_follower",
+            ZoneType::Fire => "fire",
+            ZoneType::Panic => "panic",
+            ZoneType::Tamper => "tamper",
+            ZoneType::Burglary24h => "burglary_24h",
+            ZoneType::Technical => "technical",
+        }
+    }
+
+    /// Burglary zones: the only ones swinger shutdown may take.
+    pub fn is_burglary(self) -> bool {
+        matches!(
+            self,
+            ZoneType::EntryExit
+                | ZoneType::Perimeter
+                | ZoneType::Interior
+                | ZoneType::InteriorFollower
+                | ZoneType::Burglary24h
+        )
+    }
+
+    /// Zones live only while their area is armed: the intrusions that confirmation (a
+    /// second detector) is about.
+    pub fn is_armed_only(self) -> bool {
+        self.is_burglary() && self != ZoneType::Burglary24h
+    }
+
+    /// Zones that alarm in every mode, disarmed included.
     pub fn is_24h(self) -> bool {
         matches!(
             self,

@@ -336,10 +336,14 @@ fn check_zones(config: &Config, areas: &BTreeSet<&str>, problems: &mut Vec<Probl
                 "24-hour zones are always active; armed_modes applies to burglary zones".into(),
             ));
         }
-        if zone.auto_bypass && zone.zone_type == ZoneType::Fire {
+        if zone.auto_bypass && !zone.zone_type.is_burglary() {
             problems.push((
                 format!("zones[{i}].auto_bypass"),
-                "fire zones can never be bypassed automatically".into(),
+                format!(
+                    "{} zones can never be bypassed automatically (nor shut down as swingers); \
+                     only burglary zones can",
+                    zone.zone_type.as_str()
+                ),
             ));
         }
         if let Some(number) = zone.number {

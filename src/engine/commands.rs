@@ -399,6 +399,14 @@ impl<C: Clock> Engine<C> {
         let (area, zone) = (alarm.area.clone(), alarm.zone.clone());
         step.dirty_alarms.insert(id);
         step.out.escalations.push(escalation);
+        // A resolved incident is closed: its detection no longer confirms a later one.
+        if let Some(state) = self.areas.get_mut(&area) {
+            let before = state.recent_intrusions.len();
+            state.recent_intrusions.retain(|t| t.alarm != id);
+            if state.recent_intrusions.len() != before {
+                step.dirty_areas.insert(area.clone());
+            }
+        }
         let text = messages::at_area(
             &format!(
                 "Báo động #{id} đã đóng ({}) bởi {}",

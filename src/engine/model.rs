@@ -699,6 +699,29 @@ pub struct Outcome {
     pub seen: Vec<(String, Timestamp)>,
     /// Set when the input was refused.
     pub refused: Option<Refusal>,
+    /// For each zone restore event: every open alarm of that zone and code, so those told
+    /// about any of them hear the one restore.
+    pub zone_restores: Vec<ZoneRestore>,
+}
+
+/// One zone restore event and the open alarms it restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneRestore {
+    /// The alarm the restore event is tied to (the newest).
+    pub alarm: AlarmId,
+    /// Its Contact ID code.
+    pub code: ContactId,
+    /// Every open alarm of the zone with that code, the newest included.
+    pub alarms: Vec<AlarmId>,
+}
+
+/// What ended in a zone: its detection, or a sensor's tamper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreOf {
+    /// Every sensor of the zone is back to normal.
+    Detection,
+    /// A sensor's tamper switch closed again (144).
+    Tamper,
 }
 
 impl Outcome {

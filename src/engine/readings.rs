@@ -68,7 +68,7 @@ impl<C: Clock> Engine<C> {
         if active {
             self.trip(step, &zone, &def.id);
         } else if !self.zone_active(&zone) {
-            self.zone_restored(step, &zone, &def.id);
+            self.zone_restored(step, &zone, &def.id, RestoreOf::Detection);
         }
     }
 
@@ -117,7 +117,7 @@ impl<C: Clock> Engine<C> {
                 self.activate(step, &zone, &def.id, ContactId::SENSOR_TAMPER);
             }
         } else {
-            self.zone_restored(step, &zone, &def.id);
+            self.zone_restored(step, &zone, &def.id, RestoreOf::Tamper);
         }
     }
 

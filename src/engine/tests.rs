@@ -93,6 +93,12 @@ area = "wh"
 type = "burglary_24h"
 
 [[zones]]
+id = "cage2"
+name = "Lồng két 2"
+area = "wh"
+type = "burglary_24h"
+
+[[zones]]
 id = "leak"
 name = "Rò nước"
 area = "wh"
@@ -172,6 +178,12 @@ kind = "contact"
 source = { kind = "simulated" }
 
 [[sensors]]
+id = "cage2_c"
+zone = "cage2"
+kind = "contact"
+source = { kind = "simulated" }
+
+[[sensors]]
 id = "leak_1"
 zone = "leak"
 kind = "water"
@@ -242,6 +254,17 @@ fn arm(e: &mut Engine<TokioClock>, area: &str, mode: Mode) -> Outcome {
 
 fn disarm(e: &mut Engine<TokioClock>, area: &str, by: Actor) -> Outcome {
     cmd(e, CommandKind::Disarm { area: area.into() }, by)
+}
+
+fn ack(e: &mut Engine<TokioClock>, alarm: AlarmId) -> Outcome {
+    cmd(
+        e,
+        CommandKind::Acknowledge {
+            alarm,
+            note: String::new(),
+        },
+        guard(),
+    )
 }
 
 fn set(e: &mut Engine<TokioClock>, sensor: &str, active: bool) -> Outcome {
@@ -725,7 +748,117 @@ async fn a_second_detector_outside_the_window_does_not_confirm() {
     assert!(e.open_alarms().all(|a| !a.confirmed));
 }
 
+#[tokio::test(start_paused = true)]
+async fn two_24_hour_zones_of_a_disarmed_area_do_not_confirm_each_other() {
+    let mut e = engine();
+    set(&mut e, "cage_c", true);
+    let out = set(&mut e, "cage2_c", true);
+    assert_eq!(raised(&out), vec![(ContactId(133), Some("cage2".into()))]);
+    assert!(!has(&out, EventKind::AlarmConfirmed), "{:?}", kinds(&out));
+    assert!(e.open_alarms().all(|a| !a.confirmed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn acknowledged_24_hour_alarms_are_not_confirmed_by_an_armed_intrusion() {
+    let mut e = engine();
+    armed_away(&mut e).await;
+    for _ in 0..3 {
+        set(&mut e, "cage_c", true);
+        set(&mut e, "cage_c", false);
+        let id = e.open_alarms().map(|a| a.id).max().unwrap();
+        ack(&mut e, id);
+    }
+    set(&mut e, "fence_a", true);
+    let out = set(&mut e, "store_pir", true);
+    // The two armed detectors confirm each other, and nothing else.
+    let confirmed: Vec<Option<String>> = out
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::AlarmConfirmed)
+        .map(|e| e.zone.clone())
+        .collect();
+    assert_eq!(
+        confirmed,
+        vec![Some("fence".into()), Some("store".into())],
+        "{:?}",
+        kinds(&out)
+    );
+    assert!(
+        e.open_alarms()
+            .filter(|a| a.zone.as_deref() == Some("cage"))
+            .all(|a| !a.confirmed)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resolved_alarm_is_never_confirmed_and_does_not_confirm() {
+    let mut e = engine();
+    armed_away(&mut e).await;
+    let first = set(&mut e, "fence_a", true).alarms[0].id;
+    ack(&mut e, first);
+    cmd(
+        &mut e,
+        CommandKind::Resolve {
+            alarm: first,
+            resolution: Resolution::False,
+            note: String::new(),
+        },
+        guard(),
+    );
+    let out = set(&mut e, "store_pir", true);
+    assert!(!has(&out, EventKind::AlarmConfirmed), "{:?}", kinds(&out));
+    assert!(e.open_alarms().all(|a| !a.confirmed));
+}
+
+// ----- restores ---------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_zone_restore_is_one_event_whatever_the_number_of_open_alarms() {
+    // A tamper zone, which swinger shutdown never takes, so every trip is an alarm.
+    let mut e = engine();
+    let mut restores = 0;
+    for round in 1..=20 {
+        set(&mut e, "box_t", true);
+        let out = set(&mut e, "box_t", false);
+        let these: Vec<&Event> = out
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::AlarmZoneRestored)
+            .collect();
+        assert_eq!(these.len(), 1, "round {round}: {:?}", kinds(&out));
+        assert_eq!(these[0].code, Some(ContactId(137)));
+        restores += these.len();
+        // Acknowledged but not resolved: the next trip is a new alarm.
+        let id = e.open_alarms().map(|a| a.id).max().unwrap();
+        ack(&mut e, id);
+    }
+    assert_eq!(restores, 20);
+    assert_eq!(e.open_alarms().count(), 20);
+}
+
 // ----- swinger --------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn swinger_shutdown_never_takes_panic_tamper_or_technical_zones() {
+    let mut e = engine();
+    // Past the limit of 2, disarmed all along.
+    for press in 1..=5 {
+        let out = set(&mut e, "panic_1", true);
+        assert!(
+            has(&out, EventKind::AlarmRaised) || has(&out, EventKind::AlarmRetriggered),
+            "press {press}: {:?}",
+            kinds(&out)
+        );
+        assert!(!has(&out, EventKind::Bypassed), "press {press}");
+        set(&mut e, "panic_1", false);
+        for sensor in ["box_t", "leak_1"] {
+            let out = set(&mut e, sensor, true);
+            assert!(!has(&out, EventKind::Bypassed), "{sensor} {press}");
+            set(&mut e, sensor, false);
+        }
+    }
+    assert!(!e.areas().any(|a| a.bypassed.contains_key("panic")));
+}
 
 #[tokio::test(start_paused = true)]
 async fn swinger_zone_is_bypassed_after_the_limit() {

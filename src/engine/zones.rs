@@ -166,7 +166,9 @@ impl<C: Clock> Engine<C> {
             return;
         };
         let category = code.category();
-        if zdef.zone_type != ZoneType::Fire {
+        // Swinger shutdown is for burglary detectors that keep tripping; a panic button,
+        // a fire, tamper or technical zone (or a sensor's tamper) is never shut down.
+        if category == Category::Burglary && zdef.zone_type.is_burglary() {
             let limit = self.site.panel.swinger_limit;
             step.dirty_areas.insert(zdef.area.clone());
             let count = self
@@ -203,7 +205,10 @@ impl<C: Clock> Engine<C> {
                 None,
             ),
         };
-        if category == Category::Burglary {
+        // Only an intrusion of an armed-only zone, raised while its area is armed, can be
+        // confirmed by (or confirm) a second detector (BS 8243): not a 24-hour zone.
+        let armed = self.areas.get(&zdef.area).is_some_and(|a| a.is_armed());
+        if category == Category::Burglary && zdef.zone_type.is_armed_only() && armed {
             self.note_intrusion(step, &zdef.area, sensor, alarm_id);
         }
     }
@@ -385,19 +390,33 @@ impl<C: Clock> Engine<C> {
         }
     }
 
-    /// The zone of an open alarm is back to normal: a restore for the receiving centre.
-    pub(super) fn zone_restored(&mut self, step: &mut Step, zone: &str, sensor: &str) {
-        let open: Vec<(AlarmId, ContactId)> = self
-            .alarms
-            .values()
-            .filter(|a| a.zone.as_deref() == Some(zone))
-            .map(|a| (a.id, a.code))
-            .collect();
+    /// The zone is back to normal (its detection, or its sensors' tamper, ended): one
+    /// restore for the receiving centre per alarm code that was open in the zone, however
+    /// many alarms of that code are open (acknowledged and not yet resolved ones
+    /// included). The event is tied to the newest of them; whoever was told about any of
+    /// them hears it (see [`Outcome::zone_restores`]).
+    pub(super) fn zone_restored(
+        &mut self,
+        step: &mut Step,
+        zone: &str,
+        sensor: &str,
+        what: RestoreOf,
+    ) {
+        let mut by_code: BTreeMap<ContactId, Vec<AlarmId>> = BTreeMap::new();
+        for a in self.alarms.values() {
+            let tamper = a.code == ContactId::SENSOR_TAMPER;
+            if a.zone.as_deref() == Some(zone) && tamper == (what == RestoreOf::Tamper) {
+                by_code.entry(a.code).or_default().push(a.id);
+            }
+        }
         let Some(zdef) = self.site.zones.get(zone).cloned() else {
             return;
         };
         let area_names = self.area_names(&zdef.area);
-        for (id, code) in open {
+        for (code, alarms) in by_code {
+            let Some(&newest) = alarms.iter().max() else {
+                continue;
+            };
             let text = messages::at_zone(
                 &format!("{} — đã trở lại bình thường", code.name_vi()),
                 &format!("{} — back to normal", code.name_en()),
@@ -413,11 +432,16 @@ impl<C: Clock> Engine<C> {
                     area: Some(&zdef.area),
                     zone: Some(zone),
                     sensor: Some(sensor),
-                    alarm: Some(id),
+                    alarm: Some(newest),
                     ..About::default()
                 },
                 text,
             );
+            step.out.zone_restores.push(ZoneRestore {
+                alarm: newest,
+                code,
+                alarms,
+            });
         }
     }
 

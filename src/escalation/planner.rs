@@ -128,6 +128,7 @@ impl Planner {
         &self,
         ops: &mut Vec<OutboxOp>,
         alarm: Option<AlarmInfo>,
+        told_about: Vec<i64>,
         event: &CommittedEvent,
     ) {
         let Some(alarm_id) = event.event.alarm.and_then(|a| i64::try_from(a).ok()) else {
@@ -140,6 +141,7 @@ impl Planner {
         };
         ops.push(OutboxOp::TellThoseTold {
             alarm_id,
+            told_about,
             at_ms: event.event.at.0,
             channels,
             event_seq: event.seq,
@@ -162,71 +164,106 @@ fn carrier(trigger: EscalationTrigger) -> EventKind {
 
 impl OutboxPlanner for Planner {
     fn plan(&self, outcome: &Outcome, events: &[CommittedEvent]) -> Vec<OutboxOp> {
+        // Each escalation is carried by one of the events; rows are planned event by event
+        // in journal order, so per channel they leave in the order things happened (a
+        // cancel before the disarm that caused it).
+        let carried: Vec<(usize, &crate::engine::Escalation)> = outcome
+            .escalations
+            .iter()
+            .filter_map(|esc| {
+                let kind = carrier(esc.trigger);
+                let found = events
+                    .iter()
+                    .position(|c| c.event.alarm == Some(esc.alarm) && c.event.kind == kind);
+                if found.is_none() {
+                    tracing::warn!(alarm = esc.alarm, ?kind, "escalation without its event");
+                }
+                found.map(|i| (i, esc))
+            })
+            .collect();
         let mut ops = Vec::new();
-        for c in events {
-            let e = &c.event;
-            match (e.kind, e.alarm, e.code) {
-                (EventKind::TestReport, _, _) => {
-                    self.enqueue_each(&mut ops, &self.policy.test_channels, NoticeKind::Test, c)
-                }
-                (EventKind::AlarmZoneRestored, Some(id), Some(_)) => {
-                    let alarm = outcome
-                        .alarms
-                        .iter()
-                        .find(|a| a.id == id)
-                        .map(AlarmInfo::of);
-                    self.tell_those_told(&mut ops, alarm, c);
-                }
-                (_, None, Some(_)) => {
-                    self.enqueue_each(&mut ops, &self.policy.events, NoticeKind::Event, c)
-                }
-                _ => {}
-            }
-        }
-        for esc in &outcome.escalations {
-            let kind = carrier(esc.trigger);
-            let Some(event) = events
-                .iter()
-                .find(|c| c.event.alarm == Some(esc.alarm) && c.event.kind == kind)
-            else {
-                tracing::warn!(alarm = esc.alarm, ?kind, "escalation without its event");
-                continue;
-            };
-            let alarm = outcome
-                .alarms
-                .iter()
-                .find(|a| a.id == esc.alarm)
-                .map(AlarmInfo::of);
-            let Ok(alarm_id) = i64::try_from(esc.alarm) else {
-                continue;
-            };
-            let at_ms = event.event.at.0;
-            match esc.trigger {
-                EscalationTrigger::Raised => {
-                    self.raise(&mut ops, alarm, esc.category, esc.confirmed, event)
-                }
-                EscalationTrigger::Confirmed => {
-                    if esc.category == Category::Burglary {
-                        ops.push(OutboxOp::Expedite {
-                            alarm_id,
-                            max_tier: self.policy.confirmed_tier,
-                            at_ms,
-                        });
-                    }
-                    self.tell_those_told(&mut ops, alarm, event);
-                }
-                EscalationTrigger::Acknowledged
-                | EscalationTrigger::Resolved
-                | EscalationTrigger::Cancelled => {
-                    ops.push(OutboxOp::SkipNotDue {
-                        alarm_id,
-                        at_ms,
-                        reason: format!("not needed: alarm {}", event.event.kind.as_str()),
-                    });
-                    self.tell_those_told(&mut ops, alarm, event);
-                }
+        for (i, c) in events.iter().enumerate() {
+            self.plan_event(&mut ops, outcome, c);
+            for (_, esc) in carried.iter().filter(|(at, _)| *at == i) {
+                self.plan_escalation(&mut ops, outcome, esc, c);
             }
         }
         ops
+    }
+}
+
+impl Planner {
+    /// Rows an event owes by itself: the test report, a zone restore, a reportable event
+    /// that is no alarm.
+    fn plan_event(&self, ops: &mut Vec<OutboxOp>, outcome: &Outcome, c: &CommittedEvent) {
+        let e = &c.event;
+        match (e.kind, e.alarm, e.code) {
+            (EventKind::TestReport, _, _) => {
+                self.enqueue_each(ops, &self.policy.test_channels, NoticeKind::Test, c)
+            }
+            (EventKind::AlarmZoneRestored, Some(id), Some(code)) => {
+                let alarm = outcome
+                    .alarms
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map(AlarmInfo::of);
+                let told_about = outcome
+                    .zone_restores
+                    .iter()
+                    .find(|r| r.alarm == id && r.code == code)
+                    .map(|r| {
+                        r.alarms
+                            .iter()
+                            .filter_map(|a| i64::try_from(*a).ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.tell_those_told(ops, alarm, told_about, c);
+            }
+            (_, None, Some(_)) => self.enqueue_each(ops, &self.policy.events, NoticeKind::Event, c),
+            _ => {}
+        }
+    }
+
+    /// Rows an alarm's escalation owes, carried by `event`.
+    fn plan_escalation(
+        &self,
+        ops: &mut Vec<OutboxOp>,
+        outcome: &Outcome,
+        esc: &crate::engine::Escalation,
+        event: &CommittedEvent,
+    ) {
+        let alarm = outcome
+            .alarms
+            .iter()
+            .find(|a| a.id == esc.alarm)
+            .map(AlarmInfo::of);
+        let Ok(alarm_id) = i64::try_from(esc.alarm) else {
+            return;
+        };
+        let at_ms = event.event.at.0;
+        match esc.trigger {
+            EscalationTrigger::Raised => self.raise(ops, alarm, esc.category, esc.confirmed, event),
+            EscalationTrigger::Confirmed => {
+                if esc.category == Category::Burglary {
+                    ops.push(OutboxOp::Expedite {
+                        alarm_id,
+                        max_tier: self.policy.confirmed_tier,
+                        at_ms,
+                    });
+                }
+                self.tell_those_told(ops, alarm, Vec::new(), event);
+            }
+            EscalationTrigger::Acknowledged
+            | EscalationTrigger::Resolved
+            | EscalationTrigger::Cancelled => {
+                ops.push(OutboxOp::SkipNotDue {
+                    alarm_id,
+                    at_ms,
+                    reason: format!("not needed: alarm {}", event.event.kind.as_str()),
+                });
+                self.tell_those_told(ops, alarm, Vec::new(), event);
+            }
+        }
     }
 }

@@ -59,11 +59,14 @@ pub enum OutboxOp {
         /// Now.
         at_ms: i64,
     },
-    /// Tell every channel among `channels` that was already told about the alarm (a row
-    /// due by `at_ms` and not skipped) about this event too.
+    /// Tell every channel among `channels` that was already told about the alarm, or any
+    /// of `told_about` (a row due by `at_ms` and not skipped), about this event too: one
+    /// row per channel.
     TellThoseTold {
-        /// The alarm.
+        /// The alarm the new rows belong to.
         alarm_id: i64,
+        /// The alarms whose recipients are told (the alarm itself among them).
+        told_about: Vec<i64>,
         /// Now.
         at_ms: i64,
         /// Channels able to carry this event.
@@ -272,6 +275,7 @@ pub(super) async fn apply(
             }
             OutboxOp::TellThoseTold {
                 alarm_id,
+                told_about,
                 at_ms,
                 channels,
                 event_seq,
@@ -279,21 +283,25 @@ pub(super) async fn apply(
                 payload_json,
             } => {
                 let channels = serde_json::to_string(channels).unwrap_or_default();
+                let told_about = serde_json::to_string(told_about).unwrap_or_default();
                 sqlx::query(
                     "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, \
                      tier, due_at_ms, state, payload_json, created_at_ms, updated_at_ms) \
-                     SELECT ? || channel, channel, alarm_id, ?, MIN(tier), ?, 'pending', ?, ?, ? \
-                     FROM outbox WHERE alarm_id = ? AND due_at_ms <= ? AND state != 'skipped' \
+                     SELECT ? || channel, channel, ?, ?, MIN(tier), ?, 'pending', ?, ?, ? \
+                     FROM outbox WHERE (alarm_id = ? OR alarm_id IN \
+                     (SELECT value FROM json_each(?))) AND due_at_ms <= ? AND state != 'skipped' \
                      AND channel IN (SELECT value FROM json_each(?)) \
                      GROUP BY channel ORDER BY MIN(id)",
                 )
                 .bind(message_prefix)
+                .bind(alarm_id)
                 .bind(event_seq)
                 .bind(at_ms)
                 .bind(payload_json)
                 .bind(now_ms)
                 .bind(now_ms)
                 .bind(alarm_id)
+                .bind(told_about)
                 .bind(at_ms)
                 .bind(channels)
                 .execute(&mut *conn)
