@@ -55,6 +55,8 @@ pub mod escalation;
 pub mod fault;
 pub mod gpio;
 pub mod journal;
+pub mod keypad;
+pub mod log_limit;
 pub mod runtime;
 pub mod shared_state;
 pub mod sources;

@@ -664,6 +664,8 @@ async fn a_fence_contact_then_camera_motion_in_the_area_is_a_confirmed_intrusion
         role: Role::Guard,
         duress: false,
         origin: Origin::Page,
+        number: Some(7),
+        address: None,
     };
     let armed = engine
         .command(Command {

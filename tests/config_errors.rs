@@ -385,6 +385,29 @@ categories.parking = {{ at_once = [\"arc\"] }}
     );
     expect("channels[0].account", "account = \"12G4\"", "hex digits");
     expect("channels[0].key", "key = \"short\"", "AES key");
+    // The key's form is explicit: hex digits go in key_hex, and not both at once.
+    let hex = text.replace("key = \"short\"", "key_hex = \"0123456789abcdef0123\"");
+    let all = issues(&hex);
+    expect_issue(
+        &all,
+        &hex,
+        "channels[0].key_hex",
+        "key_hex =",
+        "32, 48 or 64 hex digits",
+    );
+    let both = text.replace(
+        "key = \"short\"",
+        "key = \"PicketTestKey128\"\nkey_hex = \"0123456789abcdef0123456789ABCDEF\"",
+    );
+    let all = issues(&both);
+    expect_issue(&all, &both, "channels[0].key_hex", "key_hex =", "not both");
+    let text_of_hex = text.replace("key = \"short\"", "key = \"0123456789abcdef\"");
+    assert!(
+        issues(&text_of_hex)
+            .iter()
+            .all(|i| !i.path.starts_with("channels[0].key")),
+        "16 hex digits are a valid 16-character text key"
+    );
     expect("channels[1].url", "url = \"http://hq", "https://");
     expect("channels[2].to[0]", "not an address", "not a mail address");
     expect(

@@ -103,6 +103,8 @@ impl World {
             },
             duress,
             origin: Origin::Page,
+            number: Some(7),
+            address: None,
         };
         let obs = |i: usize, reading: Reading| {
             Some(Input::Observation(Observation {

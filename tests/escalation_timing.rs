@@ -134,6 +134,8 @@ impl Rig {
                 role: Role::Supervisor,
                 duress: false,
                 origin: Origin::Page,
+                number: Some(7),
+                address: None,
             },
         }))
         .await;
@@ -240,6 +242,9 @@ async fn a_cancel_reaches_everyone_already_told_and_nobody_else() {
             row("arc", Some(131), 180, Skipped),
             row("guards", Some(406), 70, Pending),
             row("security", Some(406), 70, Pending),
+            // The disarm also acknowledged the alarm, as that person: the guards' channel
+            // carries status updates and hears it.
+            row("guards", None, 70, Pending),
         ]
     );
 }
@@ -315,6 +320,8 @@ async fn restores_journaled_and_owed(steps: &[Step]) -> (usize, usize, usize) {
         role: Role::Guard,
         duress: false,
         origin: Origin::Page,
+        number: Some(7),
+        address: None,
     };
     let (mut lid_open, mut came_back) = (false, 0);
     for step in steps {

@@ -2,6 +2,8 @@
 //! tampering and names the row, evidence files are checked against the chain, schema
 //! versions are enforced, users' codes are hashed.
 
+mod common;
+
 use picket::config;
 use picket::engine::*;
 use picket::journal::{self, Journal, JournalErrorKind, Writer};
@@ -47,6 +49,8 @@ fn guard() -> Actor {
         role: Role::Guard,
         duress: false,
         origin: Origin::Page,
+        number: Some(7),
+        address: None,
     }
 }
 
@@ -373,35 +377,44 @@ async fn users_codes_are_hashed_unique_and_duress_is_recognised() {
 
 #[tokio::test]
 async fn user_add_command_reads_codes_from_stdin() {
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.db");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
-        .args([
+    let journal_arg = path.to_str().unwrap();
+    let out = common::picket_with_stdin(
+        &[
             "user",
             "add",
             "lan",
             "--role",
             "supervisor",
             "--journal",
-            path.to_str().unwrap(),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"246810\n135790\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+            journal_arg,
+        ],
+        "246810\n135790\n",
+    );
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("user number 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = common::picket_with_stdin(
+        &["user", "number", "lan", "7", "--journal", journal_arg],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::picket_with_stdin(&["user", "list", "--journal", journal_arg], "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "007\tlan\tsupervisor\tduress code set\n"
     );
     let journal = Journal::open(&path).await.unwrap();
     let u = journal.find_by_code("135790").await.unwrap().unwrap();
@@ -461,6 +474,91 @@ async fn upgrading_schema_2_keeps_pending_deliveries_and_allows_skipped_ones() {
         .await
         .expect("schema 3 accepts skipped deliveries");
     assert!(dir.path().join("j.v2.bak").exists());
+}
+
+#[tokio::test]
+async fn users_get_numbers_for_the_centre_and_an_upgrade_numbers_existing_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        journal::schema::create_at_version(&pool, 4).await.unwrap();
+        for (name, code) in [("an", "h1"), ("binh", "h2")] {
+            sqlx::query(
+                "INSERT INTO users (name, role, code_hash, created_at_ms) VALUES (?, 'guard', ?, 1)",
+            )
+            .bind(name)
+            .bind(code)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    }
+    let journal = Journal::open(&path).await.unwrap();
+    let numbers = |users: Vec<picket::journal::users::UserSummary>| -> Vec<(String, u16)> {
+        users.into_iter().map(|u| (u.name, u.number)).collect()
+    };
+    assert_eq!(
+        numbers(journal.users().await.unwrap()),
+        [("an".to_string(), 1), ("binh".to_string(), 2)]
+    );
+    let at = Timestamp(1);
+    let chi = journal
+        .add_user_numbered("chi", Role::Guard, "4321", None, None, "admin", at)
+        .await
+        .unwrap();
+    assert_eq!(chi, 3, "the lowest free number");
+    journal
+        .set_user_number("an", 17, "admin", at)
+        .await
+        .unwrap();
+    let taken = journal.set_user_number("binh", 17, "admin", at).await;
+    assert!(
+        taken
+            .unwrap_err()
+            .to_string()
+            .contains("already someone else's")
+    );
+    assert!(
+        journal
+            .set_user_number("binh", 1000, "admin", at)
+            .await
+            .is_err()
+    );
+    let dung = journal
+        .add_user_numbered("dung", Role::Viewer, "8765", None, Some(42), "admin", at)
+        .await
+        .unwrap();
+    assert_eq!(dung, 42);
+    assert_eq!(
+        journal
+            .find_by_code("4321")
+            .await
+            .unwrap()
+            .map(|u| u.number),
+        Some(3)
+    );
+    assert_eq!(
+        numbers(journal.users().await.unwrap()),
+        [
+            ("binh".to_string(), 2),
+            ("chi".to_string(), 3),
+            ("an".to_string(), 17),
+            ("dung".to_string(), 42)
+        ]
+    );
+    assert_eq!(
+        count(
+            &journal,
+            "SELECT COUNT(*) FROM audit WHERE action = 'user_number'"
+        )
+        .await,
+        1
+    );
+    assert!(dir.path().join("j.v4.bak").exists());
 }
 
 #[tokio::test]

@@ -167,7 +167,12 @@ fn string(v: &Value, key: &str, what: &str) -> String {
 }
 
 fn check_common(v: &Value, what: &str, availability: &str) {
-    string(v, "name", what);
+    // A name, or null for the device's main entity (Home Assistant's has_entity_name).
+    assert!(
+        v["name"].is_string() || (v["name"].is_null() && v["has_entity_name"] == true),
+        "{what}: name must be a string, or null with has_entity_name"
+    );
+    assert_eq!(v["qos"], 1, "{what}: commands and state at QoS 1");
     string(v, "unique_id", what);
     assert_eq!(
         string(v, "availability_topic", what),
@@ -246,14 +251,31 @@ async fn discovery_is_valid_for_home_assistant_and_state_is_retained() {
     );
     let template = string(&panel, "command_template", "panel");
     assert!(
-        template.contains("{{ action }}") && template.contains("{{ code }}"),
+        template.contains("{{ action }}")
+            && template.contains("{{ code }}")
+            && template.contains("\"id\":"),
         "{template}"
     );
+    // Short names: the area is a device of its own through the gateway, the panel is that
+    // device's main entity; commands at QoS 1.
+    assert_eq!(panel["has_entity_name"], true);
+    assert!(panel["name"].is_null(), "{panel}");
+    assert_eq!(panel["qos"], 1);
+    assert_eq!(panel["device"]["name"], "Cổng / Gate");
+    assert_eq!(panel["device"]["via_device"], "picket_nha_may_song_hong");
     let ha_state = String::from_utf8(seen[&state_topic].clone()).unwrap();
     assert!(HA_PANEL_STATES.contains(&ha_state.as_str()), "{ha_state}");
 
     let door = json(&seen[&wanted[1]]);
     check_common(&door, "binary_sensor", &availability);
+    assert_eq!(
+        (door["name"].as_str(), door["has_entity_name"].as_bool()),
+        (Some("Cửa cổng / Gate door"), Some(true))
+    );
+    assert_eq!(
+        door["device"], panel["device"],
+        "the door is under its area"
+    );
     assert_eq!(string(&door, "device_class", "door"), "door");
     let problem = json(&seen[&wanted[2]]);
     assert_eq!(string(&problem, "device_class", "problem"), "problem");
@@ -316,23 +338,7 @@ async fn reply(
 async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_failures() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
-    {
-        let journal = picket::journal::Journal::open(&dir.path().join("journal.db"))
-            .await
-            .unwrap();
-        journal
-            .add_user(
-                "an",
-                picket::engine::Role::Guard,
-                "2468",
-                None,
-                "test",
-                picket::engine::Timestamp(1),
-            )
-            .await
-            .unwrap();
-        journal.close().await;
-    }
+    common::add_guard(&dir.path().join("journal.db"), "an", "2468").await;
     let config = picket::config::parse_str(&config_text(dir.path(), broker.port)).unwrap();
     let mut picket = Picket::start(config).await;
     picket.mqtt().subscribed_times(1).await;
@@ -371,6 +377,64 @@ async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_fa
                 && p.event.user.as_deref() == Some("an")
         })
         .await;
+
+    // The gate door opens: Home Assistant's panel shows `triggered`. Home Assistant has no
+    // acknowledge action; a disarm with the right code acknowledges the area's alarm as
+    // that person, as a keypad's disarm does, so the panel comes back to `disarmed`.
+    client
+        .publish(
+            "zigbee2mqtt/gate_door",
+            QoS::AtLeastOnce,
+            false,
+            r#"{"contact":false}"#,
+        )
+        .await
+        .unwrap();
+    expect(&mut ha_state, &format!("{base}/area/gate/ha_state"), |p| {
+        p == b"triggered"
+    })
+    .await;
+    command(r#"{"id":"d1","action":"DISARM","code":"2468","area":"gate"}"#).await;
+    assert_eq!(reply(&mut rx, base, "d1").await["ok"], true);
+    expect(&mut ha_state, &format!("{base}/area/gate/ha_state"), |p| {
+        p == b"disarmed"
+    })
+    .await;
+    // Resolving goes through the command topic too, with a resolution and the code.
+    command(r#"{"id":"r0","action":"resolve","alarm":1,"code":"2468"}"#).await;
+    let r = reply(&mut rx, base, "r0").await;
+    assert!(
+        r["ok"] == false && r["reason_en"].as_str().unwrap().contains("resolution"),
+        "{r}"
+    );
+    command(
+        r#"{"id":"r1","action":"resolve","alarm":1,"resolution":"false","note":"gió mở cửa","code":"2468"}"#,
+    )
+    .await;
+    assert_eq!(reply(&mut rx, base, "r1").await["ok"], true);
+    let resolved = picket
+        .expect("alarm 1 resolved", |p| {
+            p.event.kind == picket::engine::EventKind::AlarmResolved
+        })
+        .await;
+    assert_eq!(resolved.event.user.as_deref(), Some("an"));
+    client
+        .publish(
+            "zigbee2mqtt/gate_door",
+            QoS::AtLeastOnce,
+            false,
+            r#"{"contact":true}"#,
+        )
+        .await
+        .unwrap();
+    picket
+        .expect("the door closed", |p| {
+            p.event.kind == picket::engine::EventKind::SensorChanged
+                && p.event.message_en.contains("closed")
+        })
+        .await;
+    command(r#"{"id":"a2","action":"ARM_AWAY","code":"2468","area":"gate"}"#).await;
+    assert_eq!(reply(&mut rx, base, "a2").await["ok"], true);
 
     // Wrong code: refused, said so in both languages.
     command(r#"{"id":"2","action":"DISARM","code":"1111","area":"gate"}"#).await;
@@ -418,7 +482,8 @@ async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_fa
         })
         .await,
     );
-    assert_eq!(event["code"], 401);
+    // Armed from MQTT: a remote closing, by the user's number.
+    assert_eq!(event["code"], 407);
     picket.stop().await;
 
     let journal = picket::journal::Journal::open_existing(&dir.path().join("journal.db"))
@@ -431,6 +496,36 @@ async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_fa
     .await
     .unwrap();
     assert_eq!(audit[0], ("an".into(), "mqtt".into(), "ok".into()));
+    // A disarm acknowledged the alarm, audited as such; wrong codes are audited as
+    // nobody's, under the action's own name.
+    let rows: Vec<(String, Option<String>, String, String, String)> = sqlx::query_as(
+        "SELECT user_name, role, action, target, result FROM audit WHERE action <> 'user_add' \
+         ORDER BY id",
+    )
+    .fetch_all(journal.pool())
+    .await
+    .unwrap();
+    assert!(
+        rows.iter().any(|r| r.0 == "an"
+            && r.2 == "acknowledge"
+            && r.3 == "alarm:1"
+            && r.4 == "ok (by disarming)"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.2 == "resolve" && r.4 == "ok"),
+        "{rows:?}"
+    );
+    for wrong in rows
+        .iter()
+        .filter(|r| r.4.starts_with("refused: wrong code"))
+    {
+        assert_eq!(
+            (wrong.0.as_str(), wrong.1.as_deref(), wrong.2.as_str()),
+            ("unknown", Some("none"), "disarm"),
+            "{rows:?}"
+        );
+    }
     assert_eq!(
         audit
             .iter()

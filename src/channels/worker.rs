@@ -317,6 +317,7 @@ async fn purge(ctx: &WorkerContext) {
 
 fn stuck_trouble(channel: &str, active: bool) -> SystemTrouble {
     SystemTrouble {
+        number: None,
         id: format!("channel:{channel}:stuck"),
         code: ContactId(354),
         active,

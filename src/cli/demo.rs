@@ -64,6 +64,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             role: Role::Guard,
             duress: false,
             origin: Origin::Simulator,
+            number: Some(1),
+            address: None,
         },
     };
     let options = RunOptions {

@@ -1,6 +1,7 @@
-//! The `picket` command line: `run`, `check-config`, `verify-journal`, `user add`,
+//! The `picket` command line: `run`, `check-config`, `verify-journal`, `user`, `alarm`,
 //! `demo` and `bench`. Each subcommand is a thin layer over the library.
 
+mod alarms;
 mod bench;
 mod bench_cameras;
 mod bench_delivery;
@@ -48,6 +49,11 @@ enum Cmd {
         #[command(subcommand)]
         command: UserCmd,
     },
+    /// List, acknowledge and resolve alarms.
+    Alarm {
+        #[command(subcommand)]
+        command: alarms::AlarmCmd,
+    },
     /// Run the whole daemon on a simulated factory gate and warehouse.
     Demo(demo::DemoArgs),
     /// Measure engine + journal throughput and commit latency against plain SQLite.
@@ -64,6 +70,23 @@ enum UserCmd {
         /// guard, supervisor, installer or admin.
         #[arg(long)]
         role: String,
+        /// User number at the receiving centre (1–999); default the lowest free one.
+        #[arg(long)]
+        number: Option<u16>,
+        /// Configuration file (its journal.path is used).
+        #[arg(long, short, conflicts_with = "journal")]
+        config: Option<PathBuf>,
+        /// Journal file.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
+    /// Give a user another user number (1–999): the number the receiving centre knows
+    /// them by.
+    Number {
+        /// User name.
+        name: String,
+        /// The new number.
+        number: u16,
         /// Configuration file (its journal.path is used).
         #[arg(long, short, conflicts_with = "journal")]
         config: Option<PathBuf>,
@@ -107,6 +130,7 @@ async fn dispatch(command: Cmd) -> ExitCode {
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::VerifyJournal { file } => verify_journal(&file).await,
         Cmd::User { command } => user(command).await,
+        Cmd::Alarm { command } => alarms::run(command).await,
         Cmd::Demo(args) => demo::run(args).await,
         Cmd::Bench(args) => bench::run(args).await,
     }
@@ -220,9 +244,16 @@ async fn user(command: UserCmd) -> ExitCode {
         UserCmd::Add {
             name,
             role,
+            number,
             config,
             journal,
-        } => add_user(name, role, config, journal).await,
+        } => add_user(name, role, number, config, journal).await,
+        UserCmd::Number {
+            name,
+            number,
+            config,
+            journal,
+        } => number_user(name, number, config, journal).await,
         UserCmd::List { config, journal } => list_users(config, journal).await,
     };
     match result {
@@ -234,9 +265,34 @@ async fn user(command: UserCmd) -> ExitCode {
     }
 }
 
+/// Who runs the command, for the audit log.
+fn operator() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "cli".into())
+}
+
+async fn number_user(
+    name: String,
+    number: u16,
+    config: Option<PathBuf>,
+    journal: Option<PathBuf>,
+) -> Result<(), String> {
+    let path = journal_path(config, journal)?;
+    let journal = Journal::open(&path).await.map_err(|e| e.to_string())?;
+    journal
+        .set_user_number(&name, number, &operator(), SystemClock::new().now())
+        .await
+        .map_err(|e| e.to_string())?;
+    journal.close().await;
+    println!("{name} is user number {number}");
+    Ok(())
+}
+
 async fn add_user(
     name: String,
     role: String,
+    number: Option<u16>,
     config: Option<PathBuf>,
     journal: Option<PathBuf>,
 ) -> Result<(), String> {
@@ -248,27 +304,25 @@ async fn add_user(
     let duress = ask("Duress code (digits; empty for none): ")?;
     let duress = (!duress.is_empty()).then_some(duress);
     let journal = Journal::open(&path).await.map_err(|e| e.to_string())?;
-    let by = std::env::var("SUDO_USER")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "cli".into());
-    journal
-        .add_user(
+    let number = journal
+        .add_user_numbered(
             &name,
             role,
             &code,
             duress.as_deref(),
-            &by,
+            number,
+            &operator(),
             SystemClock::new().now(),
         )
         .await
         .map_err(|e| e.to_string())?;
     journal.close().await;
-    println!("added {name} ({})", role.as_str());
+    println!("added {name} ({}), user number {number}", role.as_str());
     Ok(())
 }
 
 /// Reads a secret: hidden at a terminal, one line from standard input otherwise.
-fn ask(prompt: &str) -> Result<String, String> {
+pub(crate) fn ask(prompt: &str) -> Result<String, String> {
     use std::io::IsTerminal;
     let text = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).map_err(|e| e.to_string())?
@@ -289,7 +343,8 @@ async fn list_users(config: Option<PathBuf>, journal: Option<PathBuf>) -> Result
         .map_err(|e| e.to_string())?;
     for u in journal.users().await.map_err(|e| e.to_string())? {
         println!(
-            "{}\t{}\t{}",
+            "{:03}\t{}\t{}\t{}",
+            u.number,
             u.name,
             u.role.as_str(),
             if u.has_duress { "duress code set" } else { "" }

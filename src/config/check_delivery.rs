@@ -152,17 +152,16 @@ fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>)
                 sia.key_env.as_deref(),
                 problems,
             );
-            if let Some(Err(e)) = sia
-                .key
-                .as_ref()
-                .map(|k| crate::channels::sia::codec::Key::parse(k.expose()))
-            {
-                problems.push((
-                    format!("{path}.key"),
-                    format!(
-                        "{e}; give 16, 24 or 32 characters, or 32, 48 or 64 hex digits (an AES key)"
-                    ),
-                ));
+            sia.key_hex = resolve(
+                &format!("{path}.key_hex"),
+                "key_hex",
+                sia.key_hex.as_ref(),
+                sia.key_hex_file.as_deref(),
+                sia.key_hex_env.as_deref(),
+                problems,
+            );
+            if let Err((field, e)) = crate::channels::sia::codec::Key::of_channel(sia) {
+                problems.push((format!("{path}.{field}"), e));
             }
         }
         Channel::Webhook(w) => {

@@ -190,15 +190,26 @@ pub struct SiaChannel {
     /// Line number prefix (`L`), hex digits. Default `0`.
     #[serde(default = "default_line")]
     pub line: String,
-    /// AES key (16, 24 or 32 characters, or 32/48/64 hex digits) written inline.
+    /// AES key as text: 16, 24 or 32 characters (AES-128/192/256), the form pysiaalarm
+    /// and Home Assistant take. Always text, even when it looks like hex digits.
     #[serde(default)]
     pub key: Option<Secret>,
-    /// File holding the AES key.
+    /// File holding the AES key as text.
     #[serde(default)]
     pub key_file: Option<PathBuf>,
-    /// Environment variable holding the AES key.
+    /// Environment variable holding the AES key as text.
     #[serde(default)]
     pub key_env: Option<String>,
+    /// AES key as hex digits: 32, 48 or 64 of them (AES-128/192/256), the form
+    /// `openssl rand -hex 16` prints.
+    #[serde(default)]
+    pub key_hex: Option<Secret>,
+    /// File holding the AES key as hex digits.
+    #[serde(default)]
+    pub key_hex_file: Option<PathBuf>,
+    /// Environment variable holding the AES key as hex digits.
+    #[serde(default)]
+    pub key_hex_env: Option<String>,
     /// Seconds to wait for ACK (1–60). Default 10.
     #[serde(default = "default_timeout")]
     pub timeout_s: u32,

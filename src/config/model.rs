@@ -29,6 +29,8 @@ pub struct Config {
     pub journal: Journal,
     /// The local observation socket for scripts and integrations.
     pub feed: Option<Feed>,
+    /// The control socket the command line uses (`picket alarm ack|resolve`).
+    pub control: Option<Control>,
     /// The local MQTT broker (filled in by the sensor work).
     pub mqtt: Option<Mqtt>,
     /// The GPIO backend (filled in by the sensor work).
@@ -190,6 +192,10 @@ pub struct Area {
     /// Entry delay for entry/exit zones, seconds (0–600). Default 30.
     #[serde(default = "default_delay")]
     pub entry_delay_s: u32,
+    /// Area (partition) number the receiving centre knows it by: Contact ID group, SIA
+    /// area (1–99). Default: its position in the file.
+    #[serde(default)]
+    pub number: Option<u8>,
 }
 
 fn default_delay() -> u32 {
@@ -465,6 +471,11 @@ pub struct Sensor {
     /// Trouble (381) if not heard for this many seconds (60–604800). Default: not supervised.
     #[serde(default)]
     pub supervision_s: Option<u32>,
+    /// Point number the receiving centre knows this sensor by (1–999). Default: its zone's
+    /// number; a camera's sensor gets one of its own (after the highest zone number), so
+    /// the centre can tell a camera's video loss from the detector in the same zone.
+    #[serde(default)]
+    pub number: Option<u16>,
 }
 
 /// What an output drives.
@@ -526,6 +537,16 @@ pub struct Feed {
     /// Socket path. Default `/run/picket/feed.sock`.
     #[serde(default = "default_feed_socket")]
     pub socket: PathBuf,
+}
+
+/// `[control]`: the control socket, through which `picket alarm ack|resolve` reach the
+/// running daemon with a person's code.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    /// Socket path. Default `control.sock` beside the journal.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
 }
 
 fn default_feed_socket() -> PathBuf {
@@ -659,6 +680,10 @@ pub struct Keyswitch {
     /// Name in the audit log. Default `keyswitch`.
     #[serde(default = "default_keyswitch_user")]
     pub user: String,
+    /// Number the receiving centre knows this keyswitch by, sent with its openings and
+    /// closings (Contact ID 409, 1–999). Default: after the zones and camera sensors.
+    #[serde(default)]
+    pub number: Option<u16>,
 }
 
 fn default_keyswitch_mode() -> ArmedMode {
@@ -794,7 +819,90 @@ fn default_max_total_mb() -> u32 {
     4096
 }
 
+/// The numbers the receiving centre knows each place by, with every default applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PointNumbers {
+    /// Area (Contact ID group) numbers by area id.
+    pub areas: std::collections::BTreeMap<String, u8>,
+    /// Zone numbers by zone id.
+    pub zones: std::collections::BTreeMap<String, u16>,
+    /// Sensor point numbers by sensor id.
+    pub sensors: std::collections::BTreeMap<String, u16>,
+    /// Keyswitch numbers, in `[[gpio.keyswitches]]` order.
+    pub keyswitches: Vec<u16>,
+}
+
 impl Config {
+    /// The control socket: `[control] socket`, or `control.sock` beside the journal.
+    pub fn control_socket(&self) -> PathBuf {
+        self.control
+            .as_ref()
+            .and_then(|c| c.socket.clone())
+            .unwrap_or_else(|| {
+                self.journal
+                    .path
+                    .parent()
+                    .unwrap_or_else(|| std::path::Path::new("."))
+                    .join("control.sock")
+            })
+    }
+
+    /// Area, zone, sensor and keyswitch numbers: as written, or by default an area's and
+    /// a zone's position, a sensor its zone's number, and a camera's sensor and a
+    /// keyswitch the next numbers after every zone number (in file order), so each is a
+    /// point of its own at the centre.
+    pub fn point_numbers(&self) -> PointNumbers {
+        let position = |i: usize| u16::try_from(i + 1).unwrap_or(999);
+        let areas = self
+            .areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let n = a
+                    .number
+                    .unwrap_or_else(|| u8::try_from(i + 1).unwrap_or(99));
+                (a.id.clone(), n)
+            })
+            .collect();
+        let zones: std::collections::BTreeMap<String, u16> = self
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| (z.id.clone(), z.number.unwrap_or_else(|| position(i))))
+            .collect();
+        let taken: std::collections::BTreeSet<u16> = zones
+            .values()
+            .copied()
+            .chain(self.sensors.iter().filter_map(|s| s.number))
+            .collect();
+        let mut next = taken.iter().max().copied().unwrap_or(0);
+        let mut fresh = || {
+            next = next.saturating_add(1).min(999);
+            next
+        };
+        let mut sensors = std::collections::BTreeMap::new();
+        for s in &self.sensors {
+            let n = match s.number {
+                Some(n) => n,
+                None if s.kind == SensorKind::Camera => fresh(),
+                None => zones.get(&s.zone).copied().unwrap_or(0),
+            };
+            sensors.insert(s.id.clone(), n);
+        }
+        let keyswitches = self
+            .gpio
+            .iter()
+            .flat_map(|g| &g.keyswitches)
+            .map(|k| k.number.unwrap_or_else(&mut fresh))
+            .collect();
+        PointNumbers {
+            areas,
+            zones,
+            sensors,
+            keyswitches,
+        }
+    }
+
     /// Where clips go: `[evidence] dir`, or `evidence/` beside the journal.
     pub fn evidence_dir(&self) -> PathBuf {
         self.evidence.dir.clone().unwrap_or_else(|| {

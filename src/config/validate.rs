@@ -43,7 +43,18 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
         config.cameras.iter().map(|c| c.id.as_str()),
         &mut problems,
     );
+    let mut area_numbers = std::collections::BTreeMap::new();
     for (i, area) in config.areas.iter().enumerate() {
+        if let Some(number) = area.number {
+            if !(1..=99).contains(&number) {
+                problems.push((format!("areas[{i}].number"), "must be within 1..99".into()));
+            } else if let Some(first) = area_numbers.insert(number, i) {
+                problems.push((
+                    format!("areas[{i}].number"),
+                    format!("area number {number} is already used by areas[{first}]"),
+                ));
+            }
+        }
         in_range(
             &format!("areas[{i}].exit_delay_s"),
             area.exit_delay_s,
@@ -222,6 +233,15 @@ fn check_pins(config: &Config, areas: &BTreeSet<&str>, problems: &mut Vec<Proble
     if let Some(gpio) = &config.gpio {
         for (i, k) in gpio.keyswitches.iter().enumerate() {
             claim(k.pin, format!("gpio.keyswitches[{i}].pin"), problems);
+            if let Some(n) = k.number {
+                in_range(
+                    &format!("gpio.keyswitches[{i}].number"),
+                    n,
+                    1,
+                    999,
+                    problems,
+                );
+            }
             if !areas.contains(k.area.as_str()) {
                 problems.push((
                     format!("gpio.keyswitches[{i}].area"),
@@ -371,6 +391,9 @@ fn check_sensors(
                 format!("sensors[{i}].zone"),
                 format!("unknown zone `{}`{}", sensor.zone, known(zones)),
             ));
+        }
+        if let Some(n) = sensor.number {
+            in_range(&format!("sensors[{i}].number"), n, 1, 999, problems);
         }
         if let Some(s) = sensor.supervision_s {
             in_range(

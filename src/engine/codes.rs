@@ -189,6 +189,18 @@ const TABLE: &[(u16, Category, &str, &str)] = &[
     ),
     (406, Category::Cancel, "Hủy báo động", "Alarm cancelled"),
     (
+        407,
+        Category::Arming,
+        "Bật/tắt báo động từ xa",
+        "Remote arm/disarm",
+    ),
+    (
+        409,
+        Category::Arming,
+        "Bật/tắt báo động bằng khóa",
+        "Keyswitch arm/disarm",
+    ),
+    (
         441,
         Category::Arming,
         "Bật báo động khi có người",
@@ -248,6 +260,23 @@ impl ContactId {
     pub const OPEN_CLOSE: ContactId = ContactId(401);
     /// Armed stay (home, night).
     pub const ARMED_STAY: ContactId = ContactId(441);
+    /// Armed away / disarmed remotely (the page, MQTT, SMS).
+    pub const REMOTE_OPEN_CLOSE: ContactId = ContactId(407);
+    /// Armed / disarmed by a keyswitch.
+    pub const KEYSWITCH_OPEN_CLOSE: ContactId = ContactId(409);
+
+    /// The opening (disarm) or closing (arm in `mode`) code for arming done from `origin`:
+    /// 409 by keyswitch; otherwise 441 for home and night; away and disarm 407 when done
+    /// remotely (the page, MQTT, SMS) and 401 at a keypad or the console.
+    pub fn opening_closing(origin: Option<super::Origin>, mode: super::Mode) -> ContactId {
+        use super::{Mode, Origin};
+        match (origin, mode) {
+            (Some(Origin::Keyswitch), _) => ContactId::KEYSWITCH_OPEN_CLOSE,
+            (_, Mode::ArmedHome | Mode::ArmedNight) => ContactId::ARMED_STAY,
+            (Some(Origin::Page | Origin::Mqtt | Origin::Sms), _) => ContactId::REMOTE_OPEN_CLOSE,
+            _ => ContactId::OPEN_CLOSE,
+        }
+    }
     /// Cancel.
     pub const CANCEL: ContactId = ContactId(406);
     /// Bypass.

@@ -6,39 +6,48 @@ use super::*;
 impl<C: Clock> Engine<C> {
     pub(super) fn command(&mut self, step: &mut Step, cmd: Command) {
         let actor = cmd.actor.clone();
-        let (action, target) = describe(&cmd.kind);
-        let result = match &cmd.kind {
-            CommandKind::Arm { area, mode, force } => self.arm(step, &actor, area, *mode, *force),
-            CommandKind::Disarm { area } => self.disarm(step, &actor, area),
-            CommandKind::Acknowledge { alarm, note } => {
-                self.acknowledge(step, &actor, *alarm, note)
-            }
-            CommandKind::Resolve {
-                alarm,
-                resolution,
-                note,
-            } => self.resolve(step, &actor, *alarm, *resolution, note),
-            CommandKind::Bypass { zone, on } => self.bypass_command(step, &actor, zone, *on),
-            CommandKind::WalkTest { area, on } => self.walk_test_command(step, &actor, area, *on),
+        let (action, target) = (cmd.kind.action_name(), cmd.kind.target());
+        let result = if actor.role == Role::Viewer {
+            Err(messages::refuse(
+                "người xem không được ra lệnh",
+                "a viewer cannot give commands",
+            ))
+        } else {
+            self.dispatch(step, &actor, &cmd.kind)
         };
-        if actor.duress {
+        if actor.duress && actor.role != Role::Viewer {
             self.duress(step, &actor, &cmd.kind);
         }
         let result_text = match &result {
             Ok(()) => "ok".to_string(),
             Err(r) => format!("refused: {}", r.reason_en),
         };
-        step.out.audit.push(AuditEntry {
-            at: step.now,
-            user: actor.user.clone(),
-            role: actor.role,
-            origin: actor.origin,
-            action: action.to_string(),
-            target,
-            result: result_text,
-        });
+        step.out
+            .audit
+            .push(audit_entry(&actor, step.now, action, target, result_text));
         if let Err(refusal) = result {
             step.out.refused = Some(refusal);
+        }
+    }
+
+    /// Carries out one command.
+    fn dispatch(
+        &mut self,
+        step: &mut Step,
+        actor: &Actor,
+        kind: &CommandKind,
+    ) -> Result<(), Refusal> {
+        match kind {
+            CommandKind::Arm { area, mode, force } => self.arm(step, actor, area, *mode, *force),
+            CommandKind::Disarm { area } => self.disarm(step, actor, area),
+            CommandKind::Acknowledge { alarm, note } => self.acknowledge(step, actor, *alarm, note),
+            CommandKind::Resolve {
+                alarm,
+                resolution,
+                note,
+            } => self.resolve(step, actor, *alarm, *resolution, note),
+            CommandKind::Bypass { zone, on } => self.bypass_command(step, actor, zone, *on),
+            CommandKind::WalkTest { area, on } => self.walk_test_command(step, actor, area, *on),
         }
     }
 
@@ -117,6 +126,8 @@ impl<C: Clock> Engine<C> {
         if let Some(area) = self.areas.get_mut(area_id) {
             area.mode = mode;
             area.armed_by = Some(actor.user.clone());
+            area.armed_via = Some(actor.origin);
+            area.armed_by_number = actor.number;
             area.activations.clear();
             area.recent_intrusions.clear();
             area.entry = None;
@@ -150,23 +161,22 @@ impl<C: Clock> Engine<C> {
                 text,
             );
         } else {
-            self.armed_event(step, area_id, mode, Some(&actor.user));
+            self.armed_event(step, area_id, mode, Some(actor));
         }
         Ok(())
     }
 
+    /// The closing report (an area armed), with the code for how it was armed and the
+    /// number of who armed it.
     pub(super) fn armed_event(
         &mut self,
         step: &mut Step,
         area_id: &str,
         mode: Mode,
-        user: Option<&str>,
+        by: Option<&Actor>,
     ) {
-        let code = if mode == Mode::ArmedAway {
-            ContactId::OPEN_CLOSE
-        } else {
-            ContactId::ARMED_STAY
-        };
+        let code = ContactId::opening_closing(by.map(|a| a.origin), mode);
+        let user = by.map(|a| a.user.as_str());
         let text = messages::mode_change(mode, &self.area_names(area_id), user.unwrap_or("?"));
         self.event(
             step,
@@ -176,6 +186,7 @@ impl<C: Clock> Engine<C> {
             About {
                 area: Some(area_id),
                 user,
+                number: by.and_then(|a| a.number),
                 ..About::default()
             },
             text,
@@ -251,10 +262,40 @@ impl<C: Clock> Engine<C> {
                     zone: zone.as_deref(),
                     alarm: Some(id),
                     user: Some(&actor.user),
+                    number: actor.number,
                     ..About::default()
                 },
                 text,
             );
+        }
+        // As a panel keypad's disarm does, a disarm with a person's own code also
+        // acknowledges the area's raised alarms (fire excepted, which needs its own
+        // acknowledgement), as that person; a duress code acknowledges nothing, so the
+        // alarms keep escalating.
+        if !actor.duress {
+            let raised: Vec<AlarmId> = self
+                .alarms
+                .values()
+                .filter(|a| {
+                    a.area == area_id
+                        && a.state == AlarmState::Raised
+                        && a.category != Category::Fire
+                })
+                .map(|a| a.id)
+                .collect();
+            for id in raised {
+                if self.acknowledge(step, actor, id, "").is_ok() {
+                    let target = format!("alarm:{id}");
+                    let entry = audit_entry(
+                        actor,
+                        step.now,
+                        "acknowledge",
+                        target,
+                        "ok (by disarming)".into(),
+                    );
+                    step.out.audit.push(entry);
+                }
+            }
         }
         let bypassed: Vec<String> = self.areas[area_id].bypassed.keys().cloned().collect();
         for zone in bypassed {
@@ -266,6 +307,8 @@ impl<C: Clock> Engine<C> {
             area.exit_until = None;
             area.entry = None;
             area.armed_by = None;
+            area.armed_via = None;
+            area.armed_by_number = None;
             area.activations.clear();
             area.recent_intrusions.clear();
         }
@@ -273,11 +316,15 @@ impl<C: Clock> Engine<C> {
         self.event(
             step,
             EventKind::Disarmed,
-            Some(ContactId::OPEN_CLOSE),
+            Some(ContactId::opening_closing(
+                Some(actor.origin),
+                Mode::Disarmed,
+            )),
             Qualifier::New,
             About {
                 area: Some(area_id),
                 user: Some(&actor.user),
+                number: actor.number,
                 ..About::default()
             },
             text,
@@ -307,7 +354,7 @@ impl<C: Clock> Engine<C> {
             None,
             None,
             true,
-            Some(&actor.user),
+            Some(actor),
         );
     }
 
@@ -542,6 +589,26 @@ impl<C: Clock> Engine<C> {
     }
 }
 
+/// The audit entry of a person's action.
+fn audit_entry(
+    actor: &Actor,
+    at: Timestamp,
+    action: &str,
+    target: String,
+    result: String,
+) -> AuditEntry {
+    AuditEntry {
+        at,
+        user: actor.user.clone(),
+        role: Some(actor.role),
+        origin: actor.origin,
+        address: actor.address.clone(),
+        action: action.to_string(),
+        target,
+        result,
+    }
+}
+
 fn no_alarm(id: AlarmId) -> Refusal {
     messages::refuse(
         format!("không có báo động mở #{id}"),
@@ -555,27 +622,5 @@ fn resolution_vi(r: Resolution) -> &'static str {
         Resolution::False => "báo nhầm",
         Resolution::Test => "thử nghiệm",
         Resolution::Unknown => "không rõ",
-    }
-}
-
-/// The audit log's action and target for a command.
-fn describe(kind: &CommandKind) -> (&'static str, String) {
-    match kind {
-        CommandKind::Arm { area, mode, force } => (
-            if *force { "force_arm" } else { "arm" },
-            format!("{area}:{}", mode.as_str()),
-        ),
-        CommandKind::Disarm { area } => ("disarm", area.clone()),
-        CommandKind::Acknowledge { alarm, .. } => ("acknowledge", format!("alarm:{alarm}")),
-        CommandKind::Resolve { alarm, .. } => ("resolve", format!("alarm:{alarm}")),
-        CommandKind::Bypass { zone, on } => (if *on { "bypass" } else { "unbypass" }, zone.clone()),
-        CommandKind::WalkTest { area, on } => (
-            if *on {
-                "walk_test_start"
-            } else {
-                "walk_test_stop"
-            },
-            area.clone(),
-        ),
     }
 }

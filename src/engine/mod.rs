@@ -91,6 +91,9 @@ struct About<'a> {
     sensor: Option<&'a str>,
     alarm: Option<AlarmId>,
     user: Option<&'a str>,
+    /// The Contact ID zone to report instead of the sensor's or zone's number: a user's
+    /// number (openings, closings, cancel, duress), a DC-09 path's.
+    number: Option<u16>,
 }
 
 impl<C: Clock> Engine<C> {

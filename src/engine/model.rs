@@ -107,6 +107,9 @@ pub struct Observation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Read-only: the page and the log, no commands (the enterprise security team, a
+    /// police liaison).
+    Viewer,
     /// Gate guard: arm, disarm, acknowledge, resolve, walk test.
     Guard,
     /// Shift supervisor: also force-arm and bypass.
@@ -121,6 +124,7 @@ impl Role {
     /// Parses a role name.
     pub fn parse(name: &str) -> Option<Role> {
         match name {
+            "viewer" => Some(Role::Viewer),
             "guard" => Some(Role::Guard),
             "supervisor" => Some(Role::Supervisor),
             "installer" => Some(Role::Installer),
@@ -132,6 +136,7 @@ impl Role {
     /// Stable name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Viewer => "viewer",
             Role::Guard => "guard",
             Role::Supervisor => "supervisor",
             Role::Installer => "installer",
@@ -153,8 +158,12 @@ pub enum Origin {
     Page,
     /// The MQTT command topic.
     Mqtt,
-    /// A GPIO keyswitch or keypad.
+    /// A keypad.
     Keypad,
+    /// A GPIO keyswitch.
+    Keyswitch,
+    /// An SMS from a person's phone.
+    Sms,
     /// The command line.
     Cli,
     /// The demo simulator.
@@ -168,6 +177,8 @@ impl Origin {
             Origin::Page => "page",
             Origin::Mqtt => "mqtt",
             Origin::Keypad => "keypad",
+            Origin::Keyswitch => "keyswitch",
+            Origin::Sms => "sms",
             Origin::Cli => "cli",
             Origin::Simulator => "simulator",
         }
@@ -185,6 +196,13 @@ pub struct Actor {
     pub duress: bool,
     /// Where the code was entered.
     pub origin: Origin,
+    /// Their user number at the receiving centre (Contact ID ZZZ of openings, closings,
+    /// cancels and duress), or the keyswitch's number.
+    #[serde(default)]
+    pub number: Option<u16>,
+    /// From where exactly, when known: the page's client address, a phone number.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// The armed state of an area.
@@ -249,6 +267,18 @@ pub enum Resolution {
 
 impl Resolution {
     /// Stable name.
+    /// Parses a resolution's name (`real`, `false`, `test`, `unknown`).
+    pub fn parse(name: &str) -> Option<Resolution> {
+        [
+            Resolution::Real,
+            Resolution::False,
+            Resolution::Test,
+            Resolution::Unknown,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Resolution::Real => "real",
@@ -312,6 +342,37 @@ pub enum CommandKind {
     },
 }
 
+impl CommandKind {
+    /// The action's name in the audit log: `arm`, `force_arm`, `disarm`, `acknowledge`,
+    /// `resolve`, `bypass`, `unbypass`, `walk_test_start`, `walk_test_stop`.
+    pub fn action_name(&self) -> &'static str {
+        match self {
+            CommandKind::Arm { force: true, .. } => "force_arm",
+            CommandKind::Arm { .. } => "arm",
+            CommandKind::Disarm { .. } => "disarm",
+            CommandKind::Acknowledge { .. } => "acknowledge",
+            CommandKind::Resolve { .. } => "resolve",
+            CommandKind::Bypass { on: true, .. } => "bypass",
+            CommandKind::Bypass { .. } => "unbypass",
+            CommandKind::WalkTest { on: true, .. } => "walk_test_start",
+            CommandKind::WalkTest { .. } => "walk_test_stop",
+        }
+    }
+
+    /// What the command is about, in the audit log: `area:mode`, the area, `alarm:<id>`,
+    /// the zone.
+    pub fn target(&self) -> String {
+        match self {
+            CommandKind::Arm { area, mode, .. } => format!("{area}:{}", mode.as_str()),
+            CommandKind::Disarm { area } | CommandKind::WalkTest { area, .. } => area.clone(),
+            CommandKind::Acknowledge { alarm, .. } | CommandKind::Resolve { alarm, .. } => {
+                format!("alarm:{alarm}")
+            }
+            CommandKind::Bypass { zone, .. } => zone.clone(),
+        }
+    }
+}
+
 /// A command with the verified person behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Command {
@@ -334,6 +395,9 @@ pub struct SystemTrouble {
     pub what_vi: String,
     /// What it is, in English.
     pub what_en: String,
+    /// The Contact ID zone it is reported with (a DC-09 path: 1 primary, 2 backup); none
+    /// gives 000.
+    pub number: Option<u16>,
 }
 
 /// An evidence file (an alarm's clip or snapshot) written or deleted, so its fingerprint
@@ -509,8 +573,12 @@ pub struct Event {
     pub area: Option<String>,
     /// Zone concerned.
     pub zone: Option<String>,
-    /// Contact ID zone number of that zone (or user number for arming).
+    /// Contact ID zone number: the sensor's point number, else the zone's, or the user's
+    /// number for openings, closings, cancels and duress.
     pub zone_number: Option<u16>,
+    /// The area's number at the receiving centre (Contact ID group); not journaled, it
+    /// follows the configuration.
+    pub area_number: Option<u8>,
     /// Sensor concerned.
     pub sensor: Option<String>,
     /// Alarm this event belongs to.
@@ -648,12 +716,14 @@ pub struct OutputChange {
 pub struct AuditEntry {
     /// When.
     pub at: Timestamp,
-    /// Who.
+    /// Who (`unknown` when no code matched).
     pub user: String,
-    /// Their role.
-    pub role: Role,
+    /// Their role; none when nobody was recognised.
+    pub role: Option<Role>,
     /// From where.
     pub origin: Origin,
+    /// From where exactly, when known: a client address, a phone number.
+    pub address: Option<String>,
     /// What they asked (`arm`, `disarm`, …).
     pub action: String,
     /// What it was about (area, zone or alarm id).

@@ -31,9 +31,23 @@ impl<C: Clock> Engine<C> {
             (_, None) => Category::Status,
         };
         let zone_number = about
-            .zone
-            .and_then(|z| self.site.zones.get(z))
-            .map(|z| z.number);
+            .number
+            .or_else(|| {
+                about
+                    .sensor
+                    .and_then(|s| self.site.sensors.get(s))
+                    .map(|s| s.number)
+            })
+            .or_else(|| {
+                about
+                    .zone
+                    .and_then(|z| self.site.zones.get(z))
+                    .map(|z| z.number)
+            });
+        let area_number = about
+            .area
+            .and_then(|a| self.site.areas.get(a))
+            .map(|a| a.number);
         step.out.events.push(Event {
             at: step.now,
             kind,
@@ -43,6 +57,7 @@ impl<C: Clock> Engine<C> {
             area: about.area.map(str::to_string),
             zone: about.zone.map(str::to_string),
             zone_number,
+            area_number,
             sensor: about.sensor.filter(|s| !s.is_empty()).map(str::to_string),
             alarm: about.alarm,
             user: about.user.map(str::to_string),

@@ -138,7 +138,13 @@ impl<C: Clock> Engine<C> {
         if let Some(s) = self.sensor_mut(step, &def.id) {
             s.video_loss = active;
         }
-        self.sensor_trouble(step, &def.id, ContactId::SENSOR_TROUBLE, active);
+        self.sensor_trouble_as(
+            step,
+            &def.id,
+            ContactId::SENSOR_TROUBLE,
+            active,
+            ("mất hình", "video lost"),
+        );
     }
 
     pub(super) fn set_missing(&mut self, step: &mut Step, id: &str, missing: bool) {
@@ -159,14 +165,27 @@ impl<C: Clock> Engine<C> {
         code: ContactId,
         begins: bool,
     ) {
+        self.sensor_trouble_as(step, id, code, begins, (code.name_vi(), code.name_en()));
+    }
+
+    /// A trouble (or its restore) on one sensor, said in words more exact than the code's
+    /// own name (a camera's "video lost" rather than "sensor trouble").
+    pub(super) fn sensor_trouble_as(
+        &mut self,
+        step: &mut Step,
+        id: &str,
+        code: ContactId,
+        begins: bool,
+        (what_vi, what_en): (&str, &str),
+    ) {
         let Some(def) = self.site.sensors.get(id).cloned() else {
             return;
         };
         let area = self.area_of(&def.zone);
         let (kind, qualifier, vi_suffix, en_suffix) = trouble_phase(begins);
         let text = (
-            format!("{}: {}{vi_suffix}", def.names.vi, code.name_vi()),
-            format!("{}: {}{en_suffix}", def.names.en, code.name_en()),
+            format!("{}: {what_vi}{vi_suffix}", def.names.vi),
+            format!("{}: {what_en}{en_suffix}", def.names.en),
         );
         self.event(
             step,
@@ -198,7 +217,11 @@ impl<C: Clock> Engine<C> {
             format!("{}: {}{vi}", t.code.name_vi(), t.what_vi),
             format!("{}: {}{en}", t.code.name_en(), t.what_en),
         );
-        self.event(step, kind, Some(t.code), qualifier, About::default(), text);
+        let about = About {
+            number: t.number,
+            ..About::default()
+        };
+        self.event(step, kind, Some(t.code), qualifier, about, text);
     }
 }
 

@@ -37,6 +37,8 @@ pub struct AreaDef {
     pub entry_delay_s: u32,
     /// Zones in configuration order.
     pub zones: Vec<String>,
+    /// Area (partition) number at the receiving centre: Contact ID group.
+    pub number: u8,
 }
 
 /// A zone with every default applied.
@@ -77,6 +79,8 @@ pub struct SensorDef {
     pub kind: SensorKind,
     /// Supervision interval, seconds.
     pub supervision_s: Option<u32>,
+    /// Point number at the receiving centre.
+    pub number: u16,
 }
 
 /// An output.
@@ -117,6 +121,7 @@ pub struct Site {
 impl Site {
     /// Builds the engine's view of a validated configuration.
     pub fn from_config(config: &Config) -> Site {
+        let numbers = config.point_numbers();
         let mut areas: BTreeMap<String, AreaDef> = config
             .areas
             .iter()
@@ -129,12 +134,13 @@ impl Site {
                         exit_delay_s: a.exit_delay_s,
                         entry_delay_s: a.entry_delay_s,
                         zones: Vec::new(),
+                        number: numbers.areas.get(&a.id).copied().unwrap_or(0),
                     },
                 )
             })
             .collect();
         let mut zones = BTreeMap::new();
-        for (i, z) in config.zones.iter().enumerate() {
+        for z in &config.zones {
             let area_entry_delay = areas.get(&z.area).map(|a| a.entry_delay_s).unwrap_or(30);
             if let Some(area) = areas.get_mut(&z.area) {
                 area.zones.push(z.id.clone());
@@ -159,9 +165,7 @@ impl Site {
                     modes,
                     auto_bypass: z.auto_bypass,
                     silent: z.silent.unwrap_or(z.zone_type == ZoneType::Panic),
-                    number: z
-                        .number
-                        .unwrap_or_else(|| u16::try_from(i + 1).unwrap_or(999)),
+                    number: numbers.zones.get(&z.id).copied().unwrap_or(0),
                     sensors: Vec::new(),
                 },
             );
@@ -179,6 +183,7 @@ impl Site {
                     zone: s.zone.clone(),
                     kind: s.kind,
                     supervision_s: s.supervision_s,
+                    number: numbers.sensors.get(&s.id).copied().unwrap_or(0),
                 },
             );
         }

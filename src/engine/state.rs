@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::clock::Timestamp;
-use super::model::{AlarmId, Mode};
+use super::model::{AlarmId, Mode, Origin};
 
 /// Why a zone is bypassed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +83,12 @@ pub struct AreaState {
     pub entry: Option<EntryDelay>,
     /// Who armed.
     pub armed_by: Option<String>,
+    /// Where they armed from, for the closing report's code.
+    #[serde(default)]
+    pub armed_via: Option<Origin>,
+    /// Their number at the receiving centre, for the closing report.
+    #[serde(default)]
+    pub armed_by_number: Option<u16>,
     /// Bypassed zones and why.
     pub bypassed: BTreeMap<String, BypassReason>,
     /// Alarm activations per zone in this arming period (swinger shutdown).
@@ -102,6 +108,8 @@ impl AreaState {
             exit_until: None,
             entry: None,
             armed_by: None,
+            armed_via: None,
+            armed_by_number: None,
             bypassed: BTreeMap::new(),
             activations: BTreeMap::new(),
             recent_intrusions: Vec::new(),

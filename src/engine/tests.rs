@@ -224,7 +224,9 @@ fn actor(user: &str, role: Role, duress: bool) -> Actor {
         user: user.to_string(),
         role,
         duress,
-        origin: Origin::Page,
+        origin: Origin::Keypad,
+        number: Some(7),
+        address: None,
     }
 }
 
@@ -346,6 +348,46 @@ async fn arming_runs_the_exit_delay_then_reports_closing_401() {
     assert_eq!(armed.qualifier, Qualifier::Restore);
     assert_eq!(armed.user.as_deref(), Some("an"));
     assert_eq!(armed.area.as_deref(), Some("wh"));
+    // The centre hears the area's number as the group and the user's as the zone.
+    assert_eq!((armed.area_number, armed.zone_number), (Some(1), Some(7)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn openings_and_closings_carry_the_code_of_how_and_the_user_number() {
+    // (origin, mode armed) → (closing code, opening code)
+    for (origin, mode, closing, opening) in [
+        (Origin::Keypad, Mode::ArmedAway, 401, 401),
+        (Origin::Keypad, Mode::ArmedNight, 441, 401),
+        (Origin::Page, Mode::ArmedAway, 407, 407),
+        (Origin::Mqtt, Mode::ArmedHome, 441, 407),
+        (Origin::Sms, Mode::ArmedAway, 407, 407),
+        (Origin::Keyswitch, Mode::ArmedAway, 409, 409),
+        (Origin::Keyswitch, Mode::ArmedHome, 409, 409),
+    ] {
+        let mut e = engine();
+        let by = Actor {
+            origin,
+            number: Some(12),
+            address: None,
+            ..guard()
+        };
+        let kind = CommandKind::Arm {
+            area: "yard".into(),
+            mode,
+            force: false,
+        };
+        let out = cmd(&mut e, kind, by.clone());
+        let armed = out.events.iter().find(|e| e.kind == EventKind::Armed);
+        let armed = armed.unwrap_or_else(|| panic!("{origin:?}: {:?}", kinds(&out)));
+        assert_eq!(armed.code, Some(ContactId(closing)), "{origin:?} {mode:?}");
+        assert_eq!((armed.area_number, armed.zone_number), (Some(2), Some(12)));
+        let out = disarm(&mut e, "yard", by);
+        let disarmed = out.events.iter().find(|e| e.kind == EventKind::Disarmed);
+        let disarmed = disarmed.expect("disarmed");
+        assert_eq!(disarmed.code, Some(ContactId(opening)), "{origin:?}");
+        assert_eq!(disarmed.qualifier, Qualifier::New);
+        assert_eq!(disarmed.zone_number, Some(12));
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -86,8 +86,16 @@ impl<C: Clock> Engine<C> {
             return;
         };
         area.exit_until = None;
-        let (mode, user) = (area.mode, area.armed_by.clone());
-        self.armed_event(step, area_id, mode, user.as_deref());
+        let mode = area.mode;
+        let by = area.armed_by.clone().map(|user| Actor {
+            user,
+            role: Role::Guard,
+            duress: false,
+            origin: area.armed_via.unwrap_or(Origin::Keypad),
+            number: area.armed_by_number,
+            address: None,
+        });
+        self.armed_event(step, area_id, mode, by.as_ref());
         // Zones still open when the exit delay ends.
         let zones: Vec<site::ZoneDef> = self
             .site

@@ -222,7 +222,7 @@ impl<C: Clock> Engine<C> {
         zone: Option<&site::ZoneDef>,
         sensor: Option<&str>,
         silent: bool,
-        user: Option<&str>,
+        by: Option<&Actor>,
     ) -> AlarmId {
         let id = self.next_alarm;
         self.next_alarm += 1;
@@ -261,7 +261,8 @@ impl<C: Clock> Engine<C> {
                 zone: zone.map(|z| z.id.as_str()),
                 sensor,
                 alarm: Some(id),
-                user,
+                user: by.map(|a| a.user.as_str()),
+                number: by.and_then(|a| a.number),
             },
             text,
         );

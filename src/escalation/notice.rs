@@ -116,6 +116,9 @@ pub struct EventInfo {
     pub qualifier: u8,
     /// Area.
     pub area: Option<String>,
+    /// The area's number at the receiving centre (Contact ID group).
+    #[serde(default)]
+    pub area_number: Option<u8>,
     /// Zone.
     pub zone: Option<String>,
     /// Contact ID zone (or user) number.
@@ -143,6 +146,7 @@ impl EventInfo {
             code: e.code.map(|c| c.0),
             qualifier: e.qualifier.digit(),
             area: e.area.clone(),
+            area_number: e.area_number,
             zone: e.zone.clone(),
             zone_number: e.zone_number,
             sensor: e.sensor.clone(),

@@ -29,6 +29,8 @@ enum PinRole {
         mode: Mode,
         invert: bool,
         user: String,
+        /// Its number at the receiving centre (Contact ID 409 ZZZ).
+        number: u16,
     },
 }
 
@@ -79,7 +81,8 @@ impl GpioInputs {
             }
         }
         if let Some(gpio) = &config.gpio {
-            for k in &gpio.keyswitches {
+            let numbers = config.point_numbers().keyswitches;
+            for (i, k) in gpio.keyswitches.iter().enumerate() {
                 pins.push((
                     k.pin,
                     backend.input(
@@ -101,6 +104,7 @@ impl GpioInputs {
                         mode,
                         invert: k.invert,
                         user: k.user.clone(),
+                        number: numbers.get(i).copied().unwrap_or(0),
                     },
                 );
             }
@@ -158,12 +162,15 @@ impl GpioInputs {
                 mode,
                 invert,
                 user,
+                number,
             } => {
                 let actor = Actor {
                     user: user.clone(),
                     role: Role::Guard,
                     duress: false,
-                    origin: Origin::Keypad,
+                    origin: Origin::Keyswitch,
+                    number: Some(*number),
+                    address: None,
                 };
                 let kind = if edge.high != *invert {
                     CommandKind::Arm {

@@ -16,6 +16,8 @@ pub struct VerifiedUser {
     pub role: Role,
     /// The code was this user's duress code.
     pub duress: bool,
+    /// Their user number at the receiving centre.
+    pub number: u16,
 }
 
 /// A stored user (without hashes).
@@ -27,6 +29,8 @@ pub struct UserSummary {
     pub role: Role,
     /// Has a duress code.
     pub has_duress: bool,
+    /// User number at the receiving centre (1–999).
+    pub number: u16,
 }
 
 /// Shortest code accepted.
@@ -43,6 +47,32 @@ fn code_matches(code: &str, hash: &str) -> bool {
     Argon2::default()
         .verify_password(code.as_bytes(), hash)
         .is_ok()
+}
+
+/// The audit entry of an administrator's action on the command line.
+fn admin_action(action: &str, target: String, by: &str, at: Timestamp) -> AuditEntry {
+    AuditEntry {
+        at,
+        user: by.to_string(),
+        role: Some(Role::Admin),
+        origin: Origin::Cli,
+        address: None,
+        action: action.to_string(),
+        target,
+        result: "ok".into(),
+    }
+}
+
+/// A user's name, role, number, code hash and duress code hash.
+type CodeRow = (String, String, i64, Option<String>, Option<String>);
+
+/// The lowest user number nobody has.
+async fn lowest_free_number(conn: &mut sqlx::SqliteConnection) -> Result<Option<u16>, sqlx::Error> {
+    let taken: Vec<(i64,)> = sqlx::query_as("SELECT number FROM users ORDER BY number")
+        .fetch_all(conn)
+        .await?;
+    let taken: std::collections::BTreeSet<i64> = taken.into_iter().map(|(n,)| n).collect();
+    Ok((1..=999u16).find(|n| !taken.contains(&i64::from(*n))))
 }
 
 fn check_code_shape(code: &str, what: &str) -> Result<(), String> {
@@ -66,6 +96,24 @@ impl Journal {
         by: &str,
         at: Timestamp,
     ) -> Result<(), JournalError> {
+        self.add_user_numbered(name, role, code, duress, None, by, at)
+            .await
+            .map(|_| ())
+    }
+
+    /// Adds a user as [`Journal::add_user`] does, with user number `number` (or the
+    /// lowest free one), and returns the number given.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_user_numbered(
+        &self,
+        name: &str,
+        role: Role,
+        code: &str,
+        duress: Option<&str>,
+        number: Option<u16>,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<u16, JournalError> {
         let invalid = |m: String| JournalError::new(JournalErrorKind::Other, self.path(), m);
         if name.trim().is_empty() {
             return Err(invalid("the user name must not be empty".into()));
@@ -102,12 +150,21 @@ impl Journal {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.err("adding a user", e))?;
+        let number = match number {
+            Some(n) if (1..=999).contains(&n) => n,
+            Some(n) => return Err(invalid(format!("user number {n} is not within 1..999"))),
+            None => lowest_free_number(&mut tx)
+                .await
+                .map_err(|e| self.err("numbering a user", e))?
+                .ok_or_else(|| invalid("every user number 1..999 is taken".into()))?,
+        };
         sqlx::query(
-            "INSERT INTO users (name, role, code_hash, duress_hash, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO users (name, role, number, code_hash, duress_hash, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(name)
         .bind(role.as_str())
+        .bind(i64::from(number))
         .bind(code_hash)
         .bind(duress_hash)
         .bind(at.0)
@@ -117,33 +174,84 @@ impl Journal {
             if e.as_database_error()
                 .is_some_and(|d| d.is_unique_violation())
             {
-                invalid(format!("a user named `{name}` already exists"))
+                invalid(format!(
+                    "a user named `{name}`, or with user number {number}, already exists"
+                ))
             } else {
                 self.err("adding a user", e)
             }
         })?;
         super::writer::insert_audit(
             &mut tx,
-            &AuditEntry {
+            &admin_action(
+                "user_add",
+                format!("{name}:{}:{number}", role.as_str()),
+                by,
                 at,
-                user: by.to_string(),
-                role: Role::Admin,
-                origin: Origin::Cli,
-                action: "user_add".into(),
-                target: format!("{name}:{}", role.as_str()),
-                result: "ok".into(),
-            },
+            ),
         )
         .await
         .map_err(|e| self.err("auditing", e))?;
-        tx.commit().await.map_err(|e| self.err("adding a user", e))
+        tx.commit()
+            .await
+            .map_err(|e| self.err("adding a user", e))?;
+        Ok(number)
+    }
+
+    /// Gives `name` the user number `number` (1–999, not taken), and audits it.
+    pub async fn set_user_number(
+        &self,
+        name: &str,
+        number: u16,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<(), JournalError> {
+        let invalid = |m: String| JournalError::new(JournalErrorKind::Other, self.path(), m);
+        if !(1..=999).contains(&number) {
+            return Err(invalid(format!(
+                "user number {number} is not within 1..999"
+            )));
+        }
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.err("numbering a user", e))?;
+        let changed = sqlx::query("UPDATE users SET number = ? WHERE name = ?")
+            .bind(i64::from(number))
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation())
+                {
+                    invalid(format!("user number {number} is already someone else's"))
+                } else {
+                    self.err("numbering a user", e)
+                }
+            })?
+            .rows_affected();
+        if changed == 0 {
+            return Err(invalid(format!("no user named `{name}`")));
+        }
+        super::writer::insert_audit(
+            &mut tx,
+            &admin_action("user_number", format!("{name}:{number}"), by, at),
+        )
+        .await
+        .map_err(|e| self.err("auditing", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.err("numbering a user", e))
     }
 
     /// Finds the enabled user whose code or duress code this is. Hash checks run on the
     /// blocking pool so the caller's task is not stalled.
     pub async fn find_by_code(&self, code: &str) -> Result<Option<VerifiedUser>, JournalError> {
-        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT name, role, code_hash, duress_hash FROM users WHERE disabled = 0 ORDER BY id",
+        let rows: Vec<CodeRow> = sqlx::query_as(
+            "SELECT name, role, number, code_hash, duress_hash FROM users \
+             WHERE disabled = 0 ORDER BY id",
         )
         .fetch_all(self.pool())
         .await
@@ -151,13 +259,15 @@ impl Journal {
         let code = code.to_string();
         let found = tokio::task::spawn_blocking(move || {
             rows.into_iter()
-                .find_map(|(name, role, code_hash, duress_hash)| {
+                .find_map(|(name, role, number, code_hash, duress_hash)| {
                     let role = Role::parse(&role)?;
-                    if code_matches(&code, &code_hash) {
+                    let number = u16::try_from(number).unwrap_or(0);
+                    if code_hash.is_some_and(|h| code_matches(&code, &h)) {
                         return Some(VerifiedUser {
                             name,
                             role,
                             duress: false,
+                            number,
                         });
                     }
                     duress_hash
@@ -166,6 +276,7 @@ impl Journal {
                             name,
                             role,
                             duress: true,
+                            number,
                         })
                 })
         })
@@ -176,18 +287,19 @@ impl Journal {
 
     /// Every user, for listings.
     pub async fn users(&self) -> Result<Vec<UserSummary>, JournalError> {
-        let rows: Vec<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT name, role, duress_hash FROM users ORDER BY name")
+        let rows: Vec<(String, String, Option<String>, i64)> =
+            sqlx::query_as("SELECT name, role, duress_hash, number FROM users ORDER BY number")
                 .fetch_all(self.pool())
                 .await
                 .map_err(|e| self.err("reading users", e))?;
         Ok(rows
             .into_iter()
-            .filter_map(|(name, role, duress)| {
+            .filter_map(|(name, role, duress, number)| {
                 Some(UserSummary {
                     name,
                     role: Role::parse(&role)?,
                     has_duress: duress.is_some(),
+                    number: u16::try_from(number).unwrap_or(0),
                 })
             })
             .collect())

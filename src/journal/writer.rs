@@ -339,16 +339,17 @@ pub(super) async fn insert_audit(
     e: &AuditEntry,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO audit (at_ms, user_name, role, origin, action, target, result) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at_ms, user_name, role, origin, action, target, result, address) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(e.at.0)
     .bind(&e.user)
-    .bind(e.role.as_str())
+    .bind(e.role.map_or("none", |r| r.as_str()))
     .bind(e.origin.as_str())
     .bind(&e.action)
     .bind(&e.target)
     .bind(&e.result)
+    .bind(&e.address)
     .execute(conn)
     .await
     .map(|_| ())

@@ -548,6 +548,7 @@ impl<C: Clock + 'static> EngineTask<C> {
             area: None,
             zone: None,
             zone_number: None,
+            area_number: None,
             sensor: None,
             alarm: None,
             user: None,

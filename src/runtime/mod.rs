@@ -26,6 +26,7 @@ use crate::escalation::EvidenceLinks;
 use crate::journal::{Journal, JournalError, Writer};
 use crate::sources::camera::CameraSource;
 use crate::sources::camera::evidence::EvidenceRetention;
+use crate::sources::control::ControlSource;
 use crate::sources::feed::FeedSource;
 use crate::sources::mqtt::MqttSource;
 use crate::sources::{Source, SourceContext, SourceError, supervise};
@@ -313,7 +314,10 @@ fn configured_sources(
             .map(|s| s.id.clone())
             .collect()
     };
-    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    let mut sources: Vec<Box<dyn Source>> = vec![Box::new(ControlSource::bind(
+        &config.control_socket(),
+        journal.clone(),
+    )?)];
     if let Some(feed) = &config.feed {
         let sensors: BTreeSet<String> = bound("feed").into_iter().collect();
         let feed = FeedSource::bind(&feed.socket, sensors)?;

@@ -270,6 +270,7 @@ impl Supervisor {
             return;
         };
         let trouble = SystemTrouble {
+            number: None,
             id: format!("task:{}", task.name),
             code: task.kind.trouble_code(),
             active,

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
@@ -50,7 +50,7 @@ pub struct FeedSource {
 impl FeedSource {
     /// Binds the socket now, so it exists before systemd is told we are ready.
     pub fn bind(path: &Path, sensors: BTreeSet<String>) -> Result<FeedSource, SourceError> {
-        let listener = bind(path)?;
+        let listener = super::bind_socket("feed", path)?;
         Ok(FeedSource {
             path: path.to_path_buf(),
             listener: Some(listener),
@@ -58,23 +58,6 @@ impl FeedSource {
             stats: Arc::new(FeedStats::default()),
         })
     }
-}
-
-fn bind(path: &Path) -> Result<UnixListener, SourceError> {
-    let fail = |message: String| SourceError {
-        source_name: "feed".into(),
-        message,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    // A socket file left by a previous run would make bind fail.
-    if path.exists() {
-        std::fs::remove_file(path)
-            .map_err(|e| fail(format!("cannot remove stale {}: {e}", path.display())))?;
-    }
-    UnixListener::bind(path).map_err(|e| fail(format!("cannot listen on {}: {e}", path.display())))
 }
 
 impl Source for FeedSource {
@@ -86,38 +69,24 @@ impl Source for FeedSource {
         Box::pin(async move {
             let listener = match self.listener.take() {
                 Some(l) => l,
-                None => bind(&self.path)?,
+                None => super::bind_socket("feed", &self.path)?,
             };
-            let mut shutdown = ctx.shutdown.clone();
-            let mut connections = tokio::task::JoinSet::new();
-            loop {
-                tokio::select! {
-                    _ = shutdown.wait() => break,
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            let conn = Connection {
-                                sensors: self.sensors.clone(),
-                                stats: self.stats.clone(),
-                                ctx: ctx.clone(),
-                            };
-                            connections.spawn(conn.serve(stream));
-                        }
-                        Err(e) => return Err(SourceError {
-                            source_name: "feed".into(),
-                            message: format!("accept failed: {e}"),
-                        }),
-                    },
-                    Some(joined) = connections.join_next(), if !connections.is_empty() => {
-                        super::propagate_panic(joined);
-                    }
-                }
-            }
-            // Let connections answer what they already submitted.
-            while let Some(joined) = connections.join_next().await {
-                super::propagate_panic(joined);
-            }
-            let _ = std::fs::remove_file(&self.path);
-            Ok(())
+            let (sensors, stats) = (self.sensors.clone(), self.stats.clone());
+            super::accept_until_shutdown(
+                "feed",
+                listener,
+                &self.path,
+                ctx.shutdown.clone(),
+                |stream| {
+                    let conn = Connection {
+                        sensors: sensors.clone(),
+                        stats: stats.clone(),
+                        ctx: ctx.clone(),
+                    };
+                    conn.serve(stream)
+                },
+            )
+            .await
         })
     }
 }
@@ -177,7 +146,7 @@ impl Connection {
             buf.clear();
             let read = tokio::select! {
                 _ = shutdown.wait() => break,
-                r = read_line(&mut reader, &mut buf) => r,
+                r = super::read_line(&mut reader, &mut buf, MAX_LINE) => r,
             };
             line_no += 1;
             let pending = match read {
@@ -249,40 +218,4 @@ pub fn parse_line(sensors: &BTreeSet<String>, line: &[u8]) -> Result<Observation
         reading,
         source_ref: reference,
     })
-}
-
-/// Reads one line into `buf`. `Ok(None)` at end of stream, `Ok(Some(false))` if the line
-/// was too long (the rest of it is skipped), `Ok(Some(true))` otherwise.
-async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Option<bool>> {
-    let mut too_long = false;
-    loop {
-        let available = reader.fill_buf().await?;
-        if available.is_empty() {
-            return Ok(if buf.is_empty() && !too_long {
-                None
-            } else {
-                Some(!too_long)
-            });
-        }
-        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
-            Some(i) => (&available[..i], i + 1),
-            None => (available, available.len()),
-        };
-        let found_newline = done > chunk.len();
-        if !too_long {
-            if buf.len() + chunk.len() > MAX_LINE {
-                too_long = true;
-                buf.clear();
-            } else {
-                buf.extend_from_slice(chunk);
-            }
-        }
-        reader.consume(done);
-        if found_newline {
-            return Ok(Some(!too_long));
-        }
-    }
 }

@@ -209,3 +209,40 @@ pub fn ffprobe(path: &str, entries: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Adds guard `name` with arming code `code` to the journal at `path` (made if missing),
+/// before picket starts.
+pub async fn add_guard(path: &Path, name: &str, code: &str) {
+    let journal = picket::journal::Journal::open(path).await.unwrap();
+    journal
+        .add_user(
+            name,
+            picket::engine::Role::Guard,
+            code,
+            None,
+            "test",
+            picket::engine::Timestamp(1),
+        )
+        .await
+        .unwrap();
+    journal.close().await;
+}
+
+/// Runs the picket binary with `args`, writing `stdin` to it (the codes a person types).
+pub fn picket_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}

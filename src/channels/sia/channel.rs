@@ -14,7 +14,7 @@ use super::transmitter::{Protocol, Target, TransmitError, Transmitter};
 use crate::channels::{Deliver, DeliveryError, LinkState, PathStatus};
 use crate::config::{SiaChannel, SiaFormat, SiaProtocol};
 use crate::engine::{Clock, ContactId, SystemTrouble};
-use crate::escalation::{Notice, NoticeKind};
+use crate::escalation::Notice;
 use crate::journal::{Delivery, DeliveryState};
 
 /// One receiver path and how it has been doing.
@@ -70,12 +70,17 @@ pub struct SiaDelivery {
 impl SiaDelivery {
     /// A channel from its configuration (already validated).
     pub fn new(config: &SiaChannel, clock: Arc<dyn Clock>) -> Result<SiaDelivery, String> {
-        let key = config
-            .key
-            .as_ref()
-            .map(|k| Key::parse(k.expose()))
-            .transpose()
-            .map_err(|e| format!("channel {}: key: {e}", config.id))?;
+        let key = Key::of_channel(config)
+            .map_err(|(field, e)| format!("channel {}: {field}: {e}", config.id))?;
+        if config.key.as_ref().is_some_and(|k| {
+            k.expose().len() == 32 && k.expose().chars().all(|c| c.is_ascii_hexdigit())
+        }) {
+            tracing::warn!(
+                channel = config.id,
+                "key is 32 hex digits, read as 32 characters of text (AES-256), as pysiaalarm \
+                 reads it; if the centre gave these as hex digits (AES-128), write key_hex instead"
+            );
+        }
         let path = |name, host: &String| PathState {
             name,
             host: host.clone(),
@@ -130,35 +135,36 @@ impl SiaDelivery {
         })?;
         let account = self.template.account.clone().unwrap_or_default();
         let zone = n.event.zone_number.unwrap_or(0);
+        // Contact ID group = the area's number; events of the whole site (troubles of the
+        // gateway, the periodic test) go as group 00.
+        let group = n.event.area_number.unwrap_or(0);
         let q = n.event.qualifier;
         let (token, data) = match self.format {
             SiaFormat::AdmCid => (
                 Token::AdmCid,
-                codec::contact_id_data(&account, q, code, 1, zone),
+                codec::contact_id_data(&account, q, code, group, zone),
             ),
             SiaFormat::SiaDcs => (
                 Token::SiaDcs,
-                codec::sia_data(&account, 1, sia_code(code, q), zone),
+                codec::sia_data(&account, group, sia_code(code, q), zone),
             ),
         };
-        // Extended data: the site name always; with SIA-DCS also where on the site and the
-        // coordinates. Receivers in the field (pysiaalarm among them) take only one block
-        // after ADM-CID data, so ADM-CID carries the site name alone.
-        let mut extended = Vec::new();
-        if matches!(n.kind, NoticeKind::Alarm | NoticeKind::Test) {
-            extended.push(format!("S{}", ascii(&n.site.name)));
-            if self.format == SiaFormat::SiaDcs {
-                let place: Vec<&str> = [n.event.area.as_deref(), n.event.zone.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                if !place.is_empty() {
-                    extended.push(format!("L{}", ascii(&place.join("/"))));
-                }
-                if let (Some(lat), Some(lon)) = (n.site.latitude, n.site.longitude) {
-                    extended.push(format!("X{lon:.5}"));
-                    extended.push(format!("Y{lat:.5}"));
-                }
+        // Extended data, the same on every message of the channel: the site name; with
+        // SIA-DCS also where on the site and the coordinates. Receivers in the field
+        // (pysiaalarm among them) take only one block after ADM-CID data, so ADM-CID
+        // carries the site name alone.
+        let mut extended = vec![format!("S{}", ascii(&n.site.name))];
+        if self.format == SiaFormat::SiaDcs {
+            let place: Vec<&str> = [n.event.area.as_deref(), n.event.zone.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            if !place.is_empty() {
+                extended.push(format!("L{}", ascii(&place.join("/"))));
+            }
+            if let (Some(lat), Some(lon)) = (n.site.latitude, n.site.longitude) {
+                extended.push(format!("X{lon:.5}"));
+                extended.push(format!("Y{lat:.5}"));
             }
         }
         Ok(Message {
@@ -248,6 +254,8 @@ impl SiaDelivery {
             path.host.clone(),
         );
         self.changes.push(SystemTrouble {
+            // Reported as zone 001 (primary) or 002 (backup), so the centre knows which.
+            number: Some(if name == "primary" { 1 } else { 2 }),
             id: format!("channel:{}:{name}", self.id),
             code: ContactId(350),
             active: down,
@@ -268,6 +276,7 @@ impl SiaDelivery {
         }
         self.refused_open = active;
         self.changes.push(SystemTrouble {
+            number: None,
             id: format!("channel:{}:refused", self.id),
             code: ContactId(354),
             active,

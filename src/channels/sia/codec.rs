@@ -151,14 +151,40 @@ impl Key {
         }
     }
 
-    /// From a configured key: 32, 48 or 64 hex digits are read as hex, anything else as
-    /// text.
-    pub fn parse(configured: &str) -> Result<Key, CodecError> {
-        let k = configured.trim();
-        if matches!(k.len(), 32 | 48 | 64) && k.chars().all(|c| c.is_ascii_hexdigit()) {
-            Key::from_hex(k)
-        } else {
-            Key::from_text(configured)
+    /// A channel's key: `key` (text) or `key_hex` (hex digits), never both; `None` for
+    /// an account in clear. The error names the key to fix and says what it must be.
+    pub fn of_channel(
+        channel: &crate::config::SiaChannel,
+    ) -> Result<Option<Key>, (&'static str, String)> {
+        match (&channel.key, &channel.key_hex) {
+            (Some(_), Some(_)) => Err((
+                "key_hex",
+                "give the AES key once: `key` as text or `key_hex` as hex digits, not both".into(),
+            )),
+            (Some(text), None) => Key::from_text(text.expose()).map(Some).map_err(|e| {
+                let hint = if text.expose().chars().all(|c| c.is_ascii_hexdigit()) {
+                    "; for hex digits write key_hex"
+                } else {
+                    ""
+                };
+                (
+                    "key",
+                    format!(
+                        "{e}: `key` is the AES key as text, 16, 24 or 32 characters \
+                         (AES-128/192/256), as pysiaalarm and Home Assistant take it{hint}"
+                    ),
+                )
+            }),
+            (None, Some(hex_key)) => Key::from_hex(hex_key.expose()).map(Some).map_err(|e| {
+                (
+                    "key_hex",
+                    format!(
+                        "{e}: `key_hex` is the AES key as 32, 48 or 64 hex digits \
+                         (AES-128/192/256)"
+                    ),
+                )
+            }),
+            (None, None) => Ok(None),
         }
     }
 

@@ -19,7 +19,10 @@ pub fn sia_code(code: u16, qualifier: u8) -> &'static str {
         350..=354 => pick("YC", "YK"),
         381 => pick("UT", "UJ"),
         // Contact ID 401: new = opening (disarm), restore = closing (arm).
-        401 | 403 | 441 => pick("OP", "CL"),
+        401 | 403 => pick("OP", "CL"),
+        407 => pick("OQ", "CQ"),
+        409 => pick("OS", "CS"),
+        441 => pick("OP", "NL"),
         406 => "OC",
         570 => pick("UB", "UU"),
         602 => "RP",

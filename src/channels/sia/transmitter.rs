@@ -24,7 +24,10 @@ pub enum TransmitError {
         detail: String,
     },
     /// The answer could not be read.
-    #[error("receiver {addr} answered something unreadable: {source}")]
+    #[error(
+        "receiver {addr} answered something unreadable: {source}; the channel's key \
+         (`key` is text, `key_hex` hex digits) or its format is the likely cause"
+    )]
     BadAnswer {
         /// The receiver.
         addr: SocketAddr,

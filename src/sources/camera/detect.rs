@@ -74,6 +74,7 @@ pub struct SubstreamFindings {
 /// The trouble of a camera's lost (or returned) analysis stream.
 fn analysis_stream_trouble(camera: &str, lost: bool, reason: &str) -> SystemTrouble {
     SystemTrouble {
+        number: None,
         id: format!("camera:{camera}:analysis"),
         code: ContactId::SENSOR_TROUBLE,
         active: lost,

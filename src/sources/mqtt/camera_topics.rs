@@ -145,19 +145,40 @@ fn payload_of(h: &CameraHealth, state: &Value) -> Value {
 /// complete (availability, device) by `common`.
 pub fn discovery(
     topics: &Topics,
+    site: &crate::engine::Site,
     config: &Config,
-    common: &dyn Fn(&mut Value),
+    common: &dyn Fn(&mut Value, Option<&str>),
 ) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for camera in &config.cameras {
         let id = &camera.id;
+        // Named after the sensor bound to it (the name people gave it), under the area of
+        // the first zone it watches.
+        let sensor = config.sensors.iter().find(
+            |s| matches!(&s.source, crate::config::SourceBinding::Camera { camera: c } if c == id),
+        );
+        let name = sensor
+            .and_then(|s| {
+                let vi = s.name.as_deref()?;
+                Some(match s.name_en.as_deref() {
+                    Some(en) if en != vi => format!("{vi} / {en}"),
+                    _ => vi.to_string(),
+                })
+            })
+            .unwrap_or_else(|| format!("Camera {id}"));
+        let area = camera
+            .zones
+            .first()
+            .or(sensor.map(|s| &s.zone))
+            .and_then(|z| site.zones.get(z))
+            .map(|z| z.area.as_str());
         let state_topic = format!("{}/camera/{id}", topics.base);
         let mut picture = json!({
-            "name": format!("Camera {id}"),
+            "name": name,
             "unique_id": format!("{}_camera_{id}", topics.node),
             "topic": format!("{state_topic}/thumbnail"),
         });
-        common(&mut picture);
+        common(&mut picture, area);
         out.push((
             format!(
                 "{}/camera/{}/{id}/config",
@@ -166,7 +187,7 @@ pub fn discovery(
             picture,
         ));
         let mut connected = json!({
-            "name": format!("Camera {id} — tín hiệu hình / picture"),
+            "name": format!("{name} — tín hiệu hình / picture"),
             "unique_id": format!("{}_camera_{id}_online", topics.node),
             "state_topic": state_topic,
             "value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
@@ -175,7 +196,7 @@ pub fn discovery(
             "device_class": "connectivity",
             "entity_category": "diagnostic",
         });
-        common(&mut connected);
+        common(&mut connected, area);
         out.push((
             format!(
                 "{}/binary_sensor/{}/camera_{id}_online/config",

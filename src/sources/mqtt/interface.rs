@@ -8,7 +8,8 @@
 //! - `event` — every event as it is journaled (not retained);
 //! - `command` — arm, disarm, acknowledge with a user's code; answered on
 //!   `command/reply`. Wrong codes are refused, counted, audited, and after
-//!   [`MAX_FAILURES`] within [`FAILURE_WINDOW`] the topic is locked for [`LOCKOUT`].
+//!   [`crate::keypad::MAX_FAILURES`] within [`crate::keypad::FAILURE_WINDOW`] the topic is
+//!   locked for [`crate::keypad::LOCKOUT`].
 //! - `camera/<id>`, `camera/<id>/thumbnail` — see [`super::camera_topics`];
 //! - Home Assistant MQTT discovery: an `alarm_control_panel` per area, a
 //!   `binary_sensor` (plus a `problem` one) per sensor, and per camera a `camera` and a
@@ -19,26 +20,17 @@ use rumqttc::{AsyncClient, QoS};
 use super::camera_topics::{self, CameraTopics};
 use super::connect::MAX_OUTGOING;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::{Config, SensorKind};
 use crate::engine::state::AreaState;
-use crate::engine::{
-    Actor, Alarm, AlarmState, AuditEntry, Command, CommandKind, Input, Mode, Origin, Role, Site,
-};
+use crate::engine::{Alarm, AlarmState, Mode, Origin, Site};
 use crate::journal::Journal;
-use crate::runtime::{Effects, EngineHandle, PanelView, Published, SubmitError};
-
-/// Wrong codes tolerated within [`FAILURE_WINDOW`] before the command topic locks.
-pub const MAX_FAILURES: usize = 5;
-/// Window for counting wrong codes.
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(300);
-/// How long the command topic stays locked.
-pub const LOCKOUT: Duration = Duration::from_secs(300);
+use crate::keypad::{Answer, Keypad, Request};
+use crate::runtime::{Effects, EngineHandle, PanelView, Published};
 
 /// Counters for health and `/metrics`.
 #[derive(Debug, Default)]
@@ -177,36 +169,59 @@ pub fn device_class(kind: SensorKind) -> &'static str {
     }
 }
 
-/// Every discovery message: (topic, retained JSON payload).
+/// Every discovery message: (topic, retained JSON payload; `null` removes an entity an
+/// earlier version announced). The gateway is one device, each area a device of its own
+/// through it (`via_device`), so entity names stay short (`has_entity_name`): the area's
+/// panel, and each sensor and camera under the area of its zone. Everything is QoS 1, so
+/// Home Assistant's commands are not lost.
 pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, Value)> {
-    let device = json!({
+    let gateway = json!({
         "identifiers": [topics.node],
         "name": format!("picket {}", site.name),
         "manufacturer": "picket",
         "model": "security gateway",
         "sw_version": env!("CARGO_PKG_VERSION"),
     });
-    let availability = |v: &mut Value| {
+    let device = |area: Option<&str>| match area.and_then(|a| site.areas.get(a)) {
+        Some(a) => json!({
+            "identifiers": [format!("{}_area_{}", topics.node, a.id)],
+            "name": both(&a.names.vi, &a.names.en),
+            "manufacturer": "picket",
+            "model": "area",
+            "via_device": topics.node,
+        }),
+        None => gateway.clone(),
+    };
+    let common = |v: &mut Value, area: Option<&str>| {
         v["availability_topic"] = json!(topics.availability());
         v["payload_available"] = json!("online");
         v["payload_not_available"] = json!("offline");
-        v["device"] = device.clone();
+        v["device"] = device(area);
+        v["has_entity_name"] = json!(true);
+        v["qos"] = json!(1);
     };
     let mut out = Vec::new();
     for area in site.areas.values() {
+        // `id` makes every reply on command/reply carry the request's id.
+        let template = format!(
+            "{{\"id\":\"ha-{{{{ now().timestamp() }}}}\",\"action\":\"{{{{ action }}}}\",\
+             \"code\":\"{{{{ code }}}}\",\"area\":\"{}\"}}",
+            area.id
+        );
         let mut v = json!({
-            "name": both(&area.names.vi, &area.names.en),
+            // The area's own device is the panel: no name of its own.
+            "name": null,
             "unique_id": format!("{}_{}_panel", topics.node, area.id),
             "state_topic": format!("{}/area/{}/ha_state", topics.base, area.id),
             "command_topic": topics.command(),
-            "command_template": format!("{{\"action\":\"{{{{ action }}}}\",\"code\":\"{{{{ code }}}}\",\"area\":\"{}\"}}", area.id),
+            "command_template": template,
             "code": "REMOTE_CODE",
             "code_arm_required": true,
             "code_disarm_required": true,
             "code_trigger_required": true,
             "supported_features": ["arm_home", "arm_away", "arm_night"],
         });
-        availability(&mut v);
+        common(&mut v, Some(&area.id));
         out.push((
             format!(
                 "{}/alarm_control_panel/{}/{}/config",
@@ -215,6 +230,12 @@ pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, 
             v,
         ));
     }
+    let analysed: std::collections::BTreeSet<&str> = config
+        .cameras
+        .iter()
+        .filter(|c| c.analysis.is_some())
+        .map(|c| c.id.as_str())
+        .collect();
     for sensor in &config.sensors {
         let name = both(
             sensor.name.as_deref().unwrap_or(&sensor.id),
@@ -223,24 +244,34 @@ pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, 
                 .as_deref()
                 .unwrap_or(sensor.name.as_deref().unwrap_or(&sensor.id)),
         );
+        let area = site.zones.get(&sensor.zone).map(|z| z.area.as_str());
         let state_topic = format!("{}/sensor/{}", topics.base, sensor.id);
-        let mut main = json!({
-            "name": name,
-            "unique_id": format!("{}_{}", topics.node, sensor.id),
-            "state_topic": state_topic,
-            "value_template": "{{ 'ON' if value_json.active else 'OFF' }}",
-            "payload_on": "ON",
-            "payload_off": "OFF",
-            "device_class": device_class(sensor.kind),
-        });
-        availability(&mut main);
-        out.push((
-            format!(
-                "{}/binary_sensor/{}/{}/config",
-                topics.discovery_prefix, topics.node, sensor.id
-            ),
-            main,
-        ));
+        let main_topic = format!(
+            "{}/binary_sensor/{}/{}/config",
+            topics.discovery_prefix, topics.node, sensor.id
+        );
+        // A camera's sensor detects only where the camera's picture is analysed; without
+        // analysis it could never turn on, so it is not announced (and an earlier
+        // announcement is taken back). Its trouble (video loss) is.
+        let detects = match &sensor.source {
+            crate::config::SourceBinding::Camera { camera } => analysed.contains(camera.as_str()),
+            _ => true,
+        };
+        if detects {
+            let mut main = json!({
+                "name": name,
+                "unique_id": format!("{}_{}", topics.node, sensor.id),
+                "state_topic": state_topic,
+                "value_template": "{{ 'ON' if value_json.active else 'OFF' }}",
+                "payload_on": "ON",
+                "payload_off": "OFF",
+                "device_class": device_class(sensor.kind),
+            });
+            common(&mut main, area);
+            out.push((main_topic, main));
+        } else {
+            out.push((main_topic, Value::Null));
+        }
         let mut problem = json!({
             "name": format!("{name} — sự cố / trouble"),
             "unique_id": format!("{}_{}_problem", topics.node, sensor.id),
@@ -251,7 +282,7 @@ pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, 
             "device_class": "problem",
             "entity_category": "diagnostic",
         });
-        availability(&mut problem);
+        common(&mut problem, area);
         out.push((
             format!(
                 "{}/binary_sensor/{}/{}_problem/config",
@@ -261,9 +292,7 @@ pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, 
         ));
     }
     out.extend(super::camera_topics::discovery(
-        topics,
-        config,
-        &availability,
+        topics, site, config, &common,
     ));
     out
 }
@@ -381,7 +410,8 @@ pub async fn publish(
                 out.send(topics.availability(), true, "online").await;
                 if discovery_on {
                     for (topic, payload) in discovery(&topics, &deps.site, &config) {
-                        out.send(topic, true, payload.to_string()).await;
+                        let text = if payload.is_null() { String::new() } else { payload.to_string() };
+                        out.send(topic, true, text).await;
                     }
                 }
                 published.clear();
@@ -433,22 +463,25 @@ async fn publish_changes(
     }
 }
 
-/// Checks codes and carries out commands from the command topic, one at a time.
+/// Carries out commands from the command topic, one at a time, through the MQTT keypad
+/// (code check, lockout, audit: see [`crate::keypad`]).
 pub struct CommandHandler {
+    /// Where replies go.
     topics: Topics,
-    deps: InterfaceDeps,
-    engine: EngineHandle,
-    /// Times of recent wrong codes.
-    failures: VecDeque<Instant>,
-    /// Locked until this time.
-    locked_until: Option<Instant>,
+    /// The command topic's way in.
+    keypad: Keypad,
     /// Counters.
     pub stats: Arc<InterfaceStats>,
 }
 
 /// A reply on `command/reply`.
-fn reply(id: &Value, ok: bool, vi: &str, en: &str) -> Value {
-    json!({ "id": id, "ok": ok, "reason_vi": vi, "reason_en": en })
+fn reply(id: &Value, answer: &Answer) -> Value {
+    json!({
+        "id": id,
+        "ok": answer.ok,
+        "reason_vi": answer.reason_vi,
+        "reason_en": answer.reason_en,
+    })
 }
 
 impl CommandHandler {
@@ -461,190 +494,44 @@ impl CommandHandler {
     ) -> Self {
         CommandHandler {
             topics,
-            deps,
-            engine,
-            failures: VecDeque::new(),
-            locked_until: None,
+            keypad: Keypad::new(Origin::Mqtt, deps.journal.clone(), engine),
             stats,
         }
     }
 
-    fn audit(&self, user: &str, action: &str, target: &str, result: &str) -> Input {
-        Input::Audit(AuditEntry {
-            // Stamped by the engine.
-            at: crate::engine::Timestamp::default(),
-            user: user.to_string(),
-            role: Role::Guard,
-            origin: Origin::Mqtt,
-            action: action.to_string(),
-            target: target.to_string(),
-            result: result.to_string(),
-        })
-    }
-
-    /// Records a refused attempt in the audit log (through the engine, the journal's only
-    /// writer).
-    async fn audit_refusal(&self, action: &str, area: &str, result: &str) {
-        drop(
-            self.engine
-                .submit_nowait(self.audit("unknown", action, area, result))
-                .await,
-        );
-    }
-
     /// Handles one command payload and publishes the reply.
     pub async fn handle(&mut self, client: &AsyncClient, payload: &[u8]) {
-        let answer = self.answer(payload).await;
-        if answer["ok"] == json!(true) {
-            self.stats.commands_accepted.fetch_add(1, Ordering::Relaxed);
+        let (id, answer) = match serde_json::from_slice::<Value>(payload) {
+            Ok(request) => {
+                let id = request.get("id").cloned().unwrap_or(Value::Null);
+                let answer = self
+                    .keypad
+                    .enter(&Request::from_json(&request), &self.topics.command())
+                    .await;
+                (id, answer)
+            }
+            Err(_) => (
+                Value::Null,
+                Answer::refused("lệnh không phải JSON", "command is not JSON"),
+            ),
+        };
+        let counter = if answer.ok {
+            &self.stats.commands_accepted
         } else {
-            self.stats.commands_refused.fetch_add(1, Ordering::Relaxed);
+            &self.stats.commands_refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if answer.wrong_code {
+            self.stats.wrong_codes.fetch_add(1, Ordering::Relaxed);
         }
         let _ = client
             .publish(
                 self.topics.reply(),
                 QoS::AtLeastOnce,
                 false,
-                answer.to_string(),
+                reply(&id, &answer).to_string(),
             )
             .await;
-    }
-
-    async fn answer(&mut self, payload: &[u8]) -> Value {
-        let Ok(request) = serde_json::from_slice::<Value>(payload) else {
-            return reply(
-                &Value::Null,
-                false,
-                "lệnh không phải JSON",
-                "command is not JSON",
-            );
-        };
-        let id = request.get("id").cloned().unwrap_or(Value::Null);
-        let text = |k: &str| {
-            request
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let (action, area, code) = (text("action"), text("area"), text("code"));
-        let kind = match action.to_ascii_lowercase().as_str() {
-            "arm_away" => Some(CommandKind::Arm {
-                area: area.clone(),
-                mode: Mode::ArmedAway,
-                force: false,
-            }),
-            "arm_home" => Some(CommandKind::Arm {
-                area: area.clone(),
-                mode: Mode::ArmedHome,
-                force: false,
-            }),
-            "arm_night" => Some(CommandKind::Arm {
-                area: area.clone(),
-                mode: Mode::ArmedNight,
-                force: false,
-            }),
-            "arm" => match text("mode").as_str() {
-                "armed_home" | "home" => Some(CommandKind::Arm {
-                    area: area.clone(),
-                    mode: Mode::ArmedHome,
-                    force: false,
-                }),
-                "armed_night" | "night" => Some(CommandKind::Arm {
-                    area: area.clone(),
-                    mode: Mode::ArmedNight,
-                    force: false,
-                }),
-                _ => Some(CommandKind::Arm {
-                    area: area.clone(),
-                    mode: Mode::ArmedAway,
-                    force: false,
-                }),
-            },
-            "disarm" => Some(CommandKind::Disarm { area: area.clone() }),
-            "ack" | "acknowledge" => {
-                request
-                    .get("alarm")
-                    .and_then(Value::as_u64)
-                    .map(|alarm| CommandKind::Acknowledge {
-                        alarm,
-                        note: text("note"),
-                    })
-            }
-            _ => None,
-        };
-        let Some(kind) = kind else {
-            return reply(
-                &id,
-                false,
-                "lệnh không hợp lệ",
-                &format!("unknown or incomplete command `{action}`"),
-            );
-        };
-        let now = Instant::now();
-        if self.locked_until.is_some_and(|t| t > now) {
-            self.audit_refusal(
-                &action,
-                &area,
-                "refused: locked out after repeated wrong codes",
-            )
-            .await;
-            return reply(
-                &id,
-                false,
-                "tạm khóa do nhập sai mã nhiều lần",
-                "locked out after repeated wrong codes; try again later",
-            );
-        }
-        let user = match self.deps.journal.find_by_code(&code).await {
-            Ok(Some(user)) => user,
-            Ok(None) => {
-                self.stats.wrong_codes.fetch_add(1, Ordering::Relaxed);
-                self.failures.push_back(now);
-                while self
-                    .failures
-                    .front()
-                    .is_some_and(|t| now - *t > FAILURE_WINDOW)
-                {
-                    self.failures.pop_front();
-                }
-                let locked = self.failures.len() >= MAX_FAILURES;
-                if locked {
-                    self.locked_until = Some(now + LOCKOUT);
-                    self.failures.clear();
-                    tracing::error!("MQTT command topic locked after {MAX_FAILURES} wrong codes");
-                }
-                let result = if locked {
-                    "refused: wrong code; locked out"
-                } else {
-                    "refused: wrong code"
-                };
-                self.audit_refusal(&action, &area, result).await;
-                return reply(&id, false, "sai mã", "wrong code");
-            }
-            Err(e) => {
-                return reply(
-                    &id,
-                    false,
-                    "lỗi kiểm tra mã",
-                    &format!("code check failed: {e}"),
-                );
-            }
-        };
-        let command = Command {
-            kind,
-            actor: Actor {
-                user: user.name,
-                role: user.role,
-                duress: user.duress,
-                origin: Origin::Mqtt,
-            },
-        };
-        match self.engine.command(command).await {
-            Ok(_) => reply(&id, true, "", ""),
-            Err(SubmitError::Refused(r)) => reply(&id, false, &r.reason_vi, &r.reason_en),
-            Err(e) => reply(&id, false, "chưa ghi được", &e.to_string()),
-        }
     }
 }
 

@@ -137,6 +137,7 @@ impl MqttSource {
 
     fn trouble(&self, active: bool) -> Input {
         Input::Trouble(SystemTrouble {
+            number: None,
             id: "mqtt".into(),
             code: ContactId::PERIPHERAL_TROUBLE,
             active,
