@@ -1,6 +1,8 @@
-//! Capped exponential backoff with full jitter, for every reconnect loop (sources,
-//! channels). Jitter keeps a fleet of gateways from reconnecting in lockstep after an
-//! outage.
+//! Capped exponential backoff with jitter, for every reconnect and retry loop (sources,
+//! channels, supervision). The n-th delay is drawn between half its ceiling (base × 2ⁿ,
+//! capped) and the ceiling, and never below the base: so a policy of "0.5 s to 15 s" waits
+//! at least 0.5 s and at most 15 s, as the README says, and the jitter still keeps a fleet
+//! of gateways from reconnecting in lockstep after an outage.
 
 use rand::RngExt;
 use std::time::Duration;
@@ -32,14 +34,17 @@ impl Backoff {
         self.base.saturating_mul(factor).min(self.cap)
     }
 
-    /// The next delay: uniformly random up to the ceiling (at least 10 % of it).
+    /// The next delay: uniformly random between half the ceiling and the ceiling, and
+    /// never below the base.
     pub fn next_delay(&mut self) -> Duration {
         let ceiling = self.ceiling();
         self.attempt = self.attempt.saturating_add(1);
         let ms = u64::try_from(ceiling.as_millis())
             .unwrap_or(u64::MAX)
             .max(1);
-        Duration::from_millis(rand::rng().random_range(ms / 10..=ms))
+        let base = u64::try_from(self.base.as_millis()).unwrap_or(u64::MAX);
+        let low = (ms / 2).max(base).min(ms);
+        Duration::from_millis(rand::rng().random_range(low..=ms))
     }
 
     /// Call after a success: the next failure starts from `base` again.
@@ -59,7 +64,8 @@ mod tests {
             .map(|_| {
                 let c = b.ceiling();
                 let d = b.next_delay();
-                assert!(d <= c && d >= c / 10, "{d:?} outside {c:?}");
+                assert!(d <= c && d >= c / 2, "{d:?} outside {c:?}");
+                assert!(d >= Duration::from_millis(100), "{d:?} below the base");
                 c
             })
             .collect();

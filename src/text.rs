@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 /// Most characters of outside text kept in one log field.
-pub const LOG_LIMIT: usize = 160;
+pub const LOG_LIMIT: usize = 200;
 
 /// `text` escaped and cut to [`LOG_LIMIT`] characters for a log or an error.
 pub fn for_log(text: &str) -> String {

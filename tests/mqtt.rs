@@ -12,7 +12,11 @@ use rumqttc::{AsyncClient, MqttOptions, QoS};
 use std::sync::atomic::Ordering;
 
 fn config(dir: &std::path::Path, port: u16, extra_mqtt: &str) -> picket::config::Config {
-    let text = format!(
+    picket::config::parse_str(&config_text(dir, port, extra_mqtt)).expect("valid test config")
+}
+
+fn config_text(dir: &std::path::Path, port: u16, extra_mqtt: &str) -> String {
+    format!(
         r#"
 [site]
 name = "Cổng Nhà máy"
@@ -62,8 +66,7 @@ kind = "fence"
 source = {{ kind = "mqtt", topic = "plant/fence/3", profile = "generic", pointer = "/alarm/state", payload_on = "breach", payload_off = "ok" }}
 "#,
         journal = dir.join("journal.db").display()
-    );
-    picket::config::parse_str(&text).expect("valid test config")
+    )
 }
 
 async fn publisher(port: u16) -> AsyncClient {
@@ -248,6 +251,8 @@ async fn bad_input_is_counted_and_other_sensors_carry_on() {
     let bad: Vec<(&str, Vec<u8>)> = vec![
         ("zigbee2mqtt/gate_door", b"{not json".to_vec()),
         ("zigbee2mqtt/gate_door", br#"{"contact":"open"}"#.to_vec()),
+        // A wrong type, not "no reading": rejected and counted, no commit.
+        ("zigbee2mqtt/gate_door", br#"{"contact":null}"#.to_vec()),
         ("zigbee2mqtt/gate_door", vec![b' '; 1024 * 1024]),
         ("zigbee2mqtt/gate_door", vec![0xff, 0xfe, 0xfd]),
         ("stale/whatever", b"{}".to_vec()),
@@ -280,7 +285,88 @@ async fn bad_input_is_counted_and_other_sensors_carry_on() {
         health.connected.load(Ordering::Relaxed),
         "a bad payload broke the connection"
     );
+    assert_eq!(
+        health.oversized.load(Ordering::Relaxed),
+        1,
+        "the 1 MiB payload"
+    );
     picket.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_bytes_cannot_forge_log_lines_and_a_flood_is_a_few_lines_with_exact_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    let web = common::broker::free_port();
+    let path = dir.path().join("picket.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n[web]\nlisten = \"127.0.0.1:{web}\"\n",
+            config_text(dir.path(), broker.port, "")
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_picket"));
+    cmd.args(["run", "--config", path.to_str().unwrap()])
+        .stderr(std::fs::File::create(&log).unwrap());
+    let daemon = common::Daemon::start_command(dir.path(), cmd, None).await;
+    let bus = publisher(broker.port).await;
+    let metrics = async || common::delivery::get(web, "/metrics").await.1;
+    common::delivery::wait_for("picket subscribed", async || {
+        common::delivery::sample(&metrics().await, "picket_mqtt_connected") == Some(1.0)
+    })
+    .await;
+    // A payload that carries a whole forged log line, control characters and all.
+    let forged =
+        b"{\"contact\":1}\n2026-01-01T00:00:00Z  INFO picket: Main gate disarmed by admin\r\x1b[2K";
+    bus.publish(
+        "zigbee2mqtt/gate_door",
+        QoS::AtLeastOnce,
+        false,
+        forged.to_vec(),
+    )
+    .await
+    .unwrap();
+    for _ in 0..1000 {
+        bus.publish(
+            "zigbee2mqtt/gate_door",
+            QoS::AtLeastOnce,
+            false,
+            &b"{not json"[..],
+        )
+        .await
+        .unwrap();
+    }
+    common::delivery::wait_for("every bad payload counted", async || {
+        common::delivery::sample(&metrics().await, "picket_mqtt_rejected_total") == Some(1001.0)
+    })
+    .await;
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait().await, Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "a forged line reached the log:\n{text}"
+    );
+    assert!(!text.contains('\x1b'), "an escape sequence reached the log");
+    let forged_line = text
+        .lines()
+        .find(|l| l.contains("Main gate disarmed by admin"))
+        .expect("the forged payload is logged, escaped, on its own line");
+    assert!(
+        forged_line.contains("MQTT payload rejected") && forged_line.contains("\\n2026"),
+        "{forged_line}"
+    );
+    let rejected_lines = text
+        .lines()
+        .filter(|l| l.contains("MQTT payload rejected"))
+        .count();
+    assert!(
+        rejected_lines <= picket::log_limit::BURST as usize,
+        "{rejected_lines} lines for 1001 bad payloads:\n{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,6 +41,9 @@ id = "smoke_1"
 zone = "fire"
 kind = "smoke"
 source = { kind = "mqtt", topic = "zigbee2mqtt/smoke" }
+[[outputs]]
+id = "siren"
+kind = "siren"
 "#;
 
 fn config_text(dir: &std::path::Path, port: u16) -> String {
@@ -204,6 +207,8 @@ async fn discovery_is_valid_for_home_assistant_and_state_is_retained() {
         "homeassistant/binary_sensor/picket_nha_may_song_hong/door_c/config".to_string(),
         "homeassistant/binary_sensor/picket_nha_may_song_hong/door_c_problem/config".to_string(),
         "homeassistant/binary_sensor/picket_nha_may_song_hong/smoke_1/config".to_string(),
+        "homeassistant/binary_sensor/picket_nha_may_song_hong/output_siren/config".to_string(),
+        format!("{base}/output/siren"),
         format!("{base}/area/gate/ha_state"),
         format!("{base}/sensor/door_c"),
         availability.clone(),
@@ -290,7 +295,14 @@ async fn discovery_is_valid_for_home_assistant_and_state_is_retained() {
             "state topic {st} has no state"
         );
     }
-    let sensor = json(&seen[&wanted[5]]);
+    let siren = json(&seen[&wanted[4]]);
+    check_common(&siren, "binary_sensor", &availability);
+    assert_eq!(string(&siren, "device_class", "siren"), "sound");
+    assert_eq!(
+        json(&seen[&wanted[5]]),
+        serde_json::json!({"kind": "siren", "pattern": "off", "on": false})
+    );
+    let sensor = json(&seen[&wanted[7]]);
     assert!(
         sensor["active"].is_boolean() && sensor["trouble"].is_boolean(),
         "{sensor}"
@@ -392,6 +404,11 @@ async fn commands_need_the_right_code_are_audited_and_lock_out_after_repeated_fa
         .unwrap();
     expect(&mut ha_state, &format!("{base}/area/gate/ha_state"), |p| {
         p == b"triggered"
+    })
+    .await;
+    // The siren's state is published too (retained), for Home Assistant and dashboards.
+    expect(&mut rx, &format!("{base}/output/siren"), |p| {
+        json(p)["pattern"] == "steady"
     })
     .await;
     command(r#"{"id":"d1","action":"DISARM","code":"2468","area":"gate"}"#).await;
@@ -546,7 +563,8 @@ async fn a_camera_has_its_state_and_thumbnail_retained_and_is_discovered() {
         "{}\n[[zones]]\nid = \"yard\"\nname = \"Sân\"\narea = \"gate\"\ntype = \"perimeter\"\n\
          [[cameras]]\nid = \"yard_cam\"\nurl = \"sim://black\"\nzones = [\"yard\"]\n\
          analysis = {{ fps = 5.0 }}\n\
-         [[sensors]]\nid = \"yard_cam_video\"\nzone = \"yard\"\nkind = \"camera\"\n\
+         [[sensors]]\nid = \"yard_cam_video\"\nname = \"Camera sân\"\nname_en = \"Yard camera\"\n\
+         zone = \"yard\"\nkind = \"camera\"\n\
          source = {{ kind = \"camera\", camera = \"yard_cam\" }}\n",
         config_text(dir.path(), broker.port)
     );
@@ -596,6 +614,12 @@ async fn a_camera_has_its_state_and_thumbnail_retained_and_is_discovered() {
     let picture = json(&retained[picture_config]);
     check_common(&picture, "camera", &availability);
     assert_eq!(string(&picture, "topic", "camera"), thumbnail_topic);
+    // Named after its sensor, under the area of the zone it watches.
+    assert_eq!(
+        string(&picture, "name", "camera"),
+        "Camera sân / Yard camera"
+    );
+    assert_eq!(picture["device"]["name"], "Cổng / Gate");
     let connected = json(&retained[online_config]);
     check_common(&connected, "binary_sensor", &availability);
     assert_eq!(

@@ -248,10 +248,15 @@ impl Deliver for EmailDelivery {
         match self.transport.send(message).await {
             Ok(_) => Ok(DeliveryState::Sent),
             Err(e) if e.is_permanent() => Err(DeliveryError::refused(format!(
-                "email {}: the server refused the message: {e}",
-                self.id
+                "email {}: the server refused the message: {}",
+                self.id,
+                crate::text::for_log(&e.to_string())
             ))),
-            Err(e) => Err(DeliveryError::retry(format!("email {}: {e}", self.id))),
+            Err(e) => Err(DeliveryError::retry(format!(
+                "email {}: {}",
+                self.id,
+                crate::text::for_log(&e.to_string())
+            ))),
         }
     }
 }

@@ -128,13 +128,7 @@ impl Deliver for WebhookDelivery {
         if status.is_success() {
             return Ok(DeliveryState::Acknowledged);
         }
-        let text: String = response
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
+        let text = crate::text::for_log(&response.text().await.unwrap_or_default());
         let message = format!("webhook {} ({url}) answered {status}: {text}", self.id);
         if status.is_server_error()
             || status == reqwest::StatusCode::REQUEST_TIMEOUT

@@ -110,6 +110,12 @@ name = "Rào sân"
 area = "yard"
 type = "perimeter"
 
+[[zones]]
+id = "yard_smoke"
+name = "Khói nhà xe"
+area = "yard"
+type = "fire"
+
 [[sensors]]
 id = "door_c"
 zone = "door"
@@ -187,6 +193,12 @@ source = { kind = "simulated" }
 id = "leak_1"
 zone = "leak"
 kind = "water"
+source = { kind = "simulated" }
+
+[[sensors]]
+id = "smoke_yard"
+zone = "yard_smoke"
+kind = "smoke"
 source = { kind = "simulated" }
 
 [[sensors]]
@@ -661,6 +673,19 @@ async fn panic_is_silent_and_fire_sounds_temporal_three() {
     );
     let out = set(&mut e, "smoke_1", true);
     assert_eq!(output(&out, "siren"), Some(OutputPattern::Temporal3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fire_anywhere_sounds_every_siren_and_lights_every_strobe_for_evacuation() {
+    let mut e = engine();
+    // The strobe serves the warehouse only; an intrusion in the yard leaves it dark ...
+    arm(&mut e, "yard", Mode::ArmedAway);
+    let out = set(&mut e, "yard_f", true);
+    assert_eq!(output(&out, "strobe"), None, "{:?}", out.outputs);
+    // ... but a fire in the yard is everyone's: evacuate.
+    let out = set(&mut e, "smoke_yard", true);
+    assert_eq!(output(&out, "siren"), Some(OutputPattern::Temporal3));
+    assert_eq!(output(&out, "strobe"), Some(OutputPattern::Steady));
 }
 
 // ----- sirens and the alarm life --------------------------------------------------------

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Source, SourceContext, SourceError, SourceFuture};
 use crate::engine::{Input, Observation, Reading};
+use crate::log_limit::RateLimit;
 use crate::runtime::{Receipt, SubmitError};
 
 /// Longest accepted line.
@@ -45,6 +46,8 @@ pub struct FeedSource {
     sensors: Arc<BTreeSet<String>>,
     /// Counters.
     pub stats: Arc<FeedStats>,
+    /// Rejected lines are logged at most a few a minute, from all connections together.
+    log_limit: Arc<std::sync::Mutex<RateLimit>>,
 }
 
 impl FeedSource {
@@ -56,6 +59,7 @@ impl FeedSource {
             listener: Some(listener),
             sensors: Arc::new(sensors),
             stats: Arc::new(FeedStats::default()),
+            log_limit: Arc::default(),
         })
     }
 }
@@ -71,7 +75,11 @@ impl Source for FeedSource {
                 Some(l) => l,
                 None => super::bind_socket("feed", &self.path)?,
             };
-            let (sensors, stats) = (self.sensors.clone(), self.stats.clone());
+            let (sensors, stats, log_limit) = (
+                self.sensors.clone(),
+                self.stats.clone(),
+                self.log_limit.clone(),
+            );
             super::accept_until_shutdown(
                 "feed",
                 listener,
@@ -81,6 +89,7 @@ impl Source for FeedSource {
                     let conn = Connection {
                         sensors: sensors.clone(),
                         stats: stats.clone(),
+                        log_limit: log_limit.clone(),
                         ctx: ctx.clone(),
                     };
                     conn.serve(stream)
@@ -94,6 +103,7 @@ impl Source for FeedSource {
 struct Connection {
     sensors: Arc<BTreeSet<String>>,
     stats: Arc<FeedStats>,
+    log_limit: Arc<std::sync::Mutex<RateLimit>>,
     ctx: SourceContext,
 }
 
@@ -177,7 +187,12 @@ impl Connection {
 
     fn reject(&self, line: u64, reason: String) -> Pending {
         self.stats.rejected.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(line, %reason, "feed line rejected");
+        crate::warn_limited!(
+            &mut *crate::shared_state::lock(&self.log_limit),
+            line,
+            reason = %crate::text::for_log(&reason),
+            "feed line rejected"
+        );
         Pending::Now(serde_json::json!({ "error": reason, "line": line }))
     }
 

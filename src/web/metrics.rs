@@ -111,11 +111,6 @@ pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
                 "Wrong codes entered on the MQTT command topic",
                 count(&commands.wrong_codes),
             ),
-            (
-                "mqtt_oversized",
-                "Messages not published because they exceeded the packet limit",
-                count(&commands.oversized),
-            ),
         ]);
     }
     if let Some(feed) = effects.health.feed.get() {
@@ -139,6 +134,7 @@ pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
     register_channels(&mut registry, &channels(effects));
     register_cameras(&mut registry, &cameras(effects));
     register_tasks(&mut registry, &effects.health.tasks.snapshot());
+    register_oversized(&mut registry, effects);
     let mut text = String::new();
     encode(&mut text, &registry)?;
     Ok(text)
@@ -245,6 +241,34 @@ fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
         "channel_path_last_success_timestamp_seconds",
         "When the path last answered, Unix seconds",
         path_last_success,
+    );
+}
+
+/// Messages over the size limits, by direction: `in`, sensor payloads rejected as larger
+/// than the decoder takes; `out`, picket's own messages not published because they would
+/// exceed the packet limit.
+fn register_oversized(registry: &mut Registry, effects: &Effects) {
+    let incoming = effects.health.mqtt.get().map(|m| count(&m.oversized));
+    let outgoing = effects
+        .health
+        .mqtt_commands
+        .get()
+        .map(|c| count(&c.oversized));
+    if incoming.is_none() && outgoing.is_none() {
+        return;
+    }
+    let family = Family::<Labels, Counter>::default();
+    for (direction, n) in [("in", incoming), ("out", outgoing)] {
+        if let Some(n) = n {
+            family
+                .get_or_create(&labels(&[("direction", direction)]))
+                .inc_by(n);
+        }
+    }
+    registry.register(
+        "mqtt_oversized",
+        "MQTT messages over the size limits: sensor payloads rejected (in), picket's own not published (out)",
+        family,
     );
 }
 

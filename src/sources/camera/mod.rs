@@ -72,8 +72,10 @@ fn analysis_settings(a: &crate::config::CameraAnalysis) -> AnalysisSettings {
 
 /// First reconnect delay after a camera fails.
 const RECONNECT_BASE: Duration = Duration::from_millis(500);
-/// Longest wait between reconnects.
-const RECONNECT_CAP: Duration = Duration::from_secs(15);
+/// Longest wait between reconnects: short, so a camera that comes back (power restored,
+/// cable plugged in) is seen back within a few seconds; a connection attempt on the site
+/// network costs next to nothing.
+const RECONNECT_CAP: Duration = Duration::from_secs(5);
 /// How long shutdown waits for a camera to answer TEARDOWN.
 const CLOSE_PATIENCE: Duration = Duration::from_secs(2);
 

@@ -59,11 +59,13 @@ impl RtspOpener {
         })
     }
 
+    /// An error whose words may quote the camera's server: escaped and cut, like all
+    /// outside text that reaches a log.
     fn error(&self, kind: CameraErrorKind, message: String) -> CameraError {
         CameraError {
             camera: self.camera.clone(),
             kind,
-            message,
+            message: crate::text::for_log(&message),
         }
     }
 
@@ -96,7 +98,7 @@ impl RtspOpener {
 
 /// retina's errors carry a multi-line context dump; the first line says what happened.
 fn first_line(e: &retina::Error) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_string()
+    crate::text::for_log(e.to_string().lines().next().unwrap_or_default())
 }
 
 impl Opener for RtspOpener {

@@ -291,6 +291,34 @@ pub fn discovery(topics: &Topics, site: &Site, config: &Config) -> Vec<(String, 
             problem,
         ));
     }
+    for output in &config.outputs {
+        let (vi, en, class) = match output.kind {
+            crate::config::OutputKind::Siren => ("Còi", "Siren", "sound"),
+            crate::config::OutputKind::Strobe => ("Đèn chớp", "Strobe", "light"),
+            crate::config::OutputKind::FaultLed => ("Đèn báo lỗi", "Fault light", "problem"),
+        };
+        let area = match output.areas.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
+        let mut v = json!({
+            "name": format!("{vi} / {en} ({})", output.id),
+            "unique_id": format!("{}_output_{}", topics.node, output.id),
+            "state_topic": format!("{}/output/{}", topics.base, output.id),
+            "value_template": "{{ 'ON' if value_json.on else 'OFF' }}",
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "device_class": class,
+        });
+        common(&mut v, area);
+        out.push((
+            format!(
+                "{}/binary_sensor/{}/output_{}/config",
+                topics.discovery_prefix, topics.node, output.id
+            ),
+            v,
+        ));
+    }
     out.extend(super::camera_topics::discovery(
         topics, site, config, &common,
     ));
@@ -390,6 +418,7 @@ pub async fn publish(
     let mut panel = deps.effects.panel.subscribe();
     let mut events = deps.effects.events.subscribe();
     let mut alarms = deps.effects.alarms.subscribe();
+    let mut outputs = deps.effects.outputs.subscribe();
     let mut published: BTreeMap<String, String> = BTreeMap::new();
     let discovery_on = config.mqtt.as_ref().is_some_and(|m| m.discovery);
     let out = Sender { client, stats };
@@ -420,6 +449,13 @@ pub async fn publish(
                     out.send(format!("{}/alarm/{}", topics.base, alarm.id), true, alarm_json(alarm).to_string()).await;
                 }
                 publish_changes(&out, &topics, &deps.site, &view, &mut published).await;
+                let now = outputs.borrow_and_update().clone();
+                publish_outputs(&out, &topics, &config, &now, &mut published).await;
+            }
+            changed = outputs.changed() => {
+                if changed.is_err() { return; }
+                let now = outputs.borrow_and_update().clone();
+                publish_outputs(&out, &topics, &config, &now, &mut published).await;
             }
             changed = panel.changed() => {
                 if changed.is_err() { return; }
@@ -444,6 +480,34 @@ pub async fn publish(
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => return,
             },
+        }
+    }
+}
+
+/// Publishes the outputs whose state changed, as retained `output/<id>`:
+/// `{"kind","pattern","on"}` (`pattern`: `off`, `steady`, `temporal3`).
+async fn publish_outputs(
+    out: &Sender,
+    topics: &Topics,
+    config: &Config,
+    patterns: &BTreeMap<String, crate::engine::OutputPattern>,
+    published: &mut BTreeMap<String, String>,
+) {
+    for output in &config.outputs {
+        let pattern = patterns
+            .get(&output.id)
+            .copied()
+            .unwrap_or(crate::engine::OutputPattern::Off);
+        let payload = json!({
+            "kind": output.kind,
+            "pattern": pattern,
+            "on": pattern != crate::engine::OutputPattern::Off,
+        })
+        .to_string();
+        let topic = format!("{}/output/{}", topics.base, output.id);
+        if published.get(&topic) != Some(&payload) {
+            out.send(topic.clone(), true, payload.clone()).await;
+            published.insert(topic, payload);
         }
     }
 }
@@ -560,6 +624,36 @@ mod tests {
             resolved_at: None,
             resolution: None,
             note: "đã kiểm tra, cổng đóng lại / checked, gate closed again".into(),
+        }
+    }
+
+    #[test]
+    fn a_camera_sensor_is_a_motion_sensor_only_where_the_picture_is_analysed() {
+        let text = |analysis: &str| {
+            format!(
+                "[site]\nname = \"Kho\"\n[mqtt]\nsite_topic = \"kho\"\n\
+                 [[areas]]\nid = \"a\"\nname = \"A\"\n\
+                 [[zones]]\nid = \"z\"\nname = \"Z\"\narea = \"a\"\ntype = \"perimeter\"\n\
+                 [[cameras]]\nid = \"cam\"\nurl = \"sim://still\"\nzones = [\"z\"]\n{analysis}\n\
+                 [[sensors]]\nid = \"cam_s\"\nzone = \"z\"\nkind = \"camera\"\n\
+                 source = {{ kind = \"camera\", camera = \"cam\" }}\n"
+            )
+        };
+        let main = "homeassistant/binary_sensor/picket_kho/cam_s/config";
+        for (analysis, announced) in [("", false), ("analysis = { fps = 5.0 }", true)] {
+            let config = crate::config::parse_str(&text(analysis)).unwrap();
+            let site = Site::from_config(&config);
+            let all = discovery(&Topics::new(&config), &site, &config);
+            let (_, payload) = all.iter().find(|(t, _)| t == main).expect("listed");
+            assert_eq!(!payload.is_null(), announced, "{analysis}: {payload}");
+            if announced {
+                assert_eq!(payload["device_class"], "motion");
+            }
+            // Its trouble (video loss) is always there.
+            assert!(
+                all.iter()
+                    .any(|(t, p)| t.ends_with("cam_s_problem/config") && !p.is_null())
+            );
         }
     }
 

@@ -29,7 +29,9 @@ use super::{Source, SourceContext, SourceError, SourceFuture};
 use crate::backoff::Backoff;
 use crate::config::{Config, Mqtt, SensorKind, SourceBinding};
 use crate::engine::{ContactId, Input, Observation, SystemTrouble};
+use crate::log_limit::RateLimit;
 use crate::runtime::{Receipt, SubmitError};
+use crate::shared_state::lock;
 
 /// Counters and state for health and `/metrics`.
 #[derive(Debug)]
@@ -42,6 +44,8 @@ pub struct MqttHealth {
     pub acknowledged: AtomicU64,
     /// Messages (or parts) rejected: unknown topic, bad payload.
     pub rejected: AtomicU64,
+    /// Sensor payloads rejected for being larger than the decoder takes.
+    pub oversized: AtomicU64,
     /// Why the last connection attempt failed, in words an installer can act on.
     pub last_error: std::sync::Mutex<Option<String>>,
     /// Connections whose subscriptions the broker confirmed (SUBACK), awaitable.
@@ -55,6 +59,7 @@ impl Default for MqttHealth {
             received: AtomicU64::new(0),
             acknowledged: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            oversized: AtomicU64::new(0),
             last_error: std::sync::Mutex::new(None),
             subscribed: tokio::sync::watch::channel(0).0,
         }
@@ -91,6 +96,17 @@ pub struct MqttSource {
     interface: Option<(interface::Topics, interface::InterfaceDeps, Config)>,
     /// Command counters.
     pub commands: Arc<interface::InterfaceStats>,
+    /// Rate limits of the warnings bad input causes.
+    log_limits: LogLimits,
+}
+
+/// The rate limits of the MQTT source's warnings, one per kind.
+#[derive(Default)]
+struct LogLimits {
+    /// Messages on topics no sensor uses.
+    unknown_topic: std::sync::Mutex<RateLimit>,
+    /// Payloads a sensor's profile cannot read.
+    rejected: std::sync::Mutex<RateLimit>,
 }
 
 /// A message waiting for its commits before it is acknowledged.
@@ -132,6 +148,7 @@ impl MqttSource {
             health: Arc::new(MqttHealth::default()),
             interface: deps.map(|d| (interface::Topics::new(config), d, config.clone())),
             commands: Arc::new(interface::InterfaceStats::default()),
+            log_limits: LogLimits::default(),
         })
     }
 
@@ -190,10 +207,18 @@ impl MqttSource {
         receipts: &mut Vec<oneshot::Receiver<Result<Receipt, SubmitError>>>,
     ) {
         self.health.received.fetch_add(1, Ordering::Relaxed);
+        if publish.payload.len() > profiles::MAX_PAYLOAD {
+            self.health.oversized.fetch_add(1, Ordering::Relaxed);
+        }
         match self.routes.get(&publish.topic) {
             None => {
                 self.health.rejected.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(topic = %publish.topic, payload = %preview(&publish.payload), "MQTT message on a topic no sensor uses");
+                crate::warn_limited!(
+                    &mut *lock(&self.log_limits.unknown_topic),
+                    topic = %crate::text::for_log(&publish.topic),
+                    payload = %crate::text::for_log_bytes(&publish.payload),
+                    "MQTT message on a topic no sensor uses"
+                );
             }
             Some(routes) => {
                 for route in routes {
@@ -215,7 +240,14 @@ impl MqttSource {
                         }
                         Err(reason) => {
                             self.health.rejected.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(topic = %publish.topic, sensor = %route.sensor, %reason, payload = %preview(&publish.payload), "MQTT payload rejected");
+                            crate::warn_limited!(
+                                &mut *lock(&self.log_limits.rejected),
+                                topic = %crate::text::for_log(&publish.topic),
+                                sensor = %route.sensor,
+                                reason = %crate::text::for_log(&reason),
+                                payload = %crate::text::for_log_bytes(&publish.payload),
+                                "MQTT payload rejected"
+                            );
                         }
                     }
                 }
@@ -242,16 +274,6 @@ fn explain(err: &rumqttc::ConnectionError, settings: &Mqtt) -> String {
             format!("nothing listens on {at}: is the broker running? check mqtt.host and mqtt.port")
         }
         other => format!("connection to broker {at} failed: {other}"),
-    }
-}
-
-/// The start of a payload, printable, for logs.
-fn preview(payload: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&payload[..payload.len().min(120)]).to_string();
-    if payload.len() > 120 {
-        format!("{text}… ({} bytes)", payload.len())
-    } else {
-        text
     }
 }
 

@@ -140,9 +140,10 @@ fn object(text: &str) -> Result<serde_json::Map<String, Value>, String> {
     }
 }
 
+/// A true/false field: absent is `None`; anything else (null included) is a wrong type.
 fn boolean(o: &serde_json::Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
     match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(other) => Err(format!("`{key}` should be true or false, got {other}")),
     }
