@@ -207,3 +207,73 @@ async fn the_centre_hears_areas_users_points_paths_and_order_as_a_panel_sends_th
     picket.stop().await;
     receiver.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_of_hex_digits_is_text_as_the_centre_reads_it_and_a_wrong_form_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Peer::start("sia_receiver.py", &["tcp"]).await;
+    // The centre's account takes "0123…CDEF" as 32 characters of text (AES-256). In
+    // `key` picket reads it the same way; in `key_hex` the same digits are another key
+    // (AES-128), and the failures say the key is the likely cause.
+    let channel = |name: &str, form: &str| {
+        format!(
+            "[[channels]]\nid = \"{name}\"\ntype = \"sia\"\nprimary = \"127.0.0.1:{}\"\n\
+             account = \"CCC3\"\n{form} = \"0123456789abcdef0123456789ABCDEF\"\n\
+             timeout_s = 2\nsupervision_s = 0\n\n",
+            receiver.port
+        )
+    };
+    let text = format!(
+        "[site]\nname = \"Kho\"\n[journal]\npath = \"{}\"\n[feed]\nsocket = \"{}\"\n\
+         [[areas]]\nid = \"a\"\nname = \"A\"\n\
+         [[zones]]\nid = \"z\"\nname = \"Két\"\narea = \"a\"\ntype = \"burglary_24h\"\n\
+         [[sensors]]\nid = \"s\"\nzone = \"z\"\nkind = \"contact\"\nsource = {{ kind = \"feed\" }}\n\
+         {}{}[escalation]\ntiers = [{{ name = \"police\", delay_s = 0, channels = [\"text\", \"hex\"] }}]\n",
+        dir.path().join("journal.db").display(),
+        dir.path().join("feed.sock").display(),
+        channel("text", "key"),
+        channel("hex", "key_hex"),
+    );
+    let config = picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    feed.send(r#"{"sensor":"s","kind":"contact","active":true}"#)
+        .await;
+    assert!(feed.reply().await.unwrap().get("ack").is_some());
+    let got = next_report(&mut receiver).await;
+    assert_eq!(
+        (
+            got["account"].as_str(),
+            got["encrypted"].as_bool(),
+            got["event_type"].as_str()
+        ),
+        (Some("CCC3"), Some(true), Some("133")),
+        "{got}"
+    );
+    let journal = common::delivery::journal(dir.path()).await;
+    common::delivery::wait_for("the hex channel's attempt failed", async || {
+        let rows = journal.deliveries(Some("hex")).await.unwrap();
+        rows.first().is_some_and(|r| r.attempts > 0)
+    })
+    .await;
+    let rows = journal.deliveries(Some("hex")).await.unwrap();
+    assert_eq!(rows[0].state, picket::journal::DeliveryState::Pending);
+    let health = picket.effects.health.channels.get().unwrap()[1]
+        .lock()
+        .unwrap()
+        .clone();
+    // The centre's answer cannot be read (it speaks AES-256): the row and the channel's
+    // health say so and point at the key.
+    let error = health.last_error.unwrap_or_default();
+    for said in [
+        error.as_str(),
+        rows[0].last_error.as_deref().unwrap_or_default(),
+    ] {
+        assert!(
+            said.contains("answered something unreadable") && said.contains("`key_hex` hex digits"),
+            "{said}"
+        );
+    }
+    picket.stop().await;
+    receiver.stop().await;
+}

@@ -5,7 +5,8 @@ separated; it answers DUH to them, as a centre with a restricted code table does
 Prints {"port": N} once listening, then one JSON line per event it accepted, written
 before its ACK goes out (pysiaalarm itself answers first and reports after, so a receiver
 killed in between would have acknowledged an event nobody saw).
-Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256)."""
+Accounts: 1234 (clear), AAA1 (AES-128), BBB2 (AES-256), CCC3 (AES-256, a key of 32 hex
+digits taken as text)."""
 
 import asyncio
 import json
@@ -21,6 +22,9 @@ ACCOUNTS = [
     SIAAccount("1234", None),
     SIAAccount("AAA1", "PicketTestKey128"),
     SIAAccount("BBB2", "PicketTestKey256PicketTestKey256"),
+    # What `openssl rand -hex 16` prints, taken (as pysiaalarm and Home Assistant do) as
+    # 32 characters of text: an AES-256 key.
+    SIAAccount("CCC3", "0123456789abcdef0123456789ABCDEF"),
 ]
 
 
