@@ -33,7 +33,7 @@ fn write_config(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
 /// The k-th message: sensors take turns; each message flips its sensor.
 fn message(k: usize) -> (String, bool) {
     let sensor = k % SENSORS;
-    let open = (k / SENSORS) % 2 == 0;
+    let open = (k / SENSORS).is_multiple_of(2);
     (format!("c{sensor}"), open)
 }
 
@@ -98,10 +98,10 @@ async fn wait_online(port: u16) {
         .unwrap();
     tokio::time::timeout(PATIENCE, async {
         loop {
-            if let Event::Incoming(Packet::Publish(p)) = ev.poll().await.unwrap() {
-                if &p.payload[..] == b"online" {
-                    return;
-                }
+            if let Event::Incoming(Packet::Publish(p)) = ev.poll().await.unwrap()
+                && &p.payload[..] == b"online"
+            {
+                return;
             }
         }
     })

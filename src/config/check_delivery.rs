@@ -51,13 +51,13 @@ pub(super) fn check_delivery(config: &mut Config, problems: &mut Vec<Problem>) {
             problems,
         );
     }
-    if let Some(name) = &policy.confirmed_tier {
-        if !tiers.contains(name.as_str()) {
-            problems.push((
-                "escalation.confirmed_tier".into(),
-                format!("unknown tier `{name}`{}", known(&tiers)),
-            ));
-        }
+    if let Some(name) = &policy.confirmed_tier
+        && !tiers.contains(name.as_str())
+    {
+        problems.push((
+            "escalation.confirmed_tier".into(),
+            format!("unknown tier `{name}`{}", known(&tiers)),
+        ));
     }
     for (category, rule) in &policy.categories {
         let path = format!("escalation.categories.{category}");

@@ -96,10 +96,9 @@ impl<C: Clock> Engine<C> {
                     .areas
                     .get_mut(&zdef.area)
                     .and_then(|a| a.entry.as_mut())
+                    && !entry.followers.iter().any(|(z, _)| z == &zdef.id)
                 {
-                    if !entry.followers.iter().any(|(z, _)| z == &zdef.id) {
-                        entry.followers.push((zdef.id.clone(), sensor.to_string()));
-                    }
+                    entry.followers.push((zdef.id.clone(), sensor.to_string()));
                 }
             }
             ZoneType::Perimeter => self.activate(step, &zdef.id, sensor, ContactId::PERIMETER),
@@ -287,10 +286,10 @@ impl<C: Clock> Engine<C> {
         code: ContactId,
     ) {
         let limit = self.site.panel.siren_limit_s;
-        if let Some(alarm) = self.alarms.get_mut(&id) {
-            if !alarm.silent {
-                alarm.siren_until = Some(step.now.plus_secs(limit));
-            }
+        if let Some(alarm) = self.alarms.get_mut(&id)
+            && !alarm.silent
+        {
+            alarm.siren_until = Some(step.now.plus_secs(limit));
         }
         step.dirty_alarms.insert(id);
         let area_names = self.area_names(&zdef.area);

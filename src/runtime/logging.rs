@@ -11,14 +11,12 @@ pub fn init(default: &str) {
     log_panics();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
-    if under_systemd {
-        if let Ok(journald) = tracing_journald::layer() {
-            let _ = tracing_subscriber::registry()
-                .with(filter)
-                .with(journald.with_syslog_identifier("picket".into()))
-                .try_init();
-            return;
-        }
+    if under_systemd && let Ok(journald) = tracing_journald::layer() {
+        let _ = tracing_subscriber::registry()
+            .with(filter)
+            .with(journald.with_syslog_identifier("picket".into()))
+            .try_init();
+        return;
     }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -166,23 +166,23 @@ pub fn mismatch(sent: &Message, reply: &Message) -> Option<String> {
     }
     let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     let shown = |v: Option<&str>| v.map_or_else(|| "none".to_string(), crate::text::for_log);
-    if let Some(ours) = sent.account.as_deref() {
-        if !reply.account.as_deref().is_some_and(|a| same(a, ours)) {
-            return Some(format!(
-                "ACK for account {} while {} was sent",
-                shown(reply.account.as_deref()),
-                crate::text::for_log(ours)
-            ));
-        }
+    if let Some(ours) = sent.account.as_deref()
+        && !reply.account.as_deref().is_some_and(|a| same(a, ours))
+    {
+        return Some(format!(
+            "ACK for account {} while {} was sent",
+            shown(reply.account.as_deref()),
+            crate::text::for_log(ours)
+        ));
     }
-    if let (Some(theirs), Some(ours)) = (reply.receiver.as_deref(), sent.receiver.as_deref()) {
-        if !same(theirs, ours) {
-            return Some(format!(
-                "ACK for receiver {} while {} was sent",
-                crate::text::for_log(theirs),
-                crate::text::for_log(ours)
-            ));
-        }
+    if let (Some(theirs), Some(ours)) = (reply.receiver.as_deref(), sent.receiver.as_deref())
+        && !same(theirs, ours)
+    {
+        return Some(format!(
+            "ACK for receiver {} while {} was sent",
+            crate::text::for_log(theirs),
+            crate::text::for_log(ours)
+        ));
     }
     if !reply.line.is_empty() && !same(&reply.line, &sent.line) {
         return Some(format!(
@@ -231,10 +231,10 @@ impl DualPath {
         if try_path(&mut self.primary, msg.clone(), &mut errors).await {
             return Ok(PathUsed::Primary);
         }
-        if let Some(backup) = &mut self.backup {
-            if try_path(backup, msg, &mut errors).await {
-                return Ok(PathUsed::Backup);
-            }
+        if let Some(backup) = &mut self.backup
+            && try_path(backup, msg, &mut errors).await
+        {
+            return Ok(PathUsed::Backup);
         }
         Err(errors)
     }

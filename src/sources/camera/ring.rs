@@ -106,7 +106,7 @@ mod tests {
     fn frame(i: u64, gop: u64, size: usize) -> Frame {
         Frame {
             data: vec![0; size],
-            keyframe: i % gop == 0,
+            keyframe: i.is_multiple_of(gop),
             pts: Duration::from_millis(i * 100),
             params: Arc::new(VideoParams {
                 width: 640,

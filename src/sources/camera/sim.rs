@@ -239,7 +239,7 @@ impl FrameStream for SimulatedStream {
     async fn next_frame(&mut self) -> Option<Result<Frame, CameraError>> {
         self.ticker.tick().await;
         let pts = self.period * u32::try_from(self.count).unwrap_or(u32::MAX);
-        if self.count % u64::from(self.camera.gop.max(1)) == 0 {
+        if self.count.is_multiple_of(u64::from(self.camera.gop.max(1))) {
             self.encoder.force_intra_frame();
         }
         self.count += 1;
