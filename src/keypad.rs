@@ -27,8 +27,8 @@ pub const LOCKOUT: Duration = Duration::from_secs(300);
 /// What a person asked, as every way in carries it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
-    /// `arm_away`, `arm_home`, `arm_night`, `arm` (with `mode`), `disarm`, `ack`,
-    /// `resolve` (any case).
+    /// `arm_away`, `arm_home`, `arm_night`, `arm` (with `mode`), `force_arm_away|home|night`
+    /// (supervisors), `disarm`, `ack`, `resolve` (any case).
     pub action: String,
     /// The area, for arming and disarming.
     pub area: String,
@@ -69,13 +69,14 @@ impl Request {
 
     /// The command asked for, or why it is not one.
     pub fn command(&self) -> Result<CommandKind, Answer> {
-        let arm = |mode| {
+        let arm_as = |mode, force| {
             Ok(CommandKind::Arm {
                 area: self.area.clone(),
                 mode,
-                force: false,
+                force,
             })
         };
+        let arm = |mode| arm_as(mode, false);
         let alarm = || {
             self.alarm.ok_or_else(|| {
                 Answer::refused("thiếu số báo động", "the command needs an alarm number")
@@ -85,6 +86,10 @@ impl Request {
             "arm_away" => arm(Mode::ArmedAway),
             "arm_home" => arm(Mode::ArmedHome),
             "arm_night" => arm(Mode::ArmedNight),
+            // Supervisors only: the engine refuses anyone else.
+            "force_arm_away" => arm_as(Mode::ArmedAway, true),
+            "force_arm_home" => arm_as(Mode::ArmedHome, true),
+            "force_arm_night" => arm_as(Mode::ArmedNight, true),
             "arm" => match self.mode.to_ascii_lowercase().as_str() {
                 "home" | "armed_home" => arm(Mode::ArmedHome),
                 "night" | "armed_night" => arm(Mode::ArmedNight),
@@ -201,6 +206,18 @@ impl Keypad {
     /// refused). `from` says from where (a client address, a phone number), for the log
     /// and the audit.
     pub async fn enter(&mut self, request: &Request, from: &str) -> Answer {
+        self.enter_as(request, from, None).await
+    }
+
+    /// As [`Keypad::enter`], for a way in where the person is known already (a page
+    /// session): the code must be that person's own (or their duress code); anyone
+    /// else's counts as a wrong code.
+    pub async fn enter_as(
+        &mut self,
+        request: &Request,
+        from: &str,
+        person: Option<&str>,
+    ) -> Answer {
         let kind = match request.command() {
             Ok(kind) => kind,
             Err(answer) => return answer,
@@ -222,7 +239,8 @@ impl Keypad {
             );
         }
         let user = match self.journal.find_by_code(&request.code).await {
-            Ok(Some(user)) => user,
+            Ok(Some(user)) if person.is_none_or(|p| p == user.name) => user,
+            Ok(Some(_)) => return self.wrong_code(action, &target, from, now).await,
             Ok(None) => return self.wrong_code(action, &target, from, now).await,
             Err(e) => {
                 return Answer::refused("lỗi kiểm tra mã", format!("code check failed: {e}"));

@@ -38,13 +38,16 @@
 //!   trait and supervised with backoff: the feed socket, the simulator, and MQTT
 //!   ([`sources::mqtt`]: payload profiles, ack after commit, picket's own topics, Home
 //!   Assistant discovery, the command topic).
-//! - [`web`] — the local HTTP server: `/healthz`, `/metrics` (Prometheus) and
-//!   `/api/health`, read from the daemon's health records.
+//! - [`web`] — the local HTTP server: the guards' status page (askama templates,
+//!   sessions, CSRF, the keypad, live updates over SSE from the daemon's change stream),
+//!   the JSON API with its OpenAPI document, `/healthz` and `/metrics`. It reads
+//!   [`runtime::Effects`] and the journal, and every button is a command through the
+//!   engine handle, as MQTT and GPIO commands are.
 //! - [`gpio`] — wired contacts, tamper loops and keyswitches in, sirens and lights out,
 //!   behind the [`gpio::GpioBackend`] trait (rppal on a Pi, simulated elsewhere).
 //! - [`shared_state`] — one way to lock the records tasks share.
 //! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
-//! - [`cli`] — `picket run | check-config | verify-journal | user | demo | bench`.
+//! - [`cli`] — `picket run | check-config | verify-journal | user | alarm | demo | bench`.
 
 pub mod backoff;
 pub mod channels;

@@ -37,6 +37,11 @@ pub struct BenchArgs {
     /// ffmpeg (needs ffmpeg and the test suite's RTSP server; run from the repository).
     #[arg(long, conflicts_with_all = ["mqtt", "delivery"])]
     cameras: bool,
+    /// Run the web benchmark instead: the status page and its API under 50 clients
+    /// against a static page, alarms to 100 live streams, the event log on 1,000,000
+    /// events, memory.
+    #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras"])]
+    web: bool,
     /// Alarms in the delivery benchmark.
     #[arg(long, default_value_t = 1000)]
     alarms: usize,
@@ -74,7 +79,7 @@ fn observation(i: usize) -> Observation {
     Observation {
         sensor: format!("s{}", i % SENSORS),
         reading: Reading::Contact {
-            active: (i / SENSORS) % 2 == 0,
+            active: (i / SENSORS).is_multiple_of(2),
         },
         source_ref: Some(format!("b{i}")),
     }
@@ -117,8 +122,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             }
         };
     }
-    if args.mqtt || args.delivery {
-        let result = if args.mqtt {
+    if args.mqtt || args.delivery || args.web {
+        let result = if args.web {
+            super::bench_web::run(&dir).await
+        } else if args.mqtt {
             super::bench_mqtt::run(&dir, args.observations.max(1000)).await
         } else {
             super::bench_delivery::run(&dir, args.alarms.max(100)).await
@@ -281,7 +288,7 @@ async fn picket_run(
 }
 
 /// The machine, for the README.
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

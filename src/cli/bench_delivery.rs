@@ -13,14 +13,13 @@
 use rumqttc::{Event, Packet, QoS};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::bench::percentile;
-use super::bench_mqtt::{Killed, connect, contact_payload, free_port, memory, start_broker};
+use super::bench_mqtt::{connect, contact_payload, free_port, memory, run_picket, start_broker};
 use crate::channels::sia::codec::{self, Message, Token};
 use crate::engine::{Role, Timestamp};
 use crate::journal::Journal;
@@ -193,18 +192,7 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
     let config_path = dir.join("picket.toml");
     std::fs::write(&config_path, site_config(&journal_path, port, arc_port))
         .map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let daemon = Command::new(exe)
-        .args(["run", "--config"])
-        .arg(&config_path)
-        .env(
-            "RUST_LOG",
-            std::env::var("PICKET_BENCH_LOG").unwrap_or_else(|_| "error".into()),
-        )
-        .stdout(Stdio::null())
-        .spawn()
-        .map(Killed)
-        .map_err(|e| e.to_string())?;
+    let daemon = run_picket(&config_path)?;
 
     let (watch, watch_events) = connect(port, "bench-watch").await?;
     let mut watched = forward(watch_events);

@@ -23,6 +23,23 @@ impl Drop for Killed {
     }
 }
 
+/// Runs `picket run --config <config>` (this very binary) as a child, its logs filtered by
+/// `PICKET_BENCH_LOG` (default `error`), killed when the value is dropped.
+pub(super) fn run_picket(config: &Path) -> Result<Killed, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    Command::new(exe)
+        .args(["run", "--config"])
+        .arg(config)
+        .env(
+            "RUST_LOG",
+            std::env::var("PICKET_BENCH_LOG").unwrap_or_else(|_| "error".into()),
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .map(Killed)
+        .map_err(|e| e.to_string())
+}
+
 /// A TCP port free on localhost right now.
 pub(super) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -86,7 +103,7 @@ pub(super) fn contact_payload(open: bool) -> String {
 
 fn payload(k: usize) -> (String, String) {
     let sensor = k % SENSORS;
-    let open = (k / SENSORS) % 2 == 0;
+    let open = (k / SENSORS).is_multiple_of(2);
     (format!("zigbee2mqtt/s{sensor}"), contact_payload(open))
 }
 
@@ -171,15 +188,7 @@ pub async fn run(dir: &Path, n: usize) -> Result<(), String> {
     }
     let config_path = dir.join("picket.toml");
     std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let daemon = Command::new(exe)
-        .args(["run", "--config"])
-        .arg(&config_path)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .map(Killed)
-        .map_err(|e| e.to_string())?;
+    let daemon = run_picket(&config_path)?;
     let pid = daemon.0.id();
 
     let (watch, mut watch_ev) = connect(port, "bench-watch").await?;

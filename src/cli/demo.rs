@@ -30,6 +30,71 @@ pub struct DemoArgs {
     /// Seed for the background traffic.
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Address of the status page (default 127.0.0.1:8080, or a free port if that one is
+    /// taken).
+    #[arg(long)]
+    listen: Option<String>,
+}
+
+/// The demo's people, one per role: (name, role, arming code, duress code, page password).
+pub const DEMO_PEOPLE: &[(&str, Role, &str, Option<&str>, &str)] = &[
+    ("bao-ve", Role::Guard, "1111", Some("1119"), "bao-ve-demo-1"),
+    (
+        "giam-sat",
+        Role::Supervisor,
+        "2222",
+        None,
+        "giam-sat-demo-2",
+    ),
+    ("an-ninh", Role::Viewer, "", None, "an-ninh-demo-3"),
+    ("quan-tri", Role::Admin, "9999", None, "quan-tri-demo-4"),
+];
+
+/// The page's address: the one asked for, else 8080 when free, else any free port.
+fn page_address(asked: Option<String>) -> String {
+    if let Some(a) = asked {
+        return a;
+    }
+    let free = |addr: &str| {
+        std::net::TcpListener::bind(addr)
+            .ok()
+            .and_then(|l| l.local_addr().ok())
+    };
+    free("127.0.0.1:8080")
+        .or_else(|| free("127.0.0.1:0"))
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "127.0.0.1:8080".into())
+}
+
+/// Adds the demo's people to the journal (those it has already are kept as they are).
+async fn add_people(path: &std::path::Path) -> Result<(), String> {
+    let journal = crate::journal::Journal::open(path)
+        .await
+        .map_err(|e| e.to_string())?;
+    let known: Vec<String> = journal
+        .people()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let at = crate::engine::Timestamp(jiff::Timestamp::now().as_millisecond());
+    let by = crate::journal::users::By::cli("demo");
+    for (name, role, code, duress, password) in DEMO_PEOPLE {
+        if known.iter().any(|k| k == name) {
+            continue;
+        }
+        journal
+            .add_user_numbered(name, *role, code, *duress, None, by, at)
+            .await
+            .map_err(|e| e.to_string())?;
+        journal
+            .set_password(name, password, by, at)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    journal.close().await;
+    Ok(())
 }
 
 /// Runs the demo.
@@ -45,8 +110,33 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         }
     };
     config.journal.path = dir.join("journal.db");
+    let listen = page_address(args.listen);
+    config.web = Some(crate::config::Web {
+        listen: listen.clone(),
+        public_url: None,
+        session_idle_min: 60,
+        tls: None,
+    });
+    if let Err(e) = add_people(&config.journal.path).await {
+        eprintln!("picket demo: cannot add the demo's people: {e}");
+        return ExitCode::FAILURE;
+    }
     println!("picket demo — {}", config.site.name);
     println!("Nhật ký / journal: {}", config.journal.path.display());
+    println!("Trang trạng thái / status page: http://{listen}/");
+    println!("Đăng nhập / logins (tên / mật khẩu, mã):");
+    for (name, role, code, duress, password) in DEMO_PEOPLE {
+        let duress = duress.map(|d| format!(", duress {d}")).unwrap_or_default();
+        let code = if code.is_empty() {
+            "-".to_string()
+        } else {
+            code.to_string()
+        };
+        println!(
+            "  {:<10} {name} / {password}  (code {code}{duress})",
+            role.as_str()
+        );
+    }
     println!("Dừng bằng Ctrl-C / stop with Ctrl-C\n");
     let timezone = config.site.timezone.clone();
     let simulator = SimulatedSource {

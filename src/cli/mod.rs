@@ -6,7 +6,9 @@ mod bench;
 mod bench_cameras;
 mod bench_delivery;
 mod bench_mqtt;
+mod bench_web;
 mod demo;
+pub mod sample_history;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 
 use crate::config;
 use crate::engine::{Clock, Role, SystemClock};
+use crate::journal::users::By;
 use crate::journal::{self, Journal};
 use crate::runtime::{self, RunOptions};
 
@@ -73,6 +76,24 @@ enum UserCmd {
         /// User number at the receiving centre (1–999); default the lowest free one.
         #[arg(long)]
         number: Option<u16>,
+        /// Also set the page password, read from this file (first line).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Configuration file (its journal.path is used).
+        #[arg(long, short, conflicts_with = "journal")]
+        config: Option<PathBuf>,
+        /// Journal file.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
+    /// Set a user's page password (at least 10 characters): asked twice at a terminal,
+    /// one line from standard input otherwise, or the first line of `--password-file`.
+    Passwd {
+        /// User name.
+        name: String,
+        /// Read the password from this file's first line.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
         /// Configuration file (its journal.path is used).
         #[arg(long, short, conflicts_with = "journal")]
         config: Option<PathBuf>,
@@ -245,9 +266,16 @@ async fn user(command: UserCmd) -> ExitCode {
             name,
             role,
             number,
+            password_file,
             config,
             journal,
-        } => add_user(name, role, number, config, journal).await,
+        } => add_user(name, role, number, password_file, config, journal).await,
+        UserCmd::Passwd {
+            name,
+            password_file,
+            config,
+            journal,
+        } => passwd(name, password_file, config, journal).await,
         UserCmd::Number {
             name,
             number,
@@ -281,7 +309,12 @@ async fn number_user(
     let path = journal_path(config, journal)?;
     let journal = Journal::open(&path).await.map_err(|e| e.to_string())?;
     journal
-        .set_user_number(&name, number, &operator(), SystemClock::new().now())
+        .set_user_number(
+            &name,
+            number,
+            By::cli(&operator()),
+            SystemClock::new().now(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     journal.close().await;
@@ -289,20 +322,63 @@ async fn number_user(
     Ok(())
 }
 
+/// A new page password: the file's first line, or asked (twice at a terminal).
+fn new_password(file: Option<&Path>) -> Result<String, String> {
+    use std::io::IsTerminal;
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().trim().to_string());
+    }
+    let first = ask("Page password (at least 10 characters): ")?;
+    if std::io::stdin().is_terminal() && ask("The same again: ")? != first {
+        return Err("the two passwords differ".into());
+    }
+    Ok(first)
+}
+
+async fn passwd(
+    name: String,
+    password_file: Option<PathBuf>,
+    config: Option<PathBuf>,
+    journal: Option<PathBuf>,
+) -> Result<(), String> {
+    let path = journal_path(config, journal)?;
+    let password = new_password(password_file.as_deref())?;
+    let journal = Journal::open(&path).await.map_err(|e| e.to_string())?;
+    journal
+        .set_password(
+            &name,
+            &password,
+            By::cli(&operator()),
+            SystemClock::new().now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    journal.close().await;
+    println!("{name} has a new page password");
+    Ok(())
+}
+
 async fn add_user(
     name: String,
     role: String,
     number: Option<u16>,
+    password_file: Option<PathBuf>,
     config: Option<PathBuf>,
     journal: Option<PathBuf>,
 ) -> Result<(), String> {
     let role = Role::parse(&role).ok_or_else(|| {
-        format!("unknown role `{role}`; use guard, supervisor, installer or admin")
+        format!("unknown role `{role}`; use viewer, guard, supervisor, installer or admin")
     })?;
     let path = journal_path(config, journal)?;
-    let code = ask("Code (digits): ")?;
-    let duress = ask("Duress code (digits; empty for none): ")?;
-    let duress = (!duress.is_empty()).then_some(duress);
+    let (code, duress) = if role == Role::Viewer {
+        // A viewer gives no commands: no arming code.
+        (String::new(), None)
+    } else {
+        let code = ask("Code (digits): ")?;
+        let duress = ask("Duress code (digits; empty for none): ")?;
+        (code, (!duress.is_empty()).then_some(duress))
+    };
     let journal = Journal::open(&path).await.map_err(|e| e.to_string())?;
     let number = journal
         .add_user_numbered(
@@ -311,11 +387,23 @@ async fn add_user(
             &code,
             duress.as_deref(),
             number,
-            &operator(),
+            By::cli(&operator()),
             SystemClock::new().now(),
         )
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(file) = &password_file {
+        let password = new_password(Some(file))?;
+        journal
+            .set_password(
+                &name,
+                &password,
+                By::cli(&operator()),
+                SystemClock::new().now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     journal.close().await;
     println!("added {name} ({}), user number {number}", role.as_str());
     Ok(())

@@ -945,6 +945,27 @@ pub struct Web {
     /// for the signed evidence links in alarm notices. Unset: notices carry no links.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Minutes a page session may stay idle before its person must log in again (1–1440).
+    /// Default 15: guards' phones get lost.
+    #[serde(default = "default_session_idle")]
+    pub session_idle_min: u32,
+    /// Serve the page over HTTPS with this certificate and key (PEM).
+    #[serde(default)]
+    pub tls: Option<WebTls>,
+}
+
+/// `[web.tls]`: the page's certificate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebTls {
+    /// Certificate chain, PEM.
+    pub cert_file: PathBuf,
+    /// Private key, PEM.
+    pub key_file: PathBuf,
+}
+
+fn default_session_idle() -> u32 {
+    15
 }
 
 fn default_web_listen() -> String {

@@ -293,6 +293,17 @@ fn check_web(config: &Config, problems: &mut Vec<Problem>) {
                 ),
             ));
         }
+        in_range(
+            "web.session_idle_min",
+            web.session_idle_min,
+            1,
+            1440,
+            problems,
+        );
+        if let Some(tls) = &web.tls {
+            file_exists("web.tls.cert_file", Some(&tls.cert_file), problems);
+            file_exists("web.tls.key_file", Some(&tls.key_file), problems);
+        }
         if let Some(public) = &web.public_url {
             let scheme = url::Url::parse(public).map(|u| u.scheme().to_string());
             if !matches!(scheme.as_deref(), Ok("http" | "https")) {
@@ -419,13 +430,13 @@ fn check_sensors(
                 ),
             ));
         }
-        if let SourceBinding::Camera { camera } = &sensor.source {
-            if !cameras.contains(camera.as_str()) {
-                problems.push((
-                    format!("sensors[{i}].source.camera"),
-                    format!("unknown camera `{camera}`{}", known(cameras)),
-                ));
-            }
+        if let SourceBinding::Camera { camera } = &sensor.source
+            && !cameras.contains(camera.as_str())
+        {
+            problems.push((
+                format!("sensors[{i}].source.camera"),
+                format!("unknown camera `{camera}`{}", known(cameras)),
+            ));
         }
     }
 }

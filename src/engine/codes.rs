@@ -273,7 +273,9 @@ impl ContactId {
         match (origin, mode) {
             (Some(Origin::Keyswitch), _) => ContactId::KEYSWITCH_OPEN_CLOSE,
             (_, Mode::ArmedHome | Mode::ArmedNight) => ContactId::ARMED_STAY,
-            (Some(Origin::Page | Origin::Mqtt | Origin::Sms), _) => ContactId::REMOTE_OPEN_CLOSE,
+            (Some(Origin::Page | Origin::Mqtt | Origin::Sms | Origin::Api), _) => {
+                ContactId::REMOTE_OPEN_CLOSE
+            }
             _ => ContactId::OPEN_CLOSE,
         }
     }

@@ -48,7 +48,30 @@ impl<C: Clock> Engine<C> {
             } => self.resolve(step, actor, *alarm, *resolution, note),
             CommandKind::Bypass { zone, on } => self.bypass_command(step, actor, zone, *on),
             CommandKind::WalkTest { area, on } => self.walk_test_command(step, actor, area, *on),
+            CommandKind::HandoverNote { text } => {
+                self.handover_note(step, actor, text);
+                Ok(())
+            }
         }
+    }
+
+    /// A shift handover note: an event of its own, so it is in the hash-chained history.
+    fn handover_note(&mut self, step: &mut Step, actor: &Actor, text: &str) {
+        let text: String = text.trim().chars().take(2000).collect();
+        self.event(
+            step,
+            EventKind::HandoverNote,
+            None,
+            Qualifier::Status,
+            About {
+                user: Some(&actor.user),
+                ..About::default()
+            },
+            (
+                format!("Bàn giao ca ({}): {text}", actor.user),
+                format!("Shift handover ({}): {text}", actor.user),
+            ),
+        );
     }
 
     pub(super) fn known_area(&self, area: &str) -> Result<(), Refusal> {
@@ -342,6 +365,7 @@ impl<C: Clock> Engine<C> {
                 self.alarms.get(alarm).map(|a| a.area.clone())
             }
             CommandKind::Bypass { zone, .. } => self.area_of(zone),
+            CommandKind::HandoverNote { .. } => None,
         };
         let area = area
             .filter(|a| self.areas.contains_key(a))

@@ -164,6 +164,8 @@ pub enum Origin {
     Keyswitch,
     /// An SMS from a person's phone.
     Sms,
+    /// The JSON API, with a token.
+    Api,
     /// The command line.
     Cli,
     /// The demo simulator.
@@ -179,6 +181,7 @@ impl Origin {
             Origin::Keypad => "keypad",
             Origin::Keyswitch => "keyswitch",
             Origin::Sms => "sms",
+            Origin::Api => "api",
             Origin::Cli => "cli",
             Origin::Simulator => "simulator",
         }
@@ -326,6 +329,11 @@ pub enum CommandKind {
         #[serde(default)]
         note: String,
     },
+    /// A guard ending a shift leaves a note for the next (hash-chained like every event).
+    HandoverNote {
+        /// What the next shift should know.
+        text: String,
+    },
     /// Take a zone out of service until the next disarm (or put it back).
     Bypass {
         /// Zone id.
@@ -354,6 +362,7 @@ impl CommandKind {
             CommandKind::Resolve { .. } => "resolve",
             CommandKind::Bypass { on: true, .. } => "bypass",
             CommandKind::Bypass { .. } => "unbypass",
+            CommandKind::HandoverNote { .. } => "handover_note",
             CommandKind::WalkTest { on: true, .. } => "walk_test_start",
             CommandKind::WalkTest { .. } => "walk_test_stop",
         }
@@ -369,6 +378,7 @@ impl CommandKind {
                 format!("alarm:{alarm}")
             }
             CommandKind::Bypass { zone, .. } => zone.clone(),
+            CommandKind::HandoverNote { .. } => "handover".into(),
         }
     }
 }
@@ -521,6 +531,8 @@ pub enum EventKind {
     EvidenceRecorded,
     /// Retention deleted an alarm's clip or snapshot.
     EvidenceDeleted,
+    /// A shift handover note.
+    HandoverNote,
 }
 
 impl EventKind {
@@ -542,6 +554,7 @@ impl EventKind {
             EventKind::Disarmed => "disarmed",
             EventKind::EntryDelayStarted => "entry_delay_started",
             EventKind::ExitError => "exit_error",
+            EventKind::HandoverNote => "handover_note",
             EventKind::Bypassed => "bypassed",
             EventKind::BypassRemoved => "bypass_removed",
             EventKind::WalkTestStarted => "walk_test_started",

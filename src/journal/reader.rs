@@ -67,6 +67,16 @@ impl Journal {
         Ok(rows.iter().filter_map(alarm_of).collect())
     }
 
+    /// One alarm's record, open or resolved.
+    pub async fn alarm(&self, id: i64) -> Result<Option<Alarm>, JournalError> {
+        let row = sqlx::query("SELECT * FROM alarms WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.err("reading an alarm", e))?;
+        Ok(row.as_ref().and_then(alarm_of))
+    }
+
     /// The newest events, newest last.
     pub async fn recent_events(&self, limit: i64) -> Result<Vec<EventRow>, JournalError> {
         let mut rows: Vec<EventRow> = sqlx::query_as(

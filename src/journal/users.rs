@@ -49,14 +49,36 @@ fn code_matches(code: &str, hash: &str) -> bool {
         .is_ok()
 }
 
-/// The audit entry of an administrator's action on the command line.
-fn admin_action(action: &str, target: String, by: &str, at: Timestamp) -> AuditEntry {
+/// Who changes people, and from where, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    /// The administrator's name (or the system user at the command line).
+    pub name: &'a str,
+    /// The command line or the page.
+    pub origin: Origin,
+    /// The page's client address.
+    pub address: Option<&'a str>,
+}
+
+impl<'a> By<'a> {
+    /// Someone at the command line.
+    pub fn cli(name: &'a str) -> By<'a> {
+        By {
+            name,
+            origin: Origin::Cli,
+            address: None,
+        }
+    }
+}
+
+/// The audit entry of an administrator's action.
+fn admin_action(action: &str, target: String, by: By<'_>, at: Timestamp) -> AuditEntry {
     AuditEntry {
         at,
-        user: by.to_string(),
+        user: by.name.to_string(),
         role: Some(Role::Admin),
-        origin: Origin::Cli,
-        address: None,
+        origin: by.origin,
+        address: by.address.map(str::to_string),
         action: action.to_string(),
         target,
         result: "ok".into(),
@@ -96,7 +118,7 @@ impl Journal {
         by: &str,
         at: Timestamp,
     ) -> Result<(), JournalError> {
-        self.add_user_numbered(name, role, code, duress, None, by, at)
+        self.add_user_numbered(name, role, code, duress, None, By::cli(by), at)
             .await
             .map(|_| ())
     }
@@ -111,21 +133,25 @@ impl Journal {
         code: &str,
         duress: Option<&str>,
         number: Option<u16>,
-        by: &str,
+        by: By<'_>,
         at: Timestamp,
     ) -> Result<u16, JournalError> {
         let invalid = |m: String| JournalError::new(JournalErrorKind::Other, self.path(), m);
         if name.trim().is_empty() {
             return Err(invalid("the user name must not be empty".into()));
         }
-        check_code_shape(code, "code").map_err(invalid)?;
+        // A viewer gives no commands, so needs no arming code.
+        let code = (!(role == Role::Viewer && code.is_empty())).then_some(code);
+        if let Some(code) = code {
+            check_code_shape(code, "code").map_err(invalid)?;
+        }
         if let Some(d) = duress {
             check_code_shape(d, "duress code").map_err(invalid)?;
-            if d == code {
+            if Some(d) == code {
                 return Err(invalid("the duress code must differ from the code".into()));
             }
         }
-        for candidate in std::iter::once(code).chain(duress) {
+        for candidate in code.into_iter().chain(duress) {
             if self.find_by_code(candidate).await?.is_some() {
                 return Err(invalid(
                     "that code is already used by another user; choose another".into(),
@@ -133,11 +159,11 @@ impl Journal {
             }
         }
         let (code_hash, duress_hash) = {
-            let code = code.to_string();
+            let code = code.map(str::to_string);
             let duress = duress.map(str::to_string);
             tokio::task::spawn_blocking(move || {
                 Ok::<_, String>((
-                    hash_code(&code)?,
+                    code.as_deref().map(hash_code).transpose()?,
                     duress.as_deref().map(hash_code).transpose()?,
                 ))
             })
@@ -203,7 +229,7 @@ impl Journal {
         &self,
         name: &str,
         number: u16,
-        by: &str,
+        by: By<'_>,
         at: Timestamp,
     ) -> Result<(), JournalError> {
         let invalid = |m: String| JournalError::new(JournalErrorKind::Other, self.path(), m);
@@ -303,5 +329,259 @@ impl Journal {
                 })
             })
             .collect())
+    }
+}
+
+/// A person as the page's login and the users page see them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Person {
+    /// User name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// User number at the receiving centre.
+    pub number: u16,
+    /// May not log in or use a code.
+    pub disabled: bool,
+    /// Has a page password.
+    pub has_password: bool,
+    /// Has an arming code.
+    pub has_code: bool,
+    /// Has a duress code.
+    pub has_duress: bool,
+}
+
+/// Shortest page password accepted.
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+impl Journal {
+    /// Every person, by user number.
+    pub async fn people(&self) -> Result<Vec<Person>, JournalError> {
+        type Row = (
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT name, role, number, disabled, password_hash, code_hash, duress_hash \
+             FROM users ORDER BY number",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| self.err("reading users", e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(name, role, number, disabled, password, code, duress)| {
+                Some(Person {
+                    name,
+                    role: Role::parse(&role)?,
+                    number: u16::try_from(number).unwrap_or(0),
+                    disabled: disabled != 0,
+                    has_password: password.is_some(),
+                    has_code: code.is_some(),
+                    has_duress: duress.is_some(),
+                })
+            })
+            .collect())
+    }
+
+    /// The enabled person whose page password this is; `None` for a wrong name or
+    /// password (the caller cannot tell which, and neither can an attacker).
+    pub async fn check_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<Person>, JournalError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT password_hash FROM users WHERE name = ? AND disabled = 0")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| self.err("reading users", e))?;
+        // Hash even when there is no such person, so the answer takes as long either way.
+        let hash = row.and_then(|(h,)| h);
+        let password = password.to_string();
+        let matches = tokio::task::spawn_blocking(move || match hash {
+            Some(h) => code_matches(&password, &h),
+            None => {
+                let _ = hash_code(&password);
+                false
+            }
+        })
+        .await
+        .map_err(|e| JournalError::new(JournalErrorKind::Other, self.path(), e.to_string()))?;
+        if !matches {
+            return Ok(None);
+        }
+        Ok(self.people().await?.into_iter().find(|p| p.name == name))
+    }
+
+    /// Sets a person's page password (argon2id), and audits it.
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &str,
+        by: By<'_>,
+        at: Timestamp,
+    ) -> Result<(), JournalError> {
+        let invalid = |m: String| JournalError::new(JournalErrorKind::Other, self.path(), m);
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            return Err(invalid(format!(
+                "the password must be at least {MIN_PASSWORD_LEN} characters"
+            )));
+        }
+        let password = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || hash_code(&password))
+            .await
+            .map_err(|e| invalid(e.to_string()))?
+            .map_err(invalid)?;
+        self.update_user(
+            name,
+            "UPDATE users SET password_hash = ? WHERE name = ?",
+            Some(hash),
+            admin_action("user_password", name.to_string(), by, at),
+        )
+        .await
+    }
+
+    /// Gives a person a new arming code (and duress code, or none), and audits it.
+    pub async fn set_codes(
+        &self,
+        name: &str,
+        code: &str,
+        duress: Option<&str>,
+        by: By<'_>,
+        at: Timestamp,
+    ) -> Result<(), JournalError> {
+        let invalid = |m: String| JournalError::new(JournalErrorKind::Other, self.path(), m);
+        check_code_shape(code, "code").map_err(invalid)?;
+        if let Some(d) = duress {
+            check_code_shape(d, "duress code").map_err(invalid)?;
+            if d == code {
+                return Err(invalid("the duress code must differ from the code".into()));
+            }
+        }
+        for candidate in std::iter::once(code).chain(duress) {
+            if self
+                .find_by_code(candidate)
+                .await?
+                .is_some_and(|u| u.name != name)
+            {
+                return Err(invalid(
+                    "that code is already used by another user; choose another".into(),
+                ));
+            }
+        }
+        let (code, duress) = (code.to_string(), duress.map(str::to_string));
+        let (code_hash, duress_hash) = tokio::task::spawn_blocking(move || {
+            Ok::<_, String>((
+                hash_code(&code)?,
+                duress.as_deref().map(hash_code).transpose()?,
+            ))
+        })
+        .await
+        .map_err(|e| invalid(e.to_string()))?
+        .map_err(invalid)?;
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.err("changing codes", e))?;
+        let changed = sqlx::query("UPDATE users SET code_hash = ?, duress_hash = ? WHERE name = ?")
+            .bind(code_hash)
+            .bind(duress_hash)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err("changing codes", e))?
+            .rows_affected();
+        if changed == 0 {
+            return Err(invalid(format!("no user named `{name}`")));
+        }
+        super::writer::insert_audit(
+            &mut tx,
+            &admin_action("user_codes", name.to_string(), by, at),
+        )
+        .await
+        .map_err(|e| self.err("auditing", e))?;
+        tx.commit().await.map_err(|e| self.err("changing codes", e))
+    }
+
+    /// Changes a person's role, and audits it.
+    pub async fn set_role(
+        &self,
+        name: &str,
+        role: Role,
+        by: By<'_>,
+        at: Timestamp,
+    ) -> Result<(), JournalError> {
+        self.update_user(
+            name,
+            "UPDATE users SET role = ? WHERE name = ?",
+            Some(role.as_str().to_string()),
+            admin_action("user_role", format!("{name}:{}", role.as_str()), by, at),
+        )
+        .await
+    }
+
+    /// Disables (or enables again) a person: no login, no code. Audited.
+    pub async fn set_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+        by: By<'_>,
+        at: Timestamp,
+    ) -> Result<(), JournalError> {
+        let action = if disabled {
+            "user_disable"
+        } else {
+            "user_enable"
+        };
+        self.update_user(
+            name,
+            "UPDATE users SET disabled = ? WHERE name = ?",
+            Some(if disabled { "1" } else { "0" }.to_string()),
+            admin_action(action, name.to_string(), by, at),
+        )
+        .await
+    }
+
+    /// One UPDATE of a named person with its audit entry, in one transaction.
+    async fn update_user(
+        &self,
+        name: &str,
+        sql: &'static str,
+        value: Option<String>,
+        audit: AuditEntry,
+    ) -> Result<(), JournalError> {
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.err("changing a user", e))?;
+        let changed = sqlx::query(sql)
+            .bind(value)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err("changing a user", e))?
+            .rows_affected();
+        if changed == 0 {
+            return Err(JournalError::new(
+                JournalErrorKind::Other,
+                self.path(),
+                format!("no user named `{name}`"),
+            ));
+        }
+        super::writer::insert_audit(&mut tx, &audit)
+            .await
+            .map_err(|e| self.err("auditing", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.err("changing a user", e))
     }
 }

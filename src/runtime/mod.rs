@@ -169,12 +169,23 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
         faults: &faults,
     })?;
     if let Some(listener) = web_listener {
+        let tls = match config.web.as_ref().and_then(|w| w.tls.as_ref()) {
+            Some(tls) => Some(crate::web::server_config(tls).map_err(RunError::Config)?),
+            None => None,
+        };
         let state = crate::web::WebState {
             effects: effects.clone(),
             evidence: links.clone().map(|links| crate::web::EvidenceServer {
                 journal: journal.clone(),
                 links,
             }),
+            page: Some(Arc::new(crate::web::PageState::new(
+                &config,
+                site.clone(),
+                journal.clone(),
+                handle.downgrade(),
+            ))),
+            stopping: shutdown.clone(),
         };
         let listener = listener.into_std().map_err(|source| {
             RunError::Web(crate::web::WebError {
@@ -194,7 +205,14 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
                 kind: TaskKind::Service,
                 channel: None,
             },
-            move || crate::web::serve_again(listener.try_clone(), state.clone(), shutdown.clone()),
+            move || {
+                crate::web::serve_again(
+                    listener.try_clone(),
+                    state.clone(),
+                    tls.clone(),
+                    shutdown.clone(),
+                )
+            },
         );
     }
     let mut source_tasks = JoinSet::new();
