@@ -8,7 +8,7 @@
 mod common;
 
 use common::broker::free_port;
-use common::delivery::{get, http_client, journal, next_notice, sample, wait_for, webhook};
+use common::delivery::{get_as, http_client, journal, next_notice, sample, wait_for, webhook};
 use common::inproc::Picket;
 use common::peers::Peer;
 use common::{Feed, ffprobe};
@@ -204,6 +204,7 @@ async fn a_camera_that_never_answers_does_not_hold_up_another() {
     let web = free_port();
     let cameras = format!("{cameras}[web]\nlisten = \"127.0.0.1:{web}\"\n");
     let mut picket = Picket::start(site(dir.path(), &cameras)).await;
+    let token = common::delivery::api_token(dir.path()).await;
     expect_loss_in_time(&mut picket, "dead-video").await;
     // Meanwhile the other camera's frames keep coming, and keep coming after.
     let before = health(&picket, 1).frames;
@@ -218,7 +219,7 @@ async fn a_camera_that_never_answers_does_not_hold_up_another() {
     assert_eq!(live.last_error, None, "{live:?}");
 
     // The page and /metrics say the same.
-    let metrics = get(web, "/metrics").await.1;
+    let metrics = get_as(web, &token, "/metrics").await.1;
     assert_eq!(
         sample(&metrics, r#"picket_camera_online{camera="dead"}"#),
         Some(0.0)
@@ -237,7 +238,8 @@ async fn a_camera_that_never_answers_does_not_hold_up_another() {
     assert!(sample(&metrics, r#"picket_camera_fps{camera="gate"}"#).is_some_and(|f| f > 0.0));
     // Neither picture is analysed, so neither claims to see (or not see) motion.
     assert!(!metrics.contains("picket_camera_motion{"), "{metrics}");
-    let api: serde_json::Value = serde_json::from_str(&get(web, "/api/health").await.1).unwrap();
+    let api: serde_json::Value =
+        serde_json::from_str(&get_as(web, &token, "/api/health").await.1).unwrap();
     assert_eq!(api["cameras"][0]["camera"], "dead");
     assert_eq!(api["cameras"][0]["last_error_kind"], "stalled");
     assert_eq!(api["cameras"][1]["online"], true);
@@ -523,6 +525,7 @@ async fn a_moving_picture_is_motion_and_a_still_one_is_not_and_the_page_gets_thu
         camera("still", still.port, ANALYSIS)
     );
     let mut picket = Picket::start(site(dir.path(), &cameras)).await;
+    let token = common::delivery::api_token(dir.path()).await;
     wait_for(
         "motion seen by the camera on the moving picture",
         async || health(&picket, 0).motion,
@@ -545,11 +548,11 @@ async fn a_moving_picture_is_motion_and_a_still_one_is_not_and_the_page_gets_thu
     assert_eq!(health(&picket, 1).tamper, None);
     // /metrics says the same: the ball moves now and then, the bars never do.
     wait_for("/metrics showing the ball's motion", async || {
-        let metrics = get(web_port, "/metrics").await.1;
+        let metrics = get_as(web_port, &token, "/metrics").await.1;
         sample(&metrics, r#"picket_camera_motion{camera="ball"}"#) == Some(1.0)
     })
     .await;
-    let metrics = get(web_port, "/metrics").await.1;
+    let metrics = get_as(web_port, &token, "/metrics").await.1;
     assert_eq!(
         sample(&metrics, r#"picket_camera_motion{camera="still"}"#),
         Some(0.0)
@@ -580,10 +583,14 @@ async fn a_moving_picture_is_motion_and_a_still_one_is_not_and_the_page_gets_thu
         health(&picket, 1).thumbnail.is_some()
     })
     .await;
-    let response = fetch(&format!(
-        "http://127.0.0.1:{web_port}/api/cameras/still/thumbnail.jpg"
-    ))
-    .await;
+    let response = http_client(None)
+        .get(format!(
+            "http://127.0.0.1:{web_port}/api/cameras/still/thumbnail.jpg"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/jpeg");
     let thumbnail = dir.path().join("thumbnail.jpg");
@@ -595,7 +602,7 @@ async fn a_moving_picture_is_motion_and_a_still_one_is_not_and_the_page_gets_thu
         ),
         ["mjpeg", "320", "180"]
     );
-    let (status, _) = get(web_port, "/api/cameras/nope/thumbnail.jpg").await;
+    let (status, _) = get_as(web_port, &token, "/api/cameras/nope/thumbnail.jpg").await;
     assert_eq!(status, 404);
     picket.stop().await;
     moving.stop().await;
@@ -612,6 +619,7 @@ async fn a_black_picture_is_camera_tamper() {
         camera("covered", server.port, ANALYSIS)
     );
     let mut picket = Picket::start(site(dir.path(), &cameras)).await;
+    let token = common::delivery::api_token(dir.path()).await;
     let tamper = picket
         .expect("tamper (383) on the covered camera", |p| {
             p.event.code == Some(picket::engine::ContactId::SENSOR_TAMPER)
@@ -620,7 +628,7 @@ async fn a_black_picture_is_camera_tamper() {
         .await;
     assert_eq!(tamper.event.qualifier.digit(), 1, "{:?}", tamper.event);
     assert_eq!(health(&picket, 0).tamper, Some("covered"));
-    let metrics = get(web_port, "/metrics").await.1;
+    let metrics = get_as(web_port, &token, "/metrics").await.1;
     assert_eq!(
         sample(&metrics, r#"picket_camera_tamper{camera="covered"}"#),
         Some(1.0)

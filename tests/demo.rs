@@ -1,6 +1,9 @@
 //! `picket demo` runs the whole daemon on the simulated site: the scripted intrusion is
-//! confirmed by a second detector, the fire drill sounds temporal-3, and the journal it
-//! leaves verifies.
+//! confirmed by a second detector, the fire drill sounds temporal-3, the status page it
+//! announces takes each demo login and shows the scenario, and the journal it leaves
+//! verifies.
+
+mod common;
 
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -51,6 +54,39 @@ async fn demo_plays_its_scenario_and_leaves_a_verified_journal() {
         alarm.contains("Đột nhập vành đai") && alarm.contains("Perimeter burglary"),
         "{alarm}"
     );
+
+    // The page it announced, and one login per role that works on it.
+    let url = seen
+        .iter()
+        .find_map(|l| l.split("status page: ").nth(1))
+        .unwrap_or_else(|| panic!("no page address in:\n{}", seen.join("\n")));
+    let port: u16 = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|_| panic!("{url}"));
+    for (role, name, password) in [
+        ("guard", "bao-ve", "bao-ve-demo-1"),
+        ("supervisor", "giam-sat", "giam-sat-demo-2"),
+        ("viewer", "an-ninh", "an-ninh-demo-3"),
+        ("admin", "quan-tri", "quan-tri-demo-4"),
+    ] {
+        let printed = format!("{name} / {password}");
+        assert!(
+            seen.iter()
+                .any(|l| l.trim_start().starts_with(role) && l.contains(&printed)),
+            "{role} {printed} not printed"
+        );
+        let mut person = common::page::PageClient::new(port);
+        assert_eq!(person.login(name, password).await.status, 303, "{name}");
+        let log = person.get("/events").await;
+        assert_eq!(log.status, 200, "{name}");
+        assert!(
+            log.body.contains("Đột nhập vành đai"),
+            "{name}: {}",
+            log.body
+        );
+    }
 
     // SAFETY: kill(2) on the child this test spawned.
     assert_eq!(

@@ -8,7 +8,9 @@ mod common;
 
 use common::Feed;
 use common::broker::free_port;
-use common::delivery::{get, journal, next_report, sample, sia_channel, site, trip, wait_for};
+use common::delivery::{
+    get, get_as, journal, next_report, sample, sia_channel, site, trip, wait_for,
+};
 use common::inproc::Picket;
 use common::peers::Peer;
 use picket::channels::sia::codec::{self, Message, Token};
@@ -219,6 +221,7 @@ async fn a_panicking_channel_worker_is_reported_to_the_other_channel_shown_down_
     let faults = FaultHooks::armable();
     let config = site(dir.path(), &two_channels(receiver.port, web));
     let picket = Picket::start_with_faults(config, faults.clone()).await;
+    let token = common::delivery::api_token(dir.path()).await;
     let mut feed = Feed::connect(dir.path()).await;
     trip(&mut feed, 1).await;
     // Both channels deliver it, in whichever order.
@@ -245,7 +248,7 @@ async fn a_panicking_channel_worker_is_reported_to_the_other_channel_shown_down_
     })
     .await;
     wait_for("the dead worker on /metrics", async || {
-        let (_, metrics) = get(web, "/metrics").await;
+        let (_, metrics) = get_as(web, &token, "/metrics").await;
         let task = "{task=\"channel:arc2\",kind=\"channel\"}";
         sample(&metrics, &format!("picket_task_up{task}")) == Some(0.0)
             && sample(&metrics, &format!("picket_task_panics_total{task}"))

@@ -223,25 +223,42 @@ proptest! {
     }
 }
 
-/// The HTTP server's router over the demo site, with evidence links on.
-fn router(dir: &std::path::Path) -> axum::Router {
+/// The session id of the fuzzing admin.
+static SESSION: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// The HTTP server's router over the demo site, with evidence links on and the page's
+/// engine running in `runtime` (the returned handle keeps it running).
+fn router(
+    dir: &std::path::Path,
+    runtime: &tokio::runtime::Runtime,
+) -> (axum::Router, picket::runtime::EngineHandle) {
     let config = picket::config::parse_str(&demo_config()).unwrap();
     let site = std::sync::Arc::new(picket::engine::Site::from_config(&config));
-    let engine = picket::engine::Engine::new(site, picket::engine::SystemClock::new());
-    let effects = picket::runtime::Effects::new(&engine);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let journal = runtime
-        .block_on(picket::journal::Journal::open(&dir.join("journal.db")))
-        .unwrap();
-    picket::web::router(picket::web::WebState {
-        effects,
-        evidence: Some(picket::web::EvidenceServer {
-            journal,
-            links: picket::escalation::EvidenceLinks::new("https://gate.example.vn", vec![7; 32]),
-        }),
+    runtime.block_on(async {
+        let journal = picket::journal::Journal::open(&dir.join("journal.db"))
+            .await
+            .unwrap();
+        let engine = picket::engine::Engine::new(site.clone(), picket::engine::SystemClock::new());
+        let effects = picket::runtime::Effects::new(&engine);
+        let writer = picket::journal::Writer::new(journal.clone()).await.unwrap();
+        let (_task, handle) = picket::runtime::spawn_engine(engine, writer, effects.clone());
+        let page = picket::web::PageState::new(&config, site, journal.clone(), handle.downgrade());
+        // Half the requests come from a logged-in admin, so the page's own handlers (and
+        // not only the login redirect) meet the odd paths.
+        *SESSION.lock().unwrap() = page.sessions.start("fuzz", picket::engine::Role::Admin, 1);
+        let router = picket::web::router(picket::web::WebState {
+            effects,
+            evidence: Some(picket::web::EvidenceServer {
+                journal,
+                links: picket::escalation::EvidenceLinks::new(
+                    "https://gate.example.vn",
+                    vec![7; 32],
+                ),
+            }),
+            page: Some(std::sync::Arc::new(page)),
+            stopping: picket::runtime::shutdown_channel().1,
+        });
+        (router, handle)
     })
 }
 
@@ -299,11 +316,11 @@ fn http_path() -> impl Strategy<Value = String> {
 fn http_requests_of_any_path_and_method_are_answered_never_500() {
     use tower::ServiceExt;
     let dir = tempfile::tempdir().unwrap();
-    let app = router(dir.path());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let (app, _engine) = router(dir.path(), &runtime);
     let mut runner = proptest::test_runner::TestRunner::new(config());
     let methods = prop::sample::select(vec![
         "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH",

@@ -507,15 +507,25 @@ async fn users_get_numbers_for_the_centre_and_an_upgrade_numbers_existing_people
     );
     let at = Timestamp(1);
     let chi = journal
-        .add_user_numbered("chi", Role::Guard, "4321", None, None, "admin", at)
+        .add_user_numbered(
+            "chi",
+            Role::Guard,
+            "4321",
+            None,
+            None,
+            picket::journal::users::By::cli("admin"),
+            at,
+        )
         .await
         .unwrap();
     assert_eq!(chi, 3, "the lowest free number");
     journal
-        .set_user_number("an", 17, "admin", at)
+        .set_user_number("an", 17, picket::journal::users::By::cli("admin"), at)
         .await
         .unwrap();
-    let taken = journal.set_user_number("binh", 17, "admin", at).await;
+    let taken = journal
+        .set_user_number("binh", 17, picket::journal::users::By::cli("admin"), at)
+        .await;
     assert!(
         taken
             .unwrap_err()
@@ -524,12 +534,20 @@ async fn users_get_numbers_for_the_centre_and_an_upgrade_numbers_existing_people
     );
     assert!(
         journal
-            .set_user_number("binh", 1000, "admin", at)
+            .set_user_number("binh", 1000, picket::journal::users::By::cli("admin"), at)
             .await
             .is_err()
     );
     let dung = journal
-        .add_user_numbered("dung", Role::Viewer, "8765", None, Some(42), "admin", at)
+        .add_user_numbered(
+            "dung",
+            Role::Viewer,
+            "8765",
+            None,
+            Some(42),
+            picket::journal::users::By::cli("admin"),
+            at,
+        )
         .await
         .unwrap();
     assert_eq!(dung, 42);

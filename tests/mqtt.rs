@@ -312,8 +312,9 @@ async fn outside_bytes_cannot_forge_log_lines_and_a_flood_is_a_few_lines_with_ex
     cmd.args(["run", "--config", path.to_str().unwrap()])
         .stderr(std::fs::File::create(&log).unwrap());
     let daemon = common::Daemon::start_command(dir.path(), cmd, None).await;
+    let token = common::delivery::api_token(dir.path()).await;
     let bus = publisher(broker.port).await;
-    let metrics = async || common::delivery::get(web, "/metrics").await.1;
+    let metrics = async || common::delivery::get_as(web, &token, "/metrics").await.1;
     common::delivery::wait_for("picket subscribed", async || {
         common::delivery::sample(&metrics().await, "picket_mqtt_connected") == Some(1.0)
     })

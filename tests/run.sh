@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests talk to or build with.
 APT_PEERS=(mosquitto openssl python3 python3-venv gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  # The status page in a real browser: headless Chromium under chromedriver.
+  chromium chromium-driver fonts-dejavu-core
   # openh264 (snapshots, motion) is C++ with assembly: both compilers, and nasm for x86.
   g++ g++-aarch64-linux-gnu nasm
   # The RTSP camera server (gst-rtsp-server through Debian's python3 and its GObject bindings).

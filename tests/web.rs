@@ -7,7 +7,7 @@ mod common;
 
 use common::Feed;
 use common::broker::free_port;
-use common::delivery::{get, next_report, sample, sia_channel, site, trip, wait_for};
+use common::delivery::{get, get_as, next_report, sample, sia_channel, site, trip, wait_for};
 use common::inproc::Picket;
 use common::peers::Peer;
 use serde_json::Value;
@@ -31,6 +31,7 @@ async fn metrics_show_each_channel_and_path_as_it_is() {
         ),
     );
     let picket = Picket::start(config).await;
+    let token = common::delivery::api_token(dir.path()).await;
     let (status, body) = get(web, "/healthz").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -46,7 +47,7 @@ async fn metrics_show_each_channel_and_path_as_it_is() {
     // The primary has not answered for its window: down, while the backup carries on.
     let mut metrics = String::new();
     wait_for("the primary path down on /metrics", async || {
-        metrics = get(web, "/metrics").await.1;
+        metrics = get_as(web, &token, "/metrics").await.1;
         sample(
             &metrics,
             r#"picket_channel_path_state{channel="arc",path="primary",state="down"}"#,
@@ -83,7 +84,7 @@ async fn metrics_show_each_channel_and_path_as_it_is() {
     );
     assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
 
-    let (status, body) = get(web, "/api/health").await;
+    let (status, body) = get_as(web, &token, "/api/health").await;
     assert_eq!(status, 200);
     let health: Value = serde_json::from_str(&body).unwrap();
     let arc = &health["channels"][0];

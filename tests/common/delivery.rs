@@ -137,15 +137,49 @@ pub async fn next_notice(hook: &mut Peer) -> Value {
     serde_json::from_str(got["body"].as_str().unwrap()).unwrap()
 }
 
-/// GETs `path` from picket's HTTP server on `port`: (status, body).
+/// GETs `path` from picket's HTTP server on `port` without credentials: (status, body).
 pub async fn get(port: u16, path: &str) -> (u16, String) {
-    let response = http_client(None)
-        .get(format!("http://127.0.0.1:{port}{path}"))
+    get_as(port, "", path).await
+}
+
+/// GETs `path` with a bearer token (empty for none): (status, body).
+pub async fn get_as(port: u16, token: &str, path: &str) -> (u16, String) {
+    let mut request = http_client(None).get(format!("http://127.0.0.1:{port}{path}"));
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    let response = request
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {path}: {e}"));
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
+}
+
+/// A viewer's API token made in the journal at `dir/journal.db` (picket may be running):
+/// what a monitoring system reads `/metrics` and `/api` with.
+pub async fn api_token(dir: &Path) -> String {
+    let journal = picket::journal::Journal::open(&dir.join("journal.db"))
+        .await
+        .unwrap();
+    let name = format!("test-{}", rand_name());
+    let token = journal
+        .create_token(
+            &name,
+            picket::engine::Role::Viewer,
+            picket::journal::users::By::cli("test"),
+            picket::engine::Timestamp(1),
+        )
+        .await
+        .unwrap();
+    journal.close().await;
+    token
+}
+
+fn rand_name() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The value of the series whose line starts with `series` (name and labels).

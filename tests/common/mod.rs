@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod delivery;
 pub mod inproc;
+pub mod page;
 pub mod peers;
 
 use std::path::{Path, PathBuf};
