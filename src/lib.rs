@@ -45,6 +45,8 @@
 //!   engine handle, as MQTT and GPIO commands are.
 //! - [`gpio`] — wired contacts, tamper loops and keyswitches in, sirens and lights out,
 //!   behind the [`gpio::GpioBackend`] trait (rppal on a Pi, simulated elsewhere).
+//! - [`report`] — the periodic security review's report (month, quarter, assessment year)
+//!   from the journal alone, as printable HTML and CSV.
 //! - [`shared_state`] — one way to lock the records tasks share.
 //! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
 //! - [`cli`] — `picket run | check-config | verify-journal | user | alarm | demo | bench`.
@@ -60,6 +62,7 @@ pub mod gpio;
 pub mod journal;
 pub mod keypad;
 pub mod log_limit;
+pub mod report;
 pub mod runtime;
 pub mod shared_state;
 pub mod sources;

@@ -2,9 +2,25 @@
 //! servers' words, HTTP input) made safe for a log line or an error message: control
 //! characters, line breaks and bidirectional overrides are escaped, so a payload cannot
 //! forge a log line or hide what it says, and the text is cut to a bounded length, so a
-//! flood of large payloads cannot fill an SD card through the log.
+//! flood of large payloads cannot fill an SD card through the log. Also: a field made safe
+//! for a CSV cell, for what people open in a spreadsheet.
 
 use std::fmt::Write as _;
+
+/// One CSV field, quoted when it must be, and with a leading `= + - @` defused (a
+/// spreadsheet would run it as a formula): for the event log's and the reports' CSV.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
 
 /// Most characters of outside text kept in one log field.
 pub const LOG_LIMIT: usize = 200;
@@ -87,6 +103,14 @@ fn is_invisible_format(c: char) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
 
     #[test]
     fn a_forged_log_line_stays_on_one_line() {

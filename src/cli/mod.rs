@@ -1,5 +1,5 @@
 //! The `picket` command line: `run`, `check-config`, `verify-journal`, `user`, `alarm`,
-//! `demo` and `bench`. Each subcommand is a thin layer over the library.
+//! `report`, `demo` and `bench`. Each subcommand is a thin layer over the library.
 
 mod alarms;
 mod bench;
@@ -8,6 +8,7 @@ mod bench_delivery;
 mod bench_mqtt;
 mod bench_web;
 mod demo;
+mod report;
 pub mod sample_history;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +58,8 @@ enum Cmd {
         #[command(subcommand)]
         command: alarms::AlarmCmd,
     },
+    /// The security review's report for a month, quarter or assessment year.
+    Report(report::ReportArgs),
     /// Run the whole daemon on a simulated factory gate and warehouse.
     Demo(demo::DemoArgs),
     /// Measure engine + journal throughput and commit latency against plain SQLite.
@@ -152,6 +155,7 @@ async fn dispatch(command: Cmd) -> ExitCode {
         Cmd::VerifyJournal { file } => verify_journal(&file).await,
         Cmd::User { command } => user(command).await,
         Cmd::Alarm { command } => alarms::run(command).await,
+        Cmd::Report(args) => report::run(args).await,
         Cmd::Demo(args) => demo::run(args).await,
         Cmd::Bench(args) => bench::run(args).await,
     }

@@ -210,21 +210,6 @@ async fn events(State(state): State<WebState>, who: Who, Query(q): Query<LogQuer
     })
 }
 
-/// One CSV field, quoted when it must be.
-fn csv_field(s: &str) -> String {
-    // A leading = + - @ would make a spreadsheet run it as a formula.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 /// The CSV of what the filter shows, newest first, streamed page by page.
 async fn events_csv(
     State(state): State<WebState>,
@@ -274,7 +259,7 @@ async fn events_csv(
                     e.user_name.clone().unwrap_or_default(),
                     lang.pick(&e.message_vi, &e.message_en).to_string(),
                 ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                let line: Vec<String> = fields.iter().map(|f| crate::text::csv_field(f)).collect();
                 chunk.push_str(&line.join(","));
                 chunk.push('\n');
             }
@@ -298,17 +283,4 @@ async fn events_csv(
         Body::from_stream(stream),
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-    }
 }
