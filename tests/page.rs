@@ -151,9 +151,11 @@ impl Rig {
         assert!(self.feed.reply().await.unwrap().get("ack").is_some());
     }
 
-    /// The audit log: (user, role, origin, address, action, target, result).
+    /// The audit log: (user, role, origin, address, action, target, result). The page
+    /// hands audit rows to the engine without waiting for their commit; an observation
+    /// sent after them is committed after them, so once it is acknowledged they are in.
     async fn audit(
-        &self,
+        &mut self,
     ) -> Vec<(
         String,
         String,
@@ -163,6 +165,7 @@ impl Rig {
         String,
         String,
     )> {
+        self.sense("pir", "motion", false).await;
         let journal = common::delivery::journal(self.dir.path()).await;
         sqlx::query_as(
             "SELECT user_name, role, origin, address, action, target, result FROM audit \
@@ -189,6 +192,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/walk-test"),
     ("GET", "/fragment/walk-test"),
     ("GET", "/users"),
+    ("GET", "/reports"),
+    ("GET", "/reports/download"),
     ("GET", "/stream"),
     ("GET", "/metrics"),
     ("GET", "/api/state"),
@@ -441,7 +446,7 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_wrong_passwords_lock_the_name_and_every_login_is_audited() {
-    let rig = rig().await;
+    let mut rig = rig().await;
     for _ in 0..picket::web::session::NAME_MAX_FAILURES {
         let mut c = PageClient::new(rig.web);
         let answer = c.login("an", "not-the-password").await;
@@ -776,6 +781,95 @@ async fn the_event_log_filters_pages_and_exports_what_it_shows_from_100_000_even
     );
     assert!(rows.iter().any(|r| r[11] == "Đã bật báo động"), "{rows:?}");
     picket.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_shows_this_months_report_to_viewers_not_guards_and_audits_downloads() {
+    let mut rig = rig().await;
+    rig.sense("cage_c", "contact", true).await;
+    let guard = rig.client("an", "an-password-1").await;
+    assert_eq!(guard.post("/alarms/1/ack", &[]).await.status, 303);
+    let resolved = guard
+        .post(
+            "/alarms/1/resolve",
+            &[("resolution", "real"), ("note", "Bắt được kẻ trộm")],
+        )
+        .await;
+    assert_eq!(resolved.status, 303, "{}", resolved.body);
+    let month = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+        .strftime("%Y-%m")
+        .to_string();
+    let path = format!("/reports?kind=month&value={month}");
+
+    // A guard has no reports, and no link to them.
+    assert_eq!(guard.get(&path).await.status, 403);
+    assert!(!guard.get("/").await.body.contains("href=\"/reports\""));
+
+    let viewer = rig.client("chi", "chi-password-1").await;
+    assert!(viewer.get("/").await.body.contains("href=\"/reports\""));
+    let page = viewer.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (vi_month, year) = (&month[5..7], &month[..4]);
+    assert!(
+        page.body.contains(&format!("Tháng {vi_month}/{year}")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<th>Số báo động</th><td>1</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Bắt được kẻ trộm"), "{}", page.body);
+    assert!(page.body.contains("nguyên vẹn"), "{}", page.body);
+
+    let html = viewer
+        .get(&format!(
+            "/reports/download?kind=month&value={month}&format=html"
+        ))
+        .await;
+    assert_eq!(html.status, 200);
+    assert!(
+        html.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"picket-report-")
+    );
+    assert!(html.body.contains("Bắt được kẻ trộm"));
+    let csv = viewer
+        .get(&format!(
+            "/reports/download?kind=month&value={month}&format=incidents"
+        ))
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with('\u{feff}') && csv.body.contains("Bắt được kẻ trộm"));
+    // A period that is not one is named.
+    let bad = viewer.get("/reports?kind=month&value=tháng-11").await;
+    assert!(bad.body.contains("expected YYYY-MM"), "{}", bad.body);
+
+    let downloads: Vec<_> = rig
+        .audit()
+        .await
+        .into_iter()
+        .filter(|a| a.4 == "report_download")
+        .map(|a| {
+            (
+                a.0,
+                a.2,
+                a.3.is_some(),
+                a.5.ends_with(".html") || a.5.ends_with("-incidents.csv"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        downloads,
+        [
+            ("chi".to_string(), "page".to_string(), true, true),
+            ("chi".to_string(), "page".to_string(), true, true)
+        ]
+    );
+    rig.picket.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

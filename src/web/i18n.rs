@@ -87,6 +87,38 @@ pub struct Texts {
     pub nav_health: &'static str,
     /// Navigation.
     pub nav_walk_test: &'static str,
+    /// Reports: Reports.
+    pub nav_reports: &'static str,
+    /// Reports: Reports for the security reviews.
+    pub report_title: &'static str,
+    /// Reports: Month.
+    pub report_month: &'static str,
+    /// Reports: Quarter (e.g. 2026-Q4).
+    pub report_quarter: &'static str,
+    /// Reports: Assessment year (16 Nov–15 Nov).
+    pub report_year: &'static str,
+    /// Reports: From day … to day.
+    pub report_days: &'static str,
+    /// Reports: Make the report.
+    pub report_show: &'static str,
+    /// Reports: Choose a period..
+    pub report_choose: &'static str,
+    /// Reports: Alarms.
+    pub report_alarms: &'static str,
+    /// Reports: False-alarm rate.
+    pub report_false_rate: &'static str,
+    /// Reports: Time to acknowledge (median).
+    pub report_to_ack: &'static str,
+    /// Reports: Journal hash chain.
+    pub report_chain: &'static str,
+    /// Reports: As of event.
+    pub report_as_of: &'static str,
+    /// Reports: Real incidents.
+    pub report_incidents: &'static str,
+    /// Reports: No real incident in the period..
+    pub report_no_incidents: &'static str,
+    /// Reports: Download.
+    pub report_download: &'static str,
     /// Navigation.
     pub nav_users: &'static str,
     /// Log out button.
@@ -360,6 +392,22 @@ pub static VI: Texts = Texts {
     nav_handover: "Bàn giao ca",
     nav_health: "Tình trạng hệ thống",
     nav_walk_test: "Thử đi bộ",
+    nav_reports: "Báo cáo",
+    report_title: "Báo cáo cho kỳ họp giao ban an ninh",
+    report_month: "Tháng",
+    report_quarter: "Quý (ví dụ 2026-Q4)",
+    report_year: "Năm đánh giá (16/11–15/11)",
+    report_days: "Từ ngày … đến ngày",
+    report_show: "Lập báo cáo",
+    report_choose: "Chọn kỳ báo cáo.",
+    report_alarms: "Số báo động",
+    report_false_rate: "Tỉ lệ báo nhầm",
+    report_to_ack: "Thời gian xác nhận (trung vị)",
+    report_chain: "Chuỗi băm của nhật ký",
+    report_as_of: "Tính đến sự kiện",
+    report_incidents: "Sự cố thật",
+    report_no_incidents: "Không có sự cố thật trong kỳ.",
+    report_download: "Tải về",
     nav_users: "Người dùng",
     logout: "Đăng xuất",
     login_title: "Đăng nhập",
@@ -502,6 +550,22 @@ pub static EN: Texts = Texts {
     nav_handover: "Shift handover",
     nav_health: "System health",
     nav_walk_test: "Walk test",
+    nav_reports: "Reports",
+    report_title: "Reports for the security reviews",
+    report_month: "Month",
+    report_quarter: "Quarter (e.g. 2026-Q4)",
+    report_year: "Assessment year (16 Nov–15 Nov)",
+    report_days: "From day … to day",
+    report_show: "Make the report",
+    report_choose: "Choose a period.",
+    report_alarms: "Alarms",
+    report_false_rate: "False-alarm rate",
+    report_to_ack: "Time to acknowledge (median)",
+    report_chain: "Journal hash chain",
+    report_as_of: "As of event",
+    report_incidents: "Real incidents",
+    report_no_incidents: "No real incident in the period.",
+    report_download: "Download",
     nav_users: "Users",
     logout: "Log out",
     login_title: "Log in",

@@ -21,6 +21,7 @@ pub mod i18n;
 mod login;
 pub mod metrics;
 mod pages;
+mod reports_page;
 mod security;
 pub mod session;
 mod sse;
@@ -184,6 +185,7 @@ pub fn router(state: WebState) -> Router {
         .merge(actions::routes())
         .merge(events_page::routes())
         .merge(users_page::routes())
+        .merge(reports_page::routes())
         .route("/stream", get(sse::stream))
         .route("/metrics", get(prometheus))
         .route(

@@ -42,6 +42,8 @@ pub struct Chrome {
     pub is_admin: bool,
     /// Sees the walk test page.
     pub may_walk_test: bool,
+    /// Reports: viewers, supervisors and up.
+    pub may_report: bool,
     /// A message to show at the top.
     pub flash: String,
     /// The message is an error.
@@ -62,6 +64,7 @@ impl Chrome {
             csrf: who.csrf.clone(),
             is_admin: who.is_at_least(Role::Admin),
             may_walk_test: who.is_at_least(Role::Guard),
+            may_report: super::reports_page::may_see_reports(who),
             flash: String::new(),
             flash_error: false,
         }
