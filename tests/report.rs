@@ -216,6 +216,36 @@ async fn november() -> Month {
         )),
     )
     .await;
+    // The gate camera's snapshot of #2, recorded and chained as the camera does.
+    let snapshot = m.dir.path().join("gate_cam-2.jpg");
+    std::fs::write(&snapshot, b"\xff\xd8 a picture of the cage \xff\xd9").unwrap();
+    let sha256 = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&snapshot).unwrap()))
+    };
+    let file = picket::journal::EvidenceFile {
+        id: 0,
+        alarm_id: 2,
+        camera: "gate_cam".into(),
+        kind: "snapshot".into(),
+        path: snapshot.display().to_string(),
+        sha256: sha256.clone(),
+        bytes: 30,
+        duration_ms: None,
+        created_at_ms: picket::engine::Clock::now(&m.clock).0,
+        deleted_at_ms: None,
+    };
+    m.journal.record_evidence(&file).await.unwrap();
+    m.input(Input::Evidence(picket::engine::EvidenceNote {
+        alarm: 2,
+        camera: "gate_cam".into(),
+        kind: picket::engine::EvidenceKind::Snapshot,
+        file: "gate_cam-2.jpg".into(),
+        sha256,
+        bytes: 30,
+        deleted: None,
+    }))
+    .await;
     // A broker outage of ten minutes on 5 Nov.
     let outage = NOV_1 + 4 * DAY + 8 * h;
     for (at, active) in [(outage, true), (outage + 600_000, false)] {
@@ -346,6 +376,10 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
         assert!(summary.contains(line), "{line:?} not in\n{summary}");
     }
     assert!(summary.contains("Chuỗi băm,nguyên vẹn"), "{summary}");
+    assert!(
+        summary.contains("Tệp bằng chứng,\"1 tệp ghi trong kỳ, tất cả khớp chuỗi băm\""),
+        "{summary}"
+    );
 
     let alarms = csv("alarms");
     let ids: Vec<&str> = alarms
@@ -518,6 +552,14 @@ async fn quarters_and_the_assessment_year_take_their_edges_in_site_time_and_a_ta
         "{stderr}"
     );
 
+    // Someone edits the snapshot: the report names it.
+    std::fs::write(dir.join("gate_cam-2.jpg"), b"another picture").unwrap();
+    let altered = summary_of(&["--month", "2026-11"], "altered");
+    assert!(
+        altered.contains("Tệp bằng chứng,\"1 tệp KHÔNG KHỚP chuỗi băm: #2 ")
+            && altered.contains("gate_cam-2.jpg: altered: its SHA-256 is now"),
+        "{altered}"
+    );
     // Someone edits an event: the report says where the chain breaks.
     sqlx::query("DROP TRIGGER events_append_only_update")
         .execute(m.journal.pool())

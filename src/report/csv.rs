@@ -97,6 +97,7 @@ pub fn files(r: &Report) -> Vec<(String, String)> {
             f.chain.last_hash.clone(),
         ),
         (r.say("Chuỗi băm", "Hash chain"), r.chain_text()),
+        (r.say("Tệp bằng chứng", "Evidence files"), r.evidence_text()),
     ] {
         summary.push(vec![k.to_string(), v]);
     }

@@ -152,6 +152,15 @@ pub struct NoteLine {
     pub text: String,
 }
 
+/// The period's evidence files (clips and snapshots) against the hash chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvidenceLine {
+    /// Files whose writing the period's events record.
+    pub recorded: usize,
+    /// Files of the period's alarms that do not fit the chain: (alarm, file, what is wrong).
+    pub problems: Vec<(i64, String, String)>,
+}
+
 /// The hash chain's state when the report was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainLine {
@@ -186,6 +195,8 @@ pub struct Figures {
     pub people: Vec<PersonLine>,
     /// Handover notes.
     pub notes: Vec<NoteLine>,
+    /// Evidence files.
+    pub evidence: EvidenceLine,
     /// The chain.
     pub chain: ChainLine,
 }
@@ -426,6 +437,28 @@ pub async fn compute(journal: &Journal, period: &Period, vi: bool) -> Result<Fig
     })
     .collect::<Result<Vec<_>, ReportError>>()?;
 
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE kind = 'evidence_recorded' AND at_ms >= ? AND at_ms < ?",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(pool)
+    .await
+    .map_err(db)?;
+    let ids: std::collections::BTreeSet<i64> = alarms.iter().map(|a| a.id).collect();
+    let checked = crate::journal::verify_evidence(journal)
+        .await
+        .map_err(|e| ReportError::Journal(e.to_string()))?;
+    let evidence = EvidenceLine {
+        recorded: usize::try_from(recorded).unwrap_or(0),
+        problems: checked
+            .problems
+            .into_iter()
+            .filter(|p| ids.contains(&p.alarm))
+            .map(|p| (p.alarm, p.path, p.problem))
+            .collect(),
+    };
+
     let verified = crate::journal::verify(journal)
         .await
         .map_err(|e| ReportError::Journal(e.to_string()))?;
@@ -451,6 +484,7 @@ pub async fn compute(journal: &Journal, period: &Period, vi: bool) -> Result<Fig
         troubles: troubles.into_values().collect(),
         people: people.into_values().collect(),
         notes,
+        evidence,
         chain: ChainLine {
             checked: verified.checked,
             broken: verified.broken.map(|b| (b.seq, b.reason)),

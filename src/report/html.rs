@@ -97,6 +97,7 @@ pub fn render(r: &Report) -> Result<String, ReportError> {
             r.say("Chuỗi băm của nhật ký", "Journal hash chain"),
             r.chain_text(),
         ),
+        pair(r.say("Tệp bằng chứng", "Evidence files"), r.evidence_text()),
         pair(
             r.say("Tổng số báo động", "Alarms"),
             f.alarms.len().to_string(),

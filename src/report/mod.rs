@@ -146,6 +146,33 @@ impl Report {
         }
     }
 
+    /// The evidence check: `3 tệp ghi trong kỳ, tất cả khớp chuỗi băm` or the problems.
+    pub fn evidence_text(&self) -> String {
+        let e = &self.figures.evidence;
+        if e.problems.is_empty() {
+            format!(
+                "{} {}",
+                e.recorded,
+                self.say(
+                    "tệp ghi trong kỳ, tất cả khớp chuỗi băm",
+                    "files recorded in the period, all matching the chain"
+                )
+            )
+        } else {
+            let list: Vec<String> = e
+                .problems
+                .iter()
+                .map(|(alarm, file, why)| format!("#{alarm} {file}: {why}"))
+                .collect();
+            format!(
+                "{} {}: {}",
+                e.problems.len(),
+                self.say("tệp KHÔNG KHỚP chuỗi băm", "files DO NOT MATCH the chain"),
+                list.join("; ")
+            )
+        }
+    }
+
     /// The base of the report's file names: `picket-report-2026-11-01-2026-11-30`.
     pub fn file_stem(&self) -> String {
         format!(
