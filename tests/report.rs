@@ -435,6 +435,13 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
             .any(|l| l.starts_with("330,") && l.contains(",1,1,")),
         "{troubles}"
     );
+    // The warehouse was armed from 10 Nov 22:00 to 11 Nov 06:00: 8 of 720 hours.
+    let arming = csv("arming");
+    assert!(
+        arming.contains("Kho thành phẩm,8.00,1.1%,1,1\r\n"),
+        "{arming}"
+    );
+    assert!(arming.contains("Văn phòng,0.00,0.0%,0,0\r\n"), "{arming}");
     let people = csv("people");
     for line in [
         "an,alarm_acknowledged,3",
@@ -469,6 +476,7 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
         "nguyên vẹn",
         "550 mailbox unavailable",
         "Cửa kho B kẹt khóa",
+        "Bật / tắt báo động",
     ] {
         assert!(html.contains(text), "{text:?} not in the HTML");
     }

@@ -273,6 +273,24 @@ pub fn files(r: &Report) -> Vec<(String, String)> {
     }
     add("people", people);
 
+    let mut arming = Table::new(&[
+        r.say("Khu vực", "Area"),
+        r.say("Thời gian bật (giờ)", "Armed (hours)"),
+        r.say("Tỉ lệ thời gian bật", "Share armed"),
+        r.say("Số lần bật", "Closings"),
+        r.say("Số lần tắt", "Openings"),
+    ]);
+    for a in &f.arming {
+        arming.push(vec![
+            r.name(&a.area),
+            format!("{:.2}", a.armed_ms as f64 / 3_600_000.0),
+            format!("{:.1}%", a.share() * 100.0),
+            a.closings.to_string(),
+            a.openings.to_string(),
+        ]);
+    }
+    add("arming", arming);
+
     let mut notes = Table::new(&[
         r.say("Sự kiện", "Event"),
         r.say("Thời điểm", "At"),

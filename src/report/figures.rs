@@ -152,6 +152,33 @@ pub struct NoteLine {
     pub text: String,
 }
 
+/// One area's arming over the period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArmingLine {
+    /// Area id.
+    pub area: String,
+    /// How long it was armed in the period, ms (up to the journal's last event, for a
+    /// period that has not ended).
+    pub armed_ms: i64,
+    /// How long the period ran, ms (the same bound).
+    pub of_ms: i64,
+    /// Closings (armed) in the period.
+    pub closings: usize,
+    /// Openings (disarmed) in the period.
+    pub openings: usize,
+}
+
+impl ArmingLine {
+    /// The share of the period armed, 0–1.
+    pub fn share(&self) -> f64 {
+        if self.of_ms <= 0 {
+            0.0
+        } else {
+            self.armed_ms as f64 / self.of_ms as f64
+        }
+    }
+}
+
 /// The period's evidence files (clips and snapshots) against the hash chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EvidenceLine {
@@ -195,6 +222,8 @@ pub struct Figures {
     pub people: Vec<PersonLine>,
     /// Handover notes.
     pub notes: Vec<NoteLine>,
+    /// Each area's arming.
+    pub arming: Vec<ArmingLine>,
     /// Evidence files.
     pub evidence: EvidenceLine,
     /// The chain.
@@ -241,8 +270,65 @@ fn db(e: sqlx::Error) -> ReportError {
     ReportError::Journal(e.to_string())
 }
 
-/// Reads the figures of `period` from `journal`, texts in Vietnamese when `vi`.
-pub async fn compute(journal: &Journal, period: &Period, vi: bool) -> Result<Figures, ReportError> {
+/// How long `area` was armed in `[from, until)`, from its `armed` and `disarmed` events
+/// (the last one before the period says how it began).
+async fn arming_of(
+    journal: &Journal,
+    area: &str,
+    from: i64,
+    until: i64,
+) -> Result<ArmingLine, ReportError> {
+    let pool = journal.pool();
+    let before: Option<String> = sqlx::query_scalar(
+        "SELECT kind FROM events WHERE area = ? AND kind IN ('armed', 'disarmed') AND at_ms < ? \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(area)
+    .bind(from)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    let changes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, at_ms FROM events WHERE area = ? AND kind IN ('armed', 'disarmed') \
+         AND at_ms >= ? AND at_ms < ? ORDER BY seq",
+    )
+    .bind(area)
+    .bind(from)
+    .bind(until)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let mut line = ArmingLine {
+        area: area.to_string(),
+        of_ms: until - from,
+        ..ArmingLine::default()
+    };
+    let mut armed_since = (before.as_deref() == Some("armed")).then_some(from);
+    for (kind, at) in changes {
+        if kind == "armed" {
+            line.closings += 1;
+            armed_since.get_or_insert(at);
+        } else {
+            line.openings += 1;
+            if let Some(since) = armed_since.take() {
+                line.armed_ms += at - since;
+            }
+        }
+    }
+    if let Some(since) = armed_since {
+        line.armed_ms += until - since;
+    }
+    Ok(line)
+}
+
+/// Reads the figures of `period` from `journal`, texts in Vietnamese when `vi`; `areas`
+/// are the site's areas, for their arming.
+pub async fn compute(
+    journal: &Journal,
+    period: &Period,
+    areas: &[String],
+    vi: bool,
+) -> Result<Figures, ReportError> {
     let pool = journal.pool();
     let (from, to) = (period.from_ms, period.to_ms);
 
@@ -437,6 +523,17 @@ pub async fn compute(journal: &Journal, period: &Period, vi: bool) -> Result<Fig
     })
     .collect::<Result<Vec<_>, ReportError>>()?;
 
+    let last_at: Option<i64> = sqlx::query_scalar("SELECT max(at_ms) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
+    // A period still running is counted up to the journal's last event.
+    let until = to.min(last_at.map_or(from, |t| (t + 1).max(from)));
+    let mut arming = Vec::with_capacity(areas.len());
+    for area in areas {
+        arming.push(arming_of(journal, area, from, until).await?);
+    }
+
     let recorded: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM events WHERE kind = 'evidence_recorded' AND at_ms >= ? AND at_ms < ?",
     )
@@ -484,6 +581,7 @@ pub async fn compute(journal: &Journal, period: &Period, vi: bool) -> Result<Fig
         troubles: troubles.into_values().collect(),
         people: people.into_values().collect(),
         notes,
+        arming,
         evidence,
         chain: ChainLine {
             checked: verified.checked,

@@ -73,7 +73,8 @@ impl Report {
         made_by: &str,
         vi: bool,
     ) -> Result<Report, ReportError> {
-        let figures = figures::compute(journal, &period, vi).await?;
+        let areas: Vec<String> = site.areas.keys().cloned().collect();
+        let figures = figures::compute(journal, &period, &areas, vi).await?;
         let pick = |n: &crate::engine::site::Names| if vi { n.vi.clone() } else { n.en.clone() };
         let mut names = std::collections::BTreeMap::new();
         for a in site.areas.values() {
