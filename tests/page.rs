@@ -873,6 +873,77 @@ async fn the_reports_page_shows_this_months_report_to_viewers_not_guards_and_aud
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_tls_the_page_speaks_only_https_and_its_cookies_are_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = free_port();
+    people(dir.path()).await;
+    let (cert, key, ca) = common::delivery::certs(dir.path());
+    let mut config = site(dir.path(), web);
+    if let Some(w) = config.web.as_mut() {
+        w.tls = Some(picket::config::WebTls {
+            cert_file: cert,
+            key_file: key,
+        });
+    }
+    let picket = Picket::start(config).await;
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(picket::channels::tls::client_config(Some(&ca), "ca").unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("https://127.0.0.1:{web}");
+    let cookies = |r: &reqwest::Response| -> Vec<String> {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    };
+    let login = client.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let login_cookie = cookies(&login)
+        .into_iter()
+        .find(|c| c.starts_with("picket_login="))
+        .unwrap();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(login_cookie.contains(attribute), "{login_cookie}");
+    }
+    let csrf = common::page::csrf_of(&login.text().await.unwrap());
+    let answer = client
+        .post(format!("{base}/login"))
+        .header("cookie", login_cookie.split(';').next().unwrap())
+        .form(&[
+            ("name", "an"),
+            ("password", "an-password-1"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let session = cookies(&answer)
+        .into_iter()
+        .find(|c| c.starts_with("picket_session="))
+        .expect("logged in over TLS");
+    assert!(
+        session.contains("Secure") && session.contains("HttpOnly"),
+        "{session}"
+    );
+    // Plain HTTP on the same port gets no page.
+    let plain = reqwest::Client::builder()
+        .tls_backend_preconfigured(picket::channels::tls::client_config(None, "ca").unwrap())
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{web}/login"))
+        .send()
+        .await;
+    assert!(
+        plain.as_ref().map_or(true, |r| r.status() != 200),
+        "{plain:?}"
+    );
+    picket.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_covers_every_api_route() {
     let mut rig = rig().await;
     rig.sense("cage_c", "contact", true).await;
