@@ -1008,7 +1008,16 @@ async fn the_openapi_document_covers_every_api_route() {
 /// A headless Chromium under chromedriver, for as long as the value lives.
 struct Browser {
     client: fantoccini::Client,
-    _driver: tokio::process::Child,
+    driver: tokio::process::Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            // SAFETY: killpg(2) on the process group of the chromedriver this test started.
+            unsafe { libc::killpg(pid as i32, libc::SIGKILL) };
+        }
+    }
 }
 
 impl Browser {
@@ -1019,6 +1028,9 @@ impl Browser {
         let port = free_port();
         let mut driver = tokio::process::Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            // Its own process group, so that Chromium goes with it even when a test fails
+            // before it closes the session.
+            .process_group(0)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -1055,10 +1067,7 @@ impl Browser {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("a Chromium session");
-        Browser {
-            client,
-            _driver: driver,
-        }
+        Browser { client, driver }
     }
 
     /// Sizes the page's viewport (not the window) to `width`×`height` CSS pixels.
@@ -1260,6 +1269,5 @@ async fn in_chromium_a_guard_logs_in_sees_an_alarm_arrive_unreloaded_acknowledge
     assert_eq!(record["alarm"]["resolution"], "false", "{body}");
     assert_eq!(record["alarm"]["acknowledged_by"], "an", "{body}");
     assert_eq!(record["alarm"]["resolved_by"], "an", "{body}");
-    let _ = browser.client.close().await;
     rig.picket.stop().await;
 }

@@ -43,7 +43,7 @@ pub struct Config {
     pub escalation: Option<Escalation>,
     /// How each recipient is reached.
     pub channels: Vec<Channel>,
-    /// The local status page (filled in by the page work).
+    /// The local HTTP server: the status page, the API, `/healthz` and `/metrics`.
     pub web: Option<Web>,
 }
 
