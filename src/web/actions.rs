@@ -107,6 +107,20 @@ async fn run(page: &PageState, who: &Who, kind: CommandKind, back: &str) -> Resp
     }
 }
 
+/// The page's state for a form `who` posted, once its CSRF token is right; the refusal
+/// otherwise.
+#[allow(
+    clippy::result_large_err,
+    reason = "the error is the answer itself, built once on a refused request"
+)]
+fn form_page<'a>(state: &'a WebState, who: &Who, csrf: &str) -> Result<&'a PageState, Response> {
+    let page = page_of(state)?;
+    if !csrf_ok(who, csrf) {
+        return Err(bad_csrf(page, who));
+    }
+    Ok(page)
+}
+
 /// The keypad form of an area.
 #[derive(Debug, Deserialize)]
 pub struct AreaCommandForm {
@@ -124,13 +138,10 @@ async fn area_command(
     Path(area): Path<String>,
     Form(form): Form<AreaCommandForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     let t = who.lang.t();
     if !who.is_at_least(Role::Guard) {
         return message(page, &who, StatusCode::FORBIDDEN, t.not_allowed, "/");
@@ -181,13 +192,10 @@ async fn acknowledge(
     Path(alarm): Path<u64>,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     let note = form.note.chars().take(500).collect();
     run(
         page,
@@ -215,13 +223,10 @@ async fn resolve(
     Path(alarm): Path<u64>,
     Form(form): Form<ResolveForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     let back = format!("/alarms/{alarm}");
     let Some(resolution) = Resolution::parse(&form.resolution) else {
         let t = who.lang.t();
@@ -262,13 +267,10 @@ async fn bypass(
     Path(zone): Path<String>,
     Form(form): Form<OnForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     run(page, &who, CommandKind::Bypass { zone, on: form.on }, "/").await
 }
 
@@ -278,13 +280,10 @@ async fn walk_test(
     Path(area): Path<String>,
     Form(form): Form<OnForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     run(
         page,
         &who,
@@ -409,13 +408,10 @@ async fn handover_note(
     who: Who,
     Form(form): Form<HandoverForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     run(
         page,
         &who,
@@ -431,13 +427,10 @@ async fn handover_read(
     Path(seq): Path<i64>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     let Some(engine) = page.engine.upgrade() else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
@@ -473,13 +466,10 @@ async fn switch_language(
     jar: CookieJar,
     Form(form): Form<LangForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     let lang = Lang::parse(&form.lang).unwrap_or(page.locale);
     let jar = jar.add(cookie(page, LANG_COOKIE, lang.code().to_string()));
     (jar, Redirect::to("/")).into_response()
@@ -491,13 +481,10 @@ async fn logout(
     jar: CookieJar,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match form_page(&state, &who, &form.csrf) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !csrf_ok(&who, &form.csrf) {
-        return bad_csrf(page, &who);
-    }
     if let Some(id) = &who.session {
         page.sessions.end(id);
     }

@@ -58,12 +58,18 @@ fn by(who: &Who) -> By<'_> {
     }
 }
 
-/// Refuses anyone but an admin, and a forged form.
+/// The page's state for an admin (and a form whose CSRF token is right, when one was
+/// posted); the refusal otherwise.
 #[allow(
     clippy::result_large_err,
     reason = "the error is the answer itself, built once on a refused request"
 )]
-fn admin_only(page: &PageState, who: &Who, csrf: Option<&str>) -> Result<(), Response> {
+fn admin_page<'a>(
+    state: &'a WebState,
+    who: &Who,
+    csrf: Option<&str>,
+) -> Result<&'a PageState, Response> {
+    let page = page_of(state)?;
     if !who.is_at_least(Role::Admin) {
         return Err(message(
             page,
@@ -78,7 +84,7 @@ fn admin_only(page: &PageState, who: &Who, csrf: Option<&str>) -> Result<(), Res
     {
         return Err(message(page, who, StatusCode::FORBIDDEN, "CSRF", "/users"));
     }
-    Ok(())
+    Ok(page)
 }
 
 async fn render(page: &PageState, who: &Who, new_token: String) -> Response {
@@ -94,13 +100,10 @@ async fn render(page: &PageState, who: &Who, new_token: String) -> Response {
 }
 
 async fn users(State(state): State<WebState>, who: Who) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, None) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = admin_only(page, &who, None) {
-        return r;
-    }
     render(page, &who, String::new()).await
 }
 
@@ -136,13 +139,10 @@ pub struct NewUser {
 }
 
 async fn add_user(State(state): State<WebState>, who: Who, Form(f): Form<NewUser>) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = admin_only(page, &who, Some(&f.csrf)) {
-        return r;
-    }
     let Some(role) = Role::parse(&f.role) else {
         return message(
             page,
@@ -183,13 +183,10 @@ async fn set_role(
     Path(name): Path<String>,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = admin_only(page, &who, Some(&f.csrf)) {
-        return r;
-    }
     let Some(role) = Role::parse(&f.role) else {
         return message(
             page,
@@ -221,13 +218,10 @@ async fn set_password(
     Path(name): Path<String>,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = admin_only(page, &who, Some(&f.csrf)) {
-        return r;
-    }
     let result = page
         .journal
         .set_password(&name, &f.password, by(&who), now())
@@ -255,13 +249,10 @@ async fn set_codes(
     Path(name): Path<String>,
     Form(f): Form<CodesForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = admin_only(page, &who, Some(&f.csrf)) {
-        return r;
-    }
     let duress = (!f.duress.is_empty()).then_some(f.duress.as_str());
     let result = page
         .journal
@@ -285,13 +276,10 @@ async fn set_disabled(
     Path(name): Path<String>,
     Form(f): Form<DisabledForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = admin_only(page, &who, Some(&f.csrf)) {
-        return r;
-    }
     let result = page
         .journal
         .set_disabled(&name, f.disabled, by(&who), now())
@@ -318,13 +306,10 @@ async fn create_token(
     who: Who,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(r) = admin_only(page, &who, Some(&f.csrf)) {
-        return r;
-    }
     let Some(role) = Role::parse(&f.role) else {
         return message(
             page,
@@ -356,14 +341,10 @@ async fn revoke_token(
     Path(name): Path<String>,
     Form(f): Form<super::actions::CsrfOnly>,
 ) -> Response {
-    let page = match page_of(&state) {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let csrf = f.csrf.clone();
-    if let Err(r) = admin_only(page, &who, Some(&csrf)) {
-        return r;
-    }
     done(
         page,
         &who,
