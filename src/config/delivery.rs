@@ -31,7 +31,8 @@ pub struct Escalation {
     /// The periodic test report (602) to the receiving centre.
     #[serde(default)]
     pub test_report: Option<TestReport>,
-    /// Delivered, skipped and failed deliveries are kept this many days (1–3650). Default 30.
+    /// Delivered, skipped and failed deliveries are kept this many days (1–3650). Default
+    /// 400: the assessment year's report needs a year of them.
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
     /// A delivery still pending this long after it was due raises trouble on the other
@@ -56,7 +57,7 @@ impl Default for Escalation {
 }
 
 fn default_retention_days() -> u32 {
-    30
+    400
 }
 fn default_stuck_after() -> u32 {
     300

@@ -27,6 +27,7 @@ const SECTIONS: &[&str] = &[
     "escalation",
     "channels",
     "web",
+    "reports",
 ];
 
 /// Parses configuration text; validation is a separate step.
@@ -68,6 +69,7 @@ pub(super) fn parse(text: &str) -> Result<(Config, SpanIndex), ConfigError> {
             "escalation" => config.escalation = reader.one(name, value),
             "channels" => config.channels = reader.channels(value),
             "web" => config.web = reader.one(name, value),
+            "reports" => config.reports = reader.one(name, value).unwrap_or_default(),
             "areas" => config.areas = reader.list(name, value),
             "zones" => config.zones = reader.list(name, value),
             "sensors" => config.sensors = reader.list(name, value),

@@ -5,6 +5,7 @@
 //! inline keys, `*_file` or `*_env` and never printed.
 
 mod check_delivery;
+pub mod daily;
 mod delivery;
 mod load;
 pub mod model;

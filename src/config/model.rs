@@ -45,6 +45,8 @@ pub struct Config {
     pub channels: Vec<Channel>,
     /// The local HTTP server: the status page, the API, `/healthz` and `/metrics`.
     pub web: Option<Web>,
+    /// The periodic security reviews' reports: font, thresholds, scheduled sending.
+    pub reports: Reports,
 }
 
 /// `[site]`: identity of the premises, shown on the page and sent with every alarm.
@@ -196,6 +198,18 @@ pub struct Area {
     /// area (1–99). Default: its position in the file.
     #[serde(default)]
     pub number: Option<u8>,
+    /// When the area should be armed each day, `"HH:MM-HH:MM"` in the site's time zone
+    /// (e.g. `"22:00-06:00"`), for the reports' late and missed arming. Default none.
+    #[serde(default)]
+    pub arm_schedule: Option<String>,
+    /// Minutes after the schedule's start within which arming still counts as on time
+    /// (0–240). Default 15.
+    #[serde(default = "default_arm_grace")]
+    pub arm_grace_min: u32,
+}
+
+fn default_arm_grace() -> u32 {
+    15
 }
 
 fn default_delay() -> u32 {
@@ -970,4 +984,66 @@ fn default_session_idle() -> u32 {
 
 fn default_web_listen() -> String {
     "127.0.0.1:8080".to_string()
+}
+
+/// `[reports]`: how the periodic reports are made and which are sent by themselves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reports {
+    /// The TrueType font the PDF is set in; it must cover Vietnamese. Default Debian's
+    /// `fonts-dejavu-core`: `/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf`.
+    #[serde(default = "default_report_font")]
+    pub font: PathBuf,
+    /// Its bold face. Default `DejaVuSans-Bold.ttf` beside it.
+    #[serde(default = "default_report_bold_font")]
+    pub bold_font: PathBuf,
+    /// A delivery made more than this many seconds after it was due is listed as late
+    /// (1–3600). Default 60.
+    #[serde(default = "default_late_delivery")]
+    pub late_delivery_s: u32,
+    /// Last month's report, sent on the first day of each month.
+    #[serde(default)]
+    pub monthly: Option<ScheduledReport>,
+    /// Last quarter's report, sent on the first day of each quarter.
+    #[serde(default)]
+    pub quarterly: Option<ScheduledReport>,
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Reports {
+            font: default_report_font(),
+            bold_font: default_report_bold_font(),
+            late_delivery_s: default_late_delivery(),
+            monthly: None,
+            quarterly: None,
+        }
+    }
+}
+
+/// `[reports] monthly = { channels = [...] }`: where a scheduled report goes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledReport {
+    /// Email channels it is sent through, with the PDF attached.
+    pub channels: Vec<String>,
+    /// The time of day it is made, `HH:MM` in the site's zone. Default `07:00`.
+    #[serde(default = "default_report_at")]
+    pub at: String,
+}
+
+fn default_report_font() -> PathBuf {
+    PathBuf::from("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+}
+
+fn default_report_bold_font() -> PathBuf {
+    PathBuf::from("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+}
+
+fn default_late_delivery() -> u32 {
+    60
+}
+
+fn default_report_at() -> String {
+    "07:00".to_string()
 }

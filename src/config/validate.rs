@@ -18,6 +18,7 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
     check_site(config, &mut problems);
     check_panel(config, &mut problems);
     check_web(config, &mut problems);
+    check_reports(config, &mut problems);
     let areas = unique_ids(
         "areas",
         config.areas.iter().map(|a| a.id.as_str()),
@@ -67,6 +68,18 @@ pub(super) fn validate(config: &mut Config) -> Vec<Problem> {
             area.entry_delay_s,
             0,
             600,
+            &mut problems,
+        );
+        if let Some(schedule) = &area.arm_schedule
+            && let Err(e) = super::daily::DailyWindow::parse(schedule)
+        {
+            problems.push((format!("areas[{i}].arm_schedule"), e));
+        }
+        in_range(
+            &format!("areas[{i}].arm_grace_min"),
+            area.arm_grace_min,
+            0,
+            240,
             &mut problems,
         );
     }
@@ -278,6 +291,48 @@ fn check_site(config: &Config, problems: &mut Vec<Problem>) {
                 "site.coordinates.lon".into(),
                 "must be within −180..180".into(),
             ));
+        }
+    }
+}
+
+fn check_reports(config: &Config, problems: &mut Vec<Problem>) {
+    let reports = &config.reports;
+    in_range(
+        "reports.late_delivery_s",
+        reports.late_delivery_s,
+        1,
+        3600,
+        problems,
+    );
+    for (key, scheduled) in [
+        ("monthly", &reports.monthly),
+        ("quarterly", &reports.quarterly),
+    ] {
+        let Some(scheduled) = scheduled else { continue };
+        if let Err(e) = super::daily::time_of_day(&scheduled.at) {
+            problems.push((format!("reports.{key}.at"), e));
+        }
+        if scheduled.channels.is_empty() {
+            problems.push((
+                format!("reports.{key}.channels"),
+                "name at least one email channel to send the report through".into(),
+            ));
+        }
+        for (j, id) in scheduled.channels.iter().enumerate() {
+            match config.channels.iter().find(|c| c.id() == id) {
+                Some(super::Channel::Email(_)) => {}
+                Some(other) => problems.push((
+                    format!("reports.{key}.channels[{j}]"),
+                    format!(
+                        "channel `{id}` is of type {}; a report (a PDF) goes only by email",
+                        other.kind()
+                    ),
+                )),
+                None => problems.push((
+                    format!("reports.{key}.channels[{j}]"),
+                    format!("unknown channel `{id}`"),
+                )),
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp, TokioClock};
 pub use codes::{Category, ContactId, Qualifier};
 use messages::Text;
 pub use model::*;
+pub use readings::SYSTEM_TROUBLE_REF;
 pub use site::Site;
 use state::{AreaState, BypassReason, EntryDelay, IntrusionTrigger, SensorState, WalkTest};
 

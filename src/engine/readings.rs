@@ -221,6 +221,9 @@ impl<C: Clock> Engine<C> {
             number: t.number,
             ..About::default()
         };
+        // What is in trouble, so that reports can tell one receiver path's outages from
+        // another's.
+        step.source_ref = Some(format!("{SYSTEM_TROUBLE_REF}{}", t.id));
         self.event(step, kind, Some(t.code), qualifier, about, text);
     }
 }
@@ -245,6 +248,9 @@ impl<C: Clock> Engine<C> {
         );
     }
 }
+
+/// The `source_ref` prefix of a gateway trouble's events; the trouble's id follows.
+pub const SYSTEM_TROUBLE_REF: &str = "trouble:";
 
 /// A trouble's event kind, qualifier and message suffixes, as it begins or ends.
 fn trouble_phase(begins: bool) -> (EventKind, Qualifier, &'static str, &'static str) {

@@ -562,7 +562,7 @@ impl<C: Clock + 'static> EngineTask<C> {
             } else {
                 "The journal can be written again".into()
             },
-            source_ref: None,
+            source_ref: Some(format!("{}journal", crate::engine::SYSTEM_TROUBLE_REF)),
         };
         let _ = self.effects.events.send(Arc::new(Published {
             seq: None,
