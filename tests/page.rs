@@ -844,6 +844,14 @@ async fn the_reports_page_shows_this_months_report_to_viewers_not_guards_and_aud
         .await;
     assert_eq!(csv.status, 200);
     assert!(csv.body.starts_with('\u{feff}') && csv.body.contains("Bắt được kẻ trộm"));
+    let pdf = viewer
+        .get(&format!(
+            "/reports/download?kind=month&value={month}&format=pdf"
+        ))
+        .await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert!(pdf.body.starts_with("%PDF-"));
     // A period that is not one is named.
     let bad = viewer.get("/reports?kind=month&value=tháng-11").await;
     assert!(bad.body.contains("expected YYYY-MM"), "{}", bad.body);
@@ -858,13 +866,14 @@ async fn the_reports_page_shows_this_months_report_to_viewers_not_guards_and_aud
                 a.0,
                 a.2,
                 a.3.is_some(),
-                a.5.ends_with(".html") || a.5.ends_with("-incidents.csv"),
+                a.5.ends_with(".html") || a.5.ends_with("-incidents.csv") || a.5.ends_with(".pdf"),
             )
         })
         .collect();
     assert_eq!(
         downloads,
         [
+            ("chi".to_string(), "page".to_string(), true, true),
             ("chi".to_string(), "page".to_string(), true, true),
             ("chi".to_string(), "page".to_string(), true, true)
         ]

@@ -1,9 +1,13 @@
 //! `picket report` on a month built through the engine (not hand-written rows): two
 //! areas, alarms one second either side of the month's edges, guards' acknowledgements
-//! and resolutions, a mail server that refused one alarm's notice, a broker outage, a
-//! handover note. Every figure is worked out by hand below and looked for in the HTML and
-//! the CSV files the command writes; the same journal gives byte-identical files; a
-//! tampered event makes the report say the chain is broken.
+//! and resolutions, a mail server that refused one alarm's notice, a receiving centre
+//! reached late once and whose primary path was down for half an hour, a camera's
+//! picture lost for two hours, a broker outage, a low battery, arming against a nightly
+//! schedule (on time, late, missed), a handover note. Every figure is worked out by hand
+//! below and looked for in the HTML, the CSV files and the PDF (through poppler's
+//! `pdftotext`, every page rendered by `pdftoppm`) the command writes; the same journal
+//! gives byte-identical HTML and CSV; a tampered event makes the report say the chain is
+//! broken.
 
 use picket::engine::{
     Actor, Command, CommandKind, ContactId, Engine, Input, ManualClock, Mode, Observation, Origin,
@@ -29,6 +33,8 @@ id = "wh"
 name = "Kho thành phẩm"
 name_en = "Warehouse"
 exit_delay_s = 0
+arm_schedule = "22:00-06:00"
+arm_grace_min = 15
 [[areas]]
 id = "office"
 name = "Văn phòng"
@@ -63,14 +69,34 @@ id = "smoke_d"
 zone = "smoke"
 kind = "smoke"
 source = { kind = "simulated" }
+[[sensors]]
+id = "gate_cam_s"
+name = "Camera cổng kho"
+name_en = "Warehouse gate camera"
+zone = "fence"
+kind = "camera"
+source = { kind = "camera", camera = "gate_cam" }
+[[cameras]]
+id = "gate_cam"
+url = "rtsp://127.0.0.1:8554/gate"
+zones = ["fence"]
 [[channels]]
 id = "security"
 type = "email"
 host = "mail.example.vn"
 from = "picket@example.vn"
 to = ["security@example.vn"]
+[[channels]]
+id = "arc"
+type = "sia"
+primary = "127.0.0.1:9"
+backup = "127.0.0.1:10"
+account = "1234"
 [escalation]
-tiers = [{ name = "security", delay_s = 0, channels = ["security"] }]
+tiers = [
+  { name = "security", delay_s = 0, channels = ["security"] },
+  { name = "police", delay_s = 75, channels = ["arc"] },
+]
 "#;
 
 struct Month {
@@ -260,6 +286,30 @@ async fn november() -> Month {
         }))
         .await;
     }
+    // The gate camera's picture lost for two hours, 7 Nov 01:00–03:00.
+    for (at, active) in [
+        (NOV_1 + 6 * DAY + h, true),
+        (NOV_1 + 6 * DAY + 3 * h, false),
+    ] {
+        m.at(at).await;
+        m.input(Input::Observation(Observation {
+            sensor: "gate_cam_s".into(),
+            reading: Reading::VideoLoss { active },
+            source_ref: None,
+        }))
+        .await;
+    }
+    // The fence contact's battery low on 8 Nov 09:00, never replaced.
+    m.at(NOV_1 + 7 * DAY + 9 * h).await;
+    m.input(Input::Observation(Observation {
+        sensor: "fence_c".into(),
+        reading: Reading::Battery {
+            low: true,
+            percent: Some(9),
+        },
+        source_ref: None,
+    }))
+    .await;
     // #3: the fence while armed, 10 Nov 23:00: a cat.
     m.by(
         NOV_1 + 9 * DAY + 22 * h,
@@ -284,6 +334,21 @@ async fn november() -> Month {
         CommandKind::Disarm { area: "wh".into() },
     )
     .await;
+    // The centre's primary path down for half an hour, 12 Nov 14:00–14:30, as the DC-09
+    // channel reports it.
+    let path_down = NOV_1 + 11 * DAY + 14 * h;
+    for (at, active) in [(path_down, true), (path_down + 1_800_000, false)] {
+        m.at(at).await;
+        m.input(Input::Trouble(SystemTrouble {
+            id: "channel:arc:primary".into(),
+            code: ContactId(350),
+            active,
+            what_vi: "đường truyền chính tới trung tâm (127.0.0.1:9) của kênh arc".into(),
+            what_en: "primary path to the receiving centre (127.0.0.1:9) of channel arc".into(),
+            number: Some(1),
+        }))
+        .await;
+    }
     // The handover note, 15 Nov 06:00.
     m.by(
         NOV_1 + 14 * DAY + 6 * h,
@@ -301,6 +366,23 @@ async fn november() -> Month {
         Some(("an", 60, 120, Resolution::Test, "Diễn tập PCCC")),
     )
     .await;
+    // The warehouse armed 45 minutes late that night (23:00, due by 22:15), until 06:00.
+    m.by(
+        NOV_1 + 19 * DAY + 23 * h,
+        "binh",
+        CommandKind::Arm {
+            area: "wh".into(),
+            mode: Mode::ArmedAway,
+            force: false,
+        },
+    )
+    .await;
+    m.by(
+        NOV_1 + 20 * DAY + 6 * h,
+        "binh",
+        CommandKind::Disarm { area: "wh".into() },
+    )
+    .await;
     // #5: the last second of the month, still open; #6, a smoke detector, the first
     // second of December.
     let dec_1 = NOV_1 + 30 * DAY;
@@ -308,9 +390,29 @@ async fn november() -> Month {
     m.sense(dec_1 - 500, "cage_c", false).await;
     m.sense(dec_1, "smoke_d", true).await;
 
-    // The mail server took every notice two seconds after it was queued, but refused
-    // alarm 3's for good.
+    // The mail server took every notice two seconds after it was due, but refused alarm
+    // 3's for good; the centre took #2's police notice 95 s after it was due (late: more
+    // than 60 s) and #5's is still owed.
+    let mut late_one = true;
     for d in m.journal.deliveries(None).await.unwrap() {
+        if d.state != DeliveryState::Pending {
+            continue;
+        }
+        if d.channel == "arc" {
+            // The first of #2's rows at the centre is its alarm notice.
+            if d.alarm_id == Some(2) && std::mem::take(&mut late_one) {
+                m.journal
+                    .mark_delivered(d.id, DeliveryState::Acknowledged, d.due_at_ms + 95_000)
+                    .await
+                    .unwrap();
+            } else if d.alarm_id != Some(5) {
+                m.journal
+                    .mark_delivered(d.id, DeliveryState::Acknowledged, d.due_at_ms + 500)
+                    .await
+                    .unwrap();
+            }
+            continue;
+        }
         if d.alarm_id == Some(3) {
             m.journal
                 .mark_attempt_failed(d.id, "550 mailbox unavailable", true, d.due_at_ms + 2000)
@@ -340,6 +442,53 @@ fn report(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// The PDF's text, by poppler's `pdftotext` (layout order, UTF-8).
+fn pdf_text(pdf: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A cell's text may wrap onto several lines: one space for any run of white space.
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Renders every page with poppler's `pdftoppm`; returns how many pages it drew.
+fn render_pdf(pdf: &std::path::Path, dir: &std::path::Path) -> usize {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "60", "-png"])
+        .arg(pdf)
+        .arg(dir.join("page"))
+        .output()
+        .expect("pdftoppm (poppler-utils) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            let e = e.as_ref().unwrap();
+            e.file_name().to_string_lossy().ends_with(".png") && e.metadata().unwrap().len() > 0
+        })
+        .count()
 }
 
 fn read(path: &std::path::Path) -> String {
@@ -420,13 +569,86 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
 
     let failed = csv("failed-deliveries");
     let failed_rows: Vec<&str> = failed.lines().skip(1).collect();
-    assert!(!failed_rows.is_empty());
+    // #3's mail (and its update), and #5's police notice, still owed at the journal's end.
+    assert_eq!(failed_rows.len(), 3, "{failed}");
     assert!(
-        failed_rows
+        failed_rows[..2]
             .iter()
-            .all(|l| l.starts_with("3,security,") && l.contains("550 mailbox unavailable")),
+            .all(|l| l.starts_with("3,security,1,failed,") && l.contains("550 mailbox unavailable")),
         "{failed}"
     );
+    assert_eq!(failed_rows[2], "5,arc,2,pending,0,");
+    // The centre took #2's alarm 95 s after it was due: late (more than 60 s).
+    let late = csv("late-deliveries");
+    assert_eq!(
+        late.lines().skip(1).collect::<Vec<_>>(),
+        ["2,arc,police,2026-11-03 02:15:15,95.0"],
+        "{late}"
+    );
+
+    // By the highest tier each alarm reached: #3 and #4 were acknowledged (30, 60 s) before
+    // the police tier was due at 75 s; #2 (90 s) and #5 (never) reached it.
+    for line in [
+        "Cấp security: xác nhận,2,30.0,60.0,60.0",
+        "Cấp security: xử lý xong,2,120.0,300.0,300.0",
+        "Cấp police: xác nhận,1,90.0,90.0,90.0",
+        "Cấp police: xử lý xong,1,600.0,600.0,600.0",
+    ] {
+        assert!(times.contains(line), "{line:?} not in\n{times}");
+    }
+    let deliveries = csv("deliveries");
+    assert!(
+        deliveries.contains("arc,Trung tâm giám sát / công an, PCCC,")
+            || deliveries.contains("arc,\"Trung tâm giám sát / công an, PCCC\","),
+        "{deliveries}"
+    );
+
+    // Equipment: the camera lost 2 h of 720 (99.72 %), the centre's primary path 30 min
+    // (99.93 %), the broker 10 min (99.98 %); the backup path and the journal never.
+    let availability = csv("availability");
+    for line in [
+        "Camera cổng kho,Camera,99.72,1,7200.0",
+        "Đường truyền chính của kênh arc,Đường truyền tới trung tâm,99.93,1,1800.0",
+        "Đường truyền dự phòng của kênh arc,Đường truyền tới trung tâm,100.00,0,0.0",
+        "Nhật ký (ghi được),Nhật ký,100.00,0,0.0",
+        "Máy chủ MQTT cục bộ,Máy chủ MQTT,99.98,1,600.0",
+    ] {
+        assert!(
+            availability.contains(line),
+            "{line:?} not in\n{availability}"
+        );
+    }
+    let outages: Vec<String> = csv("longest-outages")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').skip(1).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(
+        outages,
+        [
+            "Camera cổng kho,380,2026-11-07 01:00:00,2026-11-07 03:00:00,7200.0",
+            "Đường truyền chính của kênh arc,350,2026-11-12 14:00:00,2026-11-12 14:30:00,1800.0",
+            "Máy chủ MQTT cục bộ,330,2026-11-05 08:00:00,2026-11-05 08:10:00,600.0",
+        ]
+    );
+    let batteries = csv("low-batteries");
+    assert_eq!(batteries.lines().count(), 2, "{batteries}");
+    assert!(
+        batteries.contains(",2026-11-08 09:00:00,\r\n"),
+        "{batteries}"
+    );
+
+    // The warehouse's 22:00–06:00 schedule over the month's 30 nights: on time on
+    // 10 Nov, 45 min late on 20 Nov (by binh), missed on the other 28.
+    let schedule = csv("arming-schedule");
+    let rows: Vec<&str> = schedule.lines().skip(1).collect();
+    assert_eq!(rows.len(), 29, "{schedule}");
+    assert!(
+        rows.contains(&"Kho thành phẩm,22:00-06:00,2026-11-20,2026-11-20 22:15:00,2026-11-20 23:00:00,binh,trễ"),
+        "{schedule}"
+    );
+    assert_eq!(rows.iter().filter(|r| r.ends_with(",bỏ sót")).count(), 28);
+    assert!(!rows.iter().any(|r| r.contains(",2026-11-10,")));
 
     let troubles = csv("troubles");
     assert!(
@@ -435,10 +657,11 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
             .any(|l| l.starts_with("330,") && l.contains(",1,1,")),
         "{troubles}"
     );
-    // The warehouse was armed from 10 Nov 22:00 to 11 Nov 06:00: 8 of 720 hours.
+    // The warehouse was armed from 10 Nov 22:00 to 11 Nov 06:00 and from 20 Nov 23:00 to
+    // 21 Nov 06:00: 15 of 720 hours.
     let arming = csv("arming");
     assert!(
-        arming.contains("Kho thành phẩm,8.00,1.1%,1,1\r\n"),
+        arming.contains("Kho thành phẩm,15.00,2.1%,2,2\r\n"),
         "{arming}"
     );
     assert!(arming.contains("Văn phòng,0.00,0.0%,0,0\r\n"), "{arming}");
@@ -449,7 +672,8 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
         "an,armed,1",
         "an,handover_note,1",
         "binh,alarm_acknowledged,1",
-        "binh,disarmed,1",
+        "binh,armed,1",
+        "binh,disarmed,2",
     ] {
         assert!(people.contains(line), "{line:?} not in\n{people}");
     }
@@ -465,6 +689,41 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
         "{incidents}"
     );
 
+    // The PDF, read back by poppler: every figure a reviewer looks for, in Vietnamese,
+    // and every page renders.
+    let pdf = out.join(format!("{stem}.pdf"));
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf);
+    for figure in [
+        "Báo cáo an ninh — Cty TNHH Ví Dụ",
+        "Tháng 11/2026",
+        "Sự cố thật",
+        "Bắt được người lạ, đã báo 113",
+        "33.3%",
+        "nguyên vẹn",
+        "550 mailbox unavailable",
+        "Cửa kho B kẹt khóa",
+        "Camera cổng kho",
+        "99.72%",
+        "99.93%",
+        "Trung tâm giám sát / công an, PCCC",
+        "KHÔNG BẬT",
+        "Báo động mỗi ngày, theo loại",
+        "Tỉ lệ thời gian hoạt động của thiết bị",
+        "trang 1/",
+    ] {
+        assert!(
+            text.contains(figure),
+            "{figure:?} not in the PDF's text:\n{text}"
+        );
+    }
+    // Kept under target/screenshots/ for people to look at.
+    let pages = render_pdf(
+        &pdf,
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/report"),
+    );
+    assert!(pages >= 2, "{pages} pages");
+
     let html = read(&out.join(format!("{stem}.html")));
     for text in [
         "<html lang=\"vi\">",
@@ -477,6 +736,12 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
         "550 mailbox unavailable",
         "Cửa kho B kẹt khóa",
         "Bật / tắt báo động",
+        "Camera cổng kho",
+        "99.72%",
+        "KHÔNG BẬT",
+        // The charts, inline.
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\"",
+        "aria-label=\"Báo động mỗi ngày, theo loại\"",
     ] {
         assert!(html.contains(text), "{text:?} not in the HTML");
     }
@@ -492,6 +757,9 @@ async fn the_november_report_carries_every_figure_worked_out_by_hand() {
     );
     for entry in std::fs::read_dir(&out).unwrap() {
         let name = entry.unwrap().file_name();
+        if name.to_string_lossy().ends_with(".pdf") {
+            continue;
+        }
         assert_eq!(
             std::fs::read(out.join(&name)).unwrap(),
             std::fs::read(again.join(&name)).unwrap(),

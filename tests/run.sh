@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 APT_PEERS=(mosquitto openssl python3 python3-venv gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
   # The status page in a real browser: headless Chromium under chromedriver.
   chromium chromium-driver fonts-dejavu-core
+  # Reports: the PDF is set in DejaVu Sans (above); poppler reads it back and renders it.
+  poppler-utils
   # openh264 (snapshots, motion) is C++ with assembly: both compilers, and nasm for x86.
   g++ g++-aarch64-linux-gnu nasm
   # The RTSP camera server (gst-rtsp-server through Debian's python3 and its GObject bindings).

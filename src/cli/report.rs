@@ -1,5 +1,5 @@
 //! `picket report`: the periodic security review's report for a month, a quarter, the
-//! assessment year or two dates, from the journal, written as HTML and/or CSV files.
+//! assessment year or two dates, from the journal, written as HTML, CSV and PDF files.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,7 +32,7 @@ pub struct ReportArgs {
     /// Last day, `YYYY-MM-DD`, included.
     #[arg(long, requires = "from")]
     to: Option<String>,
-    /// `html`, `csv` (repeat or separate with commas). Default both.
+    /// `html`, `csv`, `pdf` (repeat or separate with commas). Default all three.
     #[arg(long, value_delimiter = ',')]
     format: Vec<String>,
     /// `vi` or `en` (default: the site's locale).
@@ -102,16 +102,26 @@ async fn make(args: ReportArgs) -> Result<Vec<PathBuf>, String> {
     }
     .map_err(|e| e.to_string())?;
     let formats = if args.format.is_empty() {
-        vec!["html".to_string(), "csv".to_string()]
+        vec!["html".to_string(), "csv".to_string(), "pdf".to_string()]
     } else {
         args.format.clone()
     };
     if let Some(bad) = formats
         .iter()
-        .find(|f| !["html", "csv"].contains(&f.as_str()))
+        .find(|f| !["html", "csv", "pdf"].contains(&f.as_str()))
     {
-        return Err(format!("--format {bad:?}: expected html or csv"));
+        return Err(format!("--format {bad:?}: expected html, csv or pdf"));
     }
+    // The fonts first: a missing one is named before the journal is read.
+    let fonts = if formats.iter().any(|f| f == "pdf") {
+        let reports = config
+            .as_ref()
+            .map(|c| c.reports.clone())
+            .unwrap_or_default();
+        Some(crate::report::pdf::Fonts::load(&reports).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
     let journal_path = match (&args.journal, &config) {
         (Some(j), _) => j.clone(),
         (None, Some(c)) => c.journal.path.clone(),
@@ -120,14 +130,18 @@ async fn make(args: ReportArgs) -> Result<Vec<PathBuf>, String> {
     let journal = Journal::open_existing(&journal_path)
         .await
         .map_err(|e| e.to_string())?;
-    let report = Report::make(&journal, &site, tz, period, &super::operator(), vi)
+    let setup = config
+        .as_ref()
+        .map(crate::report::Setup::from_config)
+        .unwrap_or_default();
+    let report = Report::make(&journal, &site, setup, tz, period, &super::operator(), vi)
         .await
         .map_err(|e| e.to_string());
     journal.close().await;
     let report = report?;
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let mut written = Vec::new();
-    let mut write = |name: String, text: String| -> Result<(), String> {
+    let mut write = |name: String, text: Vec<u8>| -> Result<(), String> {
         let path = args.out.join(name);
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         written.push(path);
@@ -137,11 +151,21 @@ async fn make(args: ReportArgs) -> Result<Vec<PathBuf>, String> {
         match format.as_str() {
             "html" => write(
                 format!("{}.html", report.file_stem()),
-                crate::report::html::render(&report).map_err(|e| e.to_string())?,
+                crate::report::html::render(&report)
+                    .map_err(|e| e.to_string())?
+                    .into_bytes(),
             )?,
+            "pdf" => {
+                if let Some(fonts) = &fonts {
+                    write(
+                        format!("{}.pdf", report.file_stem()),
+                        crate::report::pdf::render(&report, fonts).map_err(|e| e.to_string())?,
+                    )?;
+                }
+            }
             _ => {
                 for (name, text) in crate::report::csv::files(&report) {
-                    write(name, text)?;
+                    write(name, text.into_bytes())?;
                 }
             }
         }

@@ -194,7 +194,26 @@ pub fn files(r: &Report) -> Vec<(String, String)> {
         r.say("Từ báo động đến xử lý xong", "Raised to resolved"),
         &f.to_resolve,
     ));
-    for c in &f.channels {
+    for t in &f.by_tier {
+        let tier = r.setup.tier_name(t.tier, r.vi);
+        times.push(spread_row(
+            &format!(
+                "{} {tier}: {}",
+                r.say("Cấp", "Tier"),
+                r.say("xác nhận", "acknowledged")
+            ),
+            &t.to_acknowledge,
+        ));
+        times.push(spread_row(
+            &format!(
+                "{} {tier}: {}",
+                r.say("Cấp", "Tier"),
+                r.say("xử lý xong", "resolved")
+            ),
+            &t.to_resolve,
+        ));
+    }
+    for c in f.channels.iter().chain(&f.recipients) {
         times.push(spread_row(
             &format!("{}: {}", r.say("Gửi tới", "Delivered to"), c.channel),
             &c.time,
@@ -204,23 +223,102 @@ pub fn files(r: &Report) -> Vec<(String, String)> {
 
     let mut channels = Table::new(&[
         r.say("Kênh", "Channel"),
+        r.say("Người nhận", "Recipient"),
         r.say("Phải gửi", "Owed"),
         r.say("Đã gửi", "Delivered"),
         r.say("Thất bại", "Failed"),
         r.say("Bỏ qua", "Skipped"),
         r.say("Đang chờ", "Pending"),
+        r.say("Trễ", "Late"),
     ]);
     for c in &f.channels {
         channels.push(vec![
             c.channel.clone(),
+            c.recipient
+                .map(|p| p.name(r.vi))
+                .unwrap_or_default()
+                .to_string(),
             c.owed.to_string(),
             c.delivered.to_string(),
             c.failed.to_string(),
             c.skipped.to_string(),
             c.pending.to_string(),
+            c.late.to_string(),
         ]);
     }
     add("deliveries", channels);
+
+    let mut late = Table::new(&[
+        r.say("Báo động", "Alarm"),
+        r.say("Kênh", "Channel"),
+        r.say("Cấp", "Tier"),
+        r.say("Đến hạn", "Due"),
+        r.say("Trễ (s)", "Late by (s)"),
+    ]);
+    for l in &f.late {
+        late.push(vec![
+            l.alarm.to_string(),
+            l.channel.clone(),
+            r.setup.tier_name(l.tier, r.vi),
+            r.time(l.due_ms),
+            seconds(l.after_ms),
+        ]);
+    }
+    add("late-deliveries", late);
+
+    let eq = &f.equipment;
+    let name = |n: &(String, String)| if r.vi { n.0.clone() } else { n.1.clone() };
+    let mut availability = Table::new(&[
+        r.say("Thiết bị", "Device"),
+        r.say("Loại", "Kind"),
+        r.say("Hoạt động (%)", "Up (%)"),
+        r.say("Số lần mất", "Outages"),
+        r.say("Lâu nhất (s)", "Longest (s)"),
+    ]);
+    for d in &eq.devices {
+        availability.push(vec![
+            name(&d.device.names),
+            d.device.kind.name(r.vi).to_string(),
+            format!("{:.2}", d.share() * 100.0),
+            d.outages.to_string(),
+            seconds(d.longest_ms),
+        ]);
+    }
+    add("availability", availability);
+    let mut outages = Table::new(&[
+        r.say("Sự kiện", "Event"),
+        r.say("Thiết bị", "Device"),
+        "Contact ID",
+        r.say("Từ", "From"),
+        r.say("Đến", "Until"),
+        r.say("Trong kỳ (s)", "Within the period (s)"),
+    ]);
+    for o in &eq.longest {
+        outages.push(vec![
+            o.seq.to_string(),
+            name(&o.names),
+            o.code.to_string(),
+            r.time(o.from_ms),
+            o.until_ms.map(|t| r.time(t)).unwrap_or_default(),
+            seconds(o.within_ms),
+        ]);
+    }
+    add("longest-outages", outages);
+    let mut batteries = Table::new(&[
+        r.say("Sự kiện", "Event"),
+        r.say("Cảm biến", "Sensor"),
+        r.say("Báo lúc", "Reported"),
+        r.say("Đã thay", "Replaced"),
+    ]);
+    for b in &eq.batteries {
+        batteries.push(vec![
+            b.seq.to_string(),
+            r.name(&b.sensor),
+            r.time(b.at_ms),
+            b.replaced_at_ms.map(|t| r.time(t)).unwrap_or_default(),
+        ]);
+    }
+    add("low-batteries", batteries);
 
     let mut failed = Table::new(&[
         r.say("Báo động", "Alarm"),
@@ -290,6 +388,34 @@ pub fn files(r: &Report) -> Vec<(String, String)> {
         ]);
     }
     add("arming", arming);
+
+    let mut schedule = Table::new(&[
+        r.say("Khu vực", "Area"),
+        r.say("Lịch bật", "Schedule"),
+        r.say("Ngày", "Day"),
+        r.say("Hạn bật", "Due by"),
+        r.say("Bật lúc", "Armed at"),
+        r.say("Người bật", "Armed by"),
+        r.say("Kết quả", "Result"),
+    ]);
+    for l in &f.schedules {
+        for e in &l.exceptions {
+            let (at, by, result) = match &e.armed {
+                Some((at, who)) => (r.time(*at), who.clone(), r.say("trễ", "late")),
+                None => (String::new(), String::new(), r.say("bỏ sót", "missed")),
+            };
+            schedule.push(vec![
+                r.name(&l.area),
+                l.window.clone(),
+                e.day.to_string(),
+                r.time(e.due_ms),
+                at,
+                by,
+                result.to_string(),
+            ]);
+        }
+    }
+    add("arming-schedule", schedule);
 
     let mut notes = Table::new(&[
         r.say("Sự kiện", "Event"),

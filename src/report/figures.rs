@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::ReportError;
+use super::equipment::Equipment;
 use super::period::Period;
+use super::schedule::ScheduleLine;
+use super::setup::{Recipient, Setup};
 use crate::journal::Journal;
 
 /// Median, 90th percentile and maximum of some durations (ms), with how many there were.
@@ -77,6 +80,8 @@ pub struct AlarmLine {
     pub resolution: String,
     /// The notes.
     pub note: String,
+    /// The highest escalation tier its notice went out at (0: at once only).
+    pub tier: i64,
 }
 
 /// One channel's deliveries for the period's alarms.
@@ -84,6 +89,8 @@ pub struct AlarmLine {
 pub struct ChannelLine {
     /// Channel id.
     pub channel: String,
+    /// Whom it reaches.
+    pub recipient: Option<Recipient>,
     /// Rows owed.
     pub owed: usize,
     /// Delivered (sent or acknowledged by the peer).
@@ -94,8 +101,38 @@ pub struct ChannelLine {
     pub skipped: usize,
     /// Still pending at the end of the journal.
     pub pending: usize,
-    /// From the row's creation to its delivery.
+    /// Delivered later than `[reports] late_delivery_s` after they were due.
+    pub late: usize,
+    /// From when the row was due to its delivery.
     pub time: Spread,
+}
+
+/// A delivery made late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateDelivery {
+    /// Alarm number.
+    pub alarm: i64,
+    /// Channel id.
+    pub channel: String,
+    /// Escalation tier.
+    pub tier: i64,
+    /// Due at, ms.
+    pub due_ms: i64,
+    /// How long after it was due it went, ms.
+    pub after_ms: i64,
+}
+
+/// Response times of the alarms that reached one escalation tier (and no higher).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierLine {
+    /// The tier (0: told at once only).
+    pub tier: i64,
+    /// Alarms.
+    pub alarms: usize,
+    /// Raised to acknowledged.
+    pub to_acknowledge: Spread,
+    /// Raised to resolved.
+    pub to_resolve: Spread,
 }
 
 /// A delivery that failed, or is still owed.
@@ -212,10 +249,23 @@ pub struct Figures {
     pub to_acknowledge: Spread,
     /// Raised to resolved.
     pub to_resolve: Spread,
+    /// The same, by the highest tier each alarm reached.
+    pub by_tier: Vec<TierLine>,
     /// Per channel.
     pub channels: Vec<ChannelLine>,
+    /// Per recipient (the channels' sums).
+    pub recipients: Vec<ChannelLine>,
     /// Deliveries failed or still owed.
     pub failed: Vec<FailedDelivery>,
+    /// Deliveries made late.
+    pub late: Vec<LateDelivery>,
+    /// When the period began before the outbox's retention: deliveries before this
+    /// instant were deleted and are not counted, ms.
+    pub deliveries_kept_from: Option<i64>,
+    /// Availability, outages, batteries.
+    pub equipment: Equipment,
+    /// Arming against each scheduled area's schedule.
+    pub schedules: Vec<ScheduleLine>,
     /// Troubles by code.
     pub troubles: Vec<TroubleLine>,
     /// People's actions.
@@ -322,11 +372,13 @@ async fn arming_of(
 }
 
 /// Reads the figures of `period` from `journal`, texts in Vietnamese when `vi`; `areas`
-/// are the site's areas, for their arming.
+/// are the site's areas, for their arming; `setup` is what the configuration adds.
 pub async fn compute(
     journal: &Journal,
     period: &Period,
     areas: &[String],
+    setup: &Setup,
+    tz: &jiff::tz::TimeZone,
     vi: bool,
 ) -> Result<Figures, ReportError> {
     let pool = journal.pool();
@@ -371,6 +423,7 @@ pub async fn compute(
                 .map_err(db)?
                 .unwrap_or_default(),
             note: r.try_get("note").map_err(db)?,
+            tier: 0,
         });
     }
     let to_acknowledge = Spread::of(
@@ -388,7 +441,7 @@ pub async fn compute(
 
     let deliveries = sqlx::query(
         "SELECT o.alarm_id, o.channel, o.tier, o.state, o.attempts, o.last_error, \
-         o.created_at_ms, o.delivered_at_ms \
+         o.due_at_ms, o.delivered_at_ms, o.event_seq = e.seq AS raised_notice \
          FROM outbox o JOIN events e ON e.alarm_id = o.alarm_id AND e.kind = 'alarm_raised' \
          WHERE e.at_ms >= ? AND e.at_ms < ? ORDER BY o.alarm_id, o.id",
     )
@@ -398,31 +451,70 @@ pub async fn compute(
     .await
     .map_err(db)?;
     let mut channels: BTreeMap<String, (ChannelLine, Vec<i64>)> = BTreeMap::new();
+    let mut recipients: BTreeMap<Recipient, (ChannelLine, Vec<i64>)> = BTreeMap::new();
+    let mut tiers: BTreeMap<i64, i64> = BTreeMap::new();
     let mut failed = Vec::new();
+    let mut late = Vec::new();
     for r in deliveries {
         let channel: String = r.try_get("channel").map_err(db)?;
         let state: String = r.try_get("state").map_err(db)?;
-        let (line, times) = channels.entry(channel.clone()).or_default();
-        line.channel = channel.clone();
-        line.owed += 1;
-        match state.as_str() {
-            "sent" | "acknowledged" => line.delivered += 1,
-            "failed" => line.failed += 1,
-            "skipped" => line.skipped += 1,
-            _ => line.pending += 1,
+        let alarm = r
+            .try_get::<Option<i64>, _>("alarm_id")
+            .map_err(db)?
+            .unwrap_or(0);
+        let tier: i64 = r.try_get("tier").map_err(db)?;
+        let due: i64 = r.try_get("due_at_ms").map_err(db)?;
+        let delivered: Option<i64> = r.try_get("delivered_at_ms").map_err(db)?;
+        let raised_notice = r
+            .try_get::<Option<bool>, _>("raised_notice")
+            .map_err(db)?
+            .unwrap_or(false);
+        if raised_notice && state != "skipped" {
+            let reached = tiers.entry(alarm).or_default();
+            *reached = (*reached).max(tier);
         }
-        let created: i64 = r.try_get("created_at_ms").map_err(db)?;
-        if let Some(done) = r.try_get::<Option<i64>, _>("delivered_at_ms").map_err(db)? {
-            times.push(done - created);
+        let recipient = setup.recipient(&channel);
+        let is_late = delivered.is_some_and(|d| d - due > setup.late_after_ms);
+        for (line, times) in [
+            channels.entry(channel.clone()).or_default(),
+            recipients.entry(recipient).or_default(),
+        ] {
+            line.owed += 1;
+            match state.as_str() {
+                "sent" | "acknowledged" => line.delivered += 1,
+                "failed" => line.failed += 1,
+                "skipped" => line.skipped += 1,
+                _ => line.pending += 1,
+            }
+            if is_late {
+                line.late += 1;
+            }
+            if let Some(done) = delivered {
+                times.push(done - due);
+            }
+        }
+        if let Some((line, _)) = channels.get_mut(&channel) {
+            line.channel = channel.clone();
+            line.recipient = Some(recipient);
+        }
+        if let Some((line, _)) = recipients.get_mut(&recipient) {
+            line.channel = recipient.name(vi).to_string();
+            line.recipient = Some(recipient);
+        }
+        if let Some(done) = delivered.filter(|_| is_late) {
+            late.push(LateDelivery {
+                alarm,
+                channel: channel.clone(),
+                tier,
+                due_ms: due,
+                after_ms: done - due,
+            });
         }
         if state == "failed" || state == "pending" {
             failed.push(FailedDelivery {
-                alarm: r
-                    .try_get::<Option<i64>, _>("alarm_id")
-                    .map_err(db)?
-                    .unwrap_or(0),
+                alarm,
                 channel,
-                tier: r.try_get("tier").map_err(db)?,
+                tier,
                 state,
                 attempts: r.try_get("attempts").map_err(db)?,
                 last_error: r
@@ -432,11 +524,38 @@ pub async fn compute(
             });
         }
     }
-    let channels = channels
-        .into_values()
-        .map(|(mut line, times)| {
-            line.time = Spread::of(times);
-            line
+    let spread_lines = |map: Vec<(ChannelLine, Vec<i64>)>| -> Vec<ChannelLine> {
+        map.into_iter()
+            .map(|(mut line, times)| {
+                line.time = Spread::of(times);
+                line
+            })
+            .collect()
+    };
+    let channels = spread_lines(channels.into_values().collect());
+    let recipients = spread_lines(recipients.into_values().collect());
+    for a in &mut alarms {
+        a.tier = tiers.get(&a.id).copied().unwrap_or(0);
+    }
+    let mut by_tier: BTreeMap<i64, Vec<&AlarmLine>> = BTreeMap::new();
+    for a in &alarms {
+        by_tier.entry(a.tier).or_default().push(a);
+    }
+    let by_tier = by_tier
+        .into_iter()
+        .map(|(tier, list)| TierLine {
+            tier,
+            alarms: list.len(),
+            to_acknowledge: Spread::of(
+                list.iter()
+                    .filter_map(|a| a.acknowledged.as_ref().map(|(_, at)| at - a.raised_at_ms))
+                    .collect(),
+            ),
+            to_resolve: Spread::of(
+                list.iter()
+                    .filter_map(|a| a.resolved.as_ref().map(|(_, at)| at - a.raised_at_ms))
+                    .collect(),
+            ),
         })
         .collect();
 
@@ -533,6 +652,13 @@ pub async fn compute(
     for area in areas {
         arming.push(arming_of(journal, area, from, until).await?);
     }
+    let mut schedules = Vec::new();
+    for (area, schedule) in &setup.schedules {
+        schedules.push(super::schedule::compute(journal, area, schedule, period, tz, until).await?);
+    }
+    let equipment = super::equipment::compute(journal, setup, from, until).await?;
+    let kept_from = last_at.map(|t| t - i64::from(setup.delivery_retention_days) * 86_400_000);
+    let deliveries_kept_from = kept_from.filter(|k| *k > from);
 
     let recorded: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM events WHERE kind = 'evidence_recorded' AND at_ms >= ? AND at_ms < ?",
@@ -576,8 +702,14 @@ pub async fn compute(
         alarms,
         to_acknowledge,
         to_resolve,
+        by_tier,
         channels,
+        recipients,
         failed,
+        late,
+        deliveries_kept_from,
+        equipment,
+        schedules,
         troubles: troubles.into_values().collect(),
         people: people.into_values().collect(),
         notes,

@@ -6,15 +6,22 @@
 //! is dated by the journal's last event (its sequence number, time and hash), not by the
 //! clock, so a printed copy can be checked against the journal later.
 
+pub mod chart;
 pub mod csv;
+pub mod document;
+pub mod equipment;
 pub mod figures;
 pub mod html;
+pub mod pdf;
 pub mod period;
+pub mod schedule;
+pub mod setup;
 
 use jiff::tz::TimeZone;
 
 pub use figures::Figures;
 pub use period::Period;
+pub use setup::Setup;
 
 /// What went wrong making a report.
 #[derive(Debug)]
@@ -61,6 +68,8 @@ pub struct Report {
     pub names: std::collections::BTreeMap<String, String>,
     /// The figures.
     pub figures: Figures,
+    /// What the configuration told it (tier names, schedules).
+    pub setup: Setup,
 }
 
 impl Report {
@@ -68,13 +77,14 @@ impl Report {
     pub async fn make(
         journal: &crate::journal::Journal,
         site: &crate::engine::Site,
+        setup: Setup,
         tz: TimeZone,
         period: Period,
         made_by: &str,
         vi: bool,
     ) -> Result<Report, ReportError> {
         let areas: Vec<String> = site.areas.keys().cloned().collect();
-        let figures = figures::compute(journal, &period, &areas, vi).await?;
+        let figures = figures::compute(journal, &period, &areas, &setup, &tz, vi).await?;
         let pick = |n: &crate::engine::site::Names| if vi { n.vi.clone() } else { n.en.clone() };
         let mut names = std::collections::BTreeMap::new();
         for a in site.areas.values() {
@@ -82,6 +92,9 @@ impl Report {
         }
         for z in site.zones.values() {
             names.insert(z.id.clone(), pick(&z.names));
+        }
+        for s in site.sensors.values() {
+            names.entry(s.id.clone()).or_insert_with(|| pick(&s.names));
         }
         Ok(Report {
             site_name: site.name.clone(),
@@ -91,6 +104,7 @@ impl Report {
             tz,
             names,
             figures,
+            setup,
         })
     }
 

@@ -77,6 +77,10 @@ pub struct PageState {
     pub keypads: tokio::sync::Mutex<HashMap<String, crate::keypad::Keypad>>,
     /// Cookies get `Secure` (the page is served over TLS).
     pub secure: bool,
+    /// What reports take from the configuration.
+    pub report_setup: crate::report::Setup,
+    /// The reports' settings (the PDF's fonts).
+    pub reports: crate::config::Reports,
 }
 
 impl PageState {
@@ -104,6 +108,8 @@ impl PageState {
             engine,
             keypads: tokio::sync::Mutex::new(HashMap::new()),
             secure: config.web.as_ref().is_some_and(|w| w.tls.is_some()),
+            report_setup: crate::report::Setup::from_config(config),
+            reports: config.reports.clone(),
         }
     }
 

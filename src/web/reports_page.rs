@@ -118,6 +118,7 @@ async fn make(page: &PageState, who: &Who, period: Period) -> Result<Report, Str
     Report::make(
         &page.journal,
         &page.site,
+        page.report_setup.clone(),
         page.clock.tz.clone(),
         period,
         &who.user,
@@ -188,6 +189,7 @@ async fn reports(
                         ]
                     })
                     .collect();
+                view.downloads.push(("pdf".into(), "PDF".into()));
                 view.downloads.push(("html".into(), "HTML".into()));
                 for (name, _) in crate::report::csv::files(&report) {
                     let table = name
@@ -202,6 +204,44 @@ async fn reports(
         },
     }
     html(view)
+}
+
+/// The report in `format` (`pdf`, `html`, or a CSV table's name): its file name, type and
+/// bytes; `None` for a format it has not. The PDF is drawn off the async threads.
+async fn render(
+    page: &PageState,
+    report: Report,
+    format: &str,
+) -> Result<Option<(String, &'static str, Vec<u8>)>, String> {
+    let stem = report.file_stem();
+    match format {
+        "pdf" => {
+            let reports = page.reports.clone();
+            let body = tokio::task::spawn_blocking(move || {
+                let fonts = crate::report::pdf::Fonts::load(&reports)?;
+                crate::report::pdf::render(&report, &fonts)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            Ok(Some((format!("{stem}.pdf"), "application/pdf", body)))
+        }
+        "html" => {
+            let body = crate::report::html::render(&report).map_err(|e| e.to_string())?;
+            Ok(Some((
+                format!("{stem}.html"),
+                "text/html; charset=utf-8",
+                body.into_bytes(),
+            )))
+        }
+        table => {
+            let wanted = format!("{stem}-{table}.csv");
+            Ok(crate::report::csv::files(&report)
+                .into_iter()
+                .find(|(n, _)| *n == wanted)
+                .map(|(name, body)| (name, "text/csv; charset=utf-8", body.into_bytes())))
+        }
+    }
 }
 
 async fn download(
@@ -235,53 +275,17 @@ async fn download(
             );
         }
     };
+    let fail = |status, text: &str| message(page, &who, status, text, "/reports");
     let report = match make(page, &who, period).await {
         Ok(r) => r,
-        Err(e) => {
-            return message(
-                page,
-                &who,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &e,
-                "/reports",
-            );
-        }
+        Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, &e),
     };
-    let (name, content_type, body) = if q.format == "html" {
-        match crate::report::html::render(&report) {
-            Ok(body) => (
-                format!("{}.html", report.file_stem()),
-                "text/html; charset=utf-8",
-                body,
-            ),
-            Err(e) => {
-                return message(
-                    page,
-                    &who,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &e.to_string(),
-                    "/reports",
-                );
-            }
-        }
-    } else {
-        let wanted = format!("{}-{}.csv", report.file_stem(), q.format);
-        match crate::report::csv::files(&report)
-            .into_iter()
-            .find(|(n, _)| *n == wanted)
-        {
-            Some((name, body)) => (name, "text/csv; charset=utf-8", body),
-            None => {
-                return message(
-                    page,
-                    &who,
-                    StatusCode::NOT_FOUND,
-                    t.report_choose,
-                    "/reports",
-                );
-            }
-        }
+    let made = match render(page, report, &q.format).await {
+        Ok(Some(made)) => made,
+        Ok(None) => return fail(StatusCode::NOT_FOUND, t.report_choose),
+        Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, &e),
     };
+    let (name, content_type, body) = made;
     page.audit(crate::engine::AuditEntry {
         at: crate::engine::Timestamp::default(),
         user: who.user.clone(),

@@ -1,0 +1,135 @@
+//! Arming against each area's schedule (`[[areas]] arm_schedule`): for every day of the
+//! period whose window has begun (and whose grace has passed), whether the area was armed
+//! on time (armed when the grace ran out), late (armed later within the window: when and
+//! by whom), or missed (not armed at all in the window).
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use super::ReportError;
+use super::period::Period;
+use super::setup::Schedule;
+use crate::journal::Journal;
+
+/// One day's window that was not armed on time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateArming {
+    /// The day the window began (site time).
+    pub day: Date,
+    /// When it should have been armed, ms.
+    pub due_ms: i64,
+    /// When it was armed, and by whom; `None` when it was missed.
+    pub armed: Option<(i64, String)>,
+}
+
+/// An area's arming against its schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleLine {
+    /// Area id.
+    pub area: String,
+    /// The schedule, as written.
+    pub window: String,
+    /// Windows counted.
+    pub windows: usize,
+    /// Armed on time.
+    pub on_time: usize,
+    /// Armed late, and missed, each with its day.
+    pub exceptions: Vec<LateArming>,
+}
+
+impl ScheduleLine {
+    /// How many were late (armed after the grace).
+    pub fn late(&self) -> usize {
+        self.exceptions.iter().filter(|e| e.armed.is_some()).count()
+    }
+
+    /// How many were missed.
+    pub fn missed(&self) -> usize {
+        self.exceptions.iter().filter(|e| e.armed.is_none()).count()
+    }
+}
+
+/// The instant `minutes` after midnight of `day` in `tz`, ms.
+fn at(day: Date, minutes: u32, tz: &TimeZone) -> Option<i64> {
+    let h = i8::try_from(minutes / 60).ok()?;
+    let m = i8::try_from(minutes % 60).ok()?;
+    day.at(h, m, 0, 0)
+        .to_zoned(tz.clone())
+        .ok()
+        .map(|z| z.timestamp().as_millisecond())
+}
+
+/// The schedule's figures for `area` over `period`, counting windows whose grace ended
+/// before `until` (the end of the period or of the journal).
+pub async fn compute(
+    journal: &Journal,
+    area: &str,
+    schedule: &Schedule,
+    period: &Period,
+    tz: &TimeZone,
+    until: i64,
+) -> Result<ScheduleLine, ReportError> {
+    let changes: Vec<(String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT kind, at_ms, user_name FROM events WHERE area = ? \
+         AND kind IN ('armed', 'disarmed') AND at_ms < ? ORDER BY seq",
+    )
+    .bind(area)
+    .bind(until)
+    .fetch_all(journal.pool())
+    .await
+    .map_err(|e| ReportError::Journal(e.to_string()))?;
+    let w = schedule.window;
+    let mut line = ScheduleLine {
+        area: area.to_string(),
+        window: format!(
+            "{:02}:{:02}-{:02}:{:02}",
+            w.start_min / 60,
+            w.start_min % 60,
+            w.end_min / 60,
+            w.end_min % 60
+        ),
+        windows: 0,
+        on_time: 0,
+        exceptions: Vec::new(),
+    };
+    let armed_at = |t: i64| -> bool {
+        changes
+            .iter()
+            .rev()
+            .find(|(_, at, _)| *at <= t)
+            .is_some_and(|(kind, ..)| kind == "armed")
+    };
+    let mut day = period.first_day;
+    while day <= period.last_day {
+        let Some(start) = at(day, w.start_min, tz) else {
+            break;
+        };
+        let end = start + i64::from(w.length_min()) * 60_000;
+        let due = start + i64::from(schedule.grace_min) * 60_000;
+        if due >= until || start < period.from_ms {
+            if due >= until {
+                break;
+            }
+        } else {
+            line.windows += 1;
+            if armed_at(due) {
+                line.on_time += 1;
+            } else {
+                let armed = changes
+                    .iter()
+                    .find(|(kind, at, _)| kind == "armed" && *at > due && *at < end)
+                    .map(|(_, at, who)| (*at, who.clone().unwrap_or_default()));
+                line.exceptions.push(LateArming {
+                    day,
+                    due_ms: due,
+                    armed,
+                });
+            }
+        }
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    Ok(line)
+}
