@@ -46,10 +46,12 @@
 //! - [`gpio`] — wired contacts, tamper loops and keyswitches in, sirens and lights out,
 //!   behind the [`gpio::GpioBackend`] trait (rppal on a Pi, simulated elsewhere).
 //! - [`report`] — the periodic security review's report (month, quarter, assessment year)
-//!   from the journal alone, as printable HTML and CSV.
+//!   from the journal alone: figures, one document drawn as printable HTML (SVG charts) and
+//!   PDF (krilla), and CSV tables. [`runtime`] mails the scheduled ones through the outbox.
 //! - [`shared_state`] — one way to lock the records tasks share.
 //! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
-//! - [`cli`] — `picket run | check-config | verify-journal | user | alarm | demo | bench`.
+//! - [`cli`] — `picket run | check-config | verify-journal | user | alarm | report | demo |
+//!   bench`.
 
 pub mod backoff;
 pub mod channels;

@@ -536,3 +536,43 @@ fn only_burglary_zones_may_be_bypassed_automatically() {
     );
     assert!(config::parse_str(&text).is_ok());
 }
+
+#[test]
+fn report_settings_name_what_is_wrong() {
+    let text = BASE.replace(
+        "name = \"Kho\"\n",
+        "name = \"Kho\"\narm_schedule = \"22h-6h\"\n",
+    ) + "\n[[channels]]\nid = \"hook\"\ntype = \"webhook\"\nurl = \"https://example.vn/h\"\n\
+           secret = \"0123456789abcdef\"\n\n\
+           [reports]\nfont = \"/nonexistent/font.ttf\"\nlate_delivery_s = 0\n\
+           monthly = { channels = [\"hook\"], at = \"7:00\" }\n\
+           quarterly = { channels = [\"nobody\"] }\n";
+    let issue = issue_at(&text, "areas[0].arm_schedule");
+    assert!(issue.message.contains("HH:MM-HH:MM"), "{issue}");
+    assert_eq!(issue.location.unwrap().line, line_of(&text, "arm_schedule"));
+    assert!(
+        issue_at(&text, "reports.font")
+            .message
+            .contains("fonts-dejavu-core")
+    );
+    assert!(
+        issue_at(&text, "reports.late_delivery_s")
+            .message
+            .contains("1..=3600")
+    );
+    assert!(
+        issue_at(&text, "reports.monthly.at")
+            .message
+            .contains("HH:MM")
+    );
+    assert!(
+        issue_at(&text, "reports.monthly.channels[0]")
+            .message
+            .contains("only by email")
+    );
+    assert!(
+        issue_at(&text, "reports.quarterly.channels[0]")
+            .message
+            .contains("unknown channel `nobody`")
+    );
+}

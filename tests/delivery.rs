@@ -324,6 +324,96 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_months_report_arrives_by_mail_as_a_pdf_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, ca) = certs(dir.path());
+    let saved = dir.path().join("received");
+    std::fs::create_dir_all(&saved).unwrap();
+    let mut smtp = Peer::start(
+        "smtp_receiver.py",
+        &[
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+            saved.to_str().unwrap(),
+        ],
+    )
+    .await;
+    // Due at midnight on the first: last month's report is owed as soon as picket starts.
+    let config = site(
+        dir.path(),
+        &format!(
+            "[[channels]]\nid = \"mail\"\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             security = \"starttls\"\nca_file = \"{}\"\nusername = \"picket\"\n\
+             password = \"s3cret\"\nfrom = \"Picket <picket@songhong.vn>\"\n\
+             to = [\"giamdoc@songhong.vn\"]\n\n\
+             [escalation]\ntiers = [{{ name = \"security\", delay_s = 0, channels = [\"mail\"] }}]\n\n\
+             [reports]\nmonthly = {{ channels = [\"mail\"], at = \"00:00\" }}\n",
+            smtp.port,
+            ca.display()
+        ),
+    );
+    let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
+    let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
+    let last_month = today.first_of_month().yesterday().unwrap();
+    let (first, last) = (last_month.first_of_month(), last_month);
+    let picket = Picket::start(config.clone()).await;
+    let mail = smtp.next(PATIENCE).await;
+    let subject = mail["subject"].as_str().unwrap();
+    let label = format!("Tháng {}/{}", last_month.month(), last_month.year());
+    assert!(
+        subject.contains("Báo cáo") && subject.contains(&format!("Báo cáo an ninh {label}")),
+        "{subject}"
+    );
+    let name = format!("picket-report-{first}-{last}.pdf");
+    assert_eq!(mail["attachments"][0]["filename"], name.as_str(), "{mail}");
+    assert_eq!(mail["attachments"][0]["content_type"], "application/pdf");
+    assert!(mail["text"].as_str().unwrap().contains(&name), "{mail}");
+    // The PDF is the report: poppler reads the site and the month in it.
+    let text = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(saved.join(&name))
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) runs");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Báo cáo an ninh — Nhà máy Sông Hồng") && text.contains(&label),
+        "{text}"
+    );
+    let journal = journal(dir.path()).await;
+    wait_for("the report's row marked sent", async || {
+        let rows = journal.deliveries(Some("mail")).await.unwrap();
+        rows.len() == 1 && rows[0].state == DeliveryState::Sent
+    })
+    .await;
+    picket.stop().await;
+
+    // Once: the schedule the daemon runs finds nothing more owed, at any later hour.
+    let (tx, _rx) = tokio::sync::watch::channel(0);
+    let schedule =
+        picket::runtime::scheduled_reports::ReportSchedule::new(&config, journal.clone(), tx)
+            .unwrap();
+    let (queued, next) = schedule
+        .queue_due(jiff::Timestamp::now().as_millisecond())
+        .await
+        .unwrap();
+    assert!(queued.is_empty(), "{queued:?}");
+    let next_first = today
+        .first_of_month()
+        .checked_add(jiff::Span::new().months(1))
+        .unwrap();
+    assert_eq!(
+        next,
+        next_first
+            .to_zoned(tz)
+            .unwrap()
+            .timestamp()
+            .as_millisecond()
+    );
+    smtp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upstream_broker_gets_every_alarm_with_qos1_across_its_restart() {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
     let dir = tempfile::tempdir().unwrap();

@@ -137,6 +137,7 @@ pub fn subject(n: &Notice) -> String {
         NoticeKind::AlarmUpdate => ("Cập nhật báo động", "Alarm update"),
         NoticeKind::Event => ("Sự kiện", "Event"),
         NoticeKind::Test => ("Kiểm tra định kỳ", "Periodic test"),
+        NoticeKind::Report => ("Báo cáo", "Report"),
     };
     format!(
         "[{}] {vi}: {} / {en}: {}",
@@ -146,6 +147,9 @@ pub fn subject(n: &Notice) -> String {
 
 /// Plain-text body in both languages.
 pub fn text(d: &Delivery, n: &Notice) -> String {
+    if n.kind == NoticeKind::Report {
+        return report_text(d, n);
+    }
     let e = &n.event;
     let place = [e.area.as_deref(), e.zone.as_deref()]
         .into_iter()
@@ -202,6 +206,49 @@ pub fn text(d: &Delivery, n: &Notice) -> String {
     out
 }
 
+/// A scheduled report's body: what it is, what is attached, and how to check a printed
+/// copy against the journal.
+fn report_text(d: &Delivery, n: &Notice) -> String {
+    let files: Vec<&str> = n.attachments.iter().map(|a| a.name.as_str()).collect();
+    format!(
+        "{vi}\n\
+         Cơ sở: {site}, {address}\n\
+         Tệp đính kèm: {files}\n\
+         Số liệu tính đến sự kiện #{seq} của nhật ký ({at} UTC).\n\
+         \n\
+         {en}\n\
+         Site: {site}, {address}\n\
+         Attached: {files}\n\
+         Figures as of the journal's event #{seq} ({at} UTC).\n\
+         \n\
+         Mã tin / Message id: {id}\n",
+        vi = n.event.message_vi,
+        en = n.event.message_en,
+        site = n.site.name,
+        address = n.site.address,
+        files = files.join(", "),
+        seq = n.event.seq,
+        at = n.event.at,
+        id = d.message_id,
+    )
+}
+
+/// The notice's own attachments (a report's PDF), decoded.
+fn attachments(n: &Notice) -> Result<Vec<(String, ContentType, Vec<u8>)>, String> {
+    use base64::Engine as _;
+    n.attachments
+        .iter()
+        .map(|a| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(&a.base64)
+                .map_err(|e| format!("attachment {}: {e}", a.name))?;
+            let kind = ContentType::parse(&a.content_type)
+                .map_err(|e| format!("attachment {}: {e}", a.name))?;
+            Ok((a.name.clone(), kind, bytes))
+        })
+        .collect()
+}
+
 impl EmailDelivery {
     fn message(
         &self,
@@ -223,13 +270,18 @@ impl EmailDelivery {
         let body = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
             .body(text(d, n));
-        let built = if snapshots.is_empty() {
+        let mut files = attachments(n)
+            .map_err(|e| DeliveryError::refused(format!("email {}: {e}", self.id)))?;
+        for (name, bytes) in snapshots {
+            let jpeg = ContentType::parse("image/jpeg").unwrap_or(ContentType::TEXT_PLAIN);
+            files.push((name, jpeg, bytes));
+        }
+        let built = if files.is_empty() {
             builder.singlepart(body)
         } else {
             let mut parts = MultiPart::mixed().singlepart(body);
-            for (name, bytes) in snapshots {
-                let jpeg = ContentType::parse("image/jpeg").unwrap_or(ContentType::TEXT_PLAIN);
-                parts = parts.singlepart(Attachment::new(name).body(bytes, jpeg));
+            for (name, kind, bytes) in files {
+                parts = parts.singlepart(Attachment::new(name).body(bytes, kind));
             }
             builder.multipart(parts)
         };

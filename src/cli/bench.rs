@@ -42,6 +42,13 @@ pub struct BenchArgs {
     /// events, memory.
     #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras"])]
     web: bool,
+    /// Run the report benchmark instead: an assessment year's report (PDF, HTML, CSV) on
+    /// 1,000,000 events against one `SELECT count(*)` pass, time and peak memory.
+    #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web"])]
+    report: bool,
+    /// The report benchmark's baseline child: counts a journal's events.
+    #[arg(long, hide = true)]
+    count_events: Option<PathBuf>,
     /// Alarms in the delivery benchmark.
     #[arg(long, default_value_t = 1000)]
     alarms: usize,
@@ -113,6 +120,15 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         eprintln!("cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
+    if let Some(journal) = &args.count_events {
+        return match super::bench_report::count_events(journal).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("count failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.cameras {
         return match super::bench_cameras::run().await {
             Ok(()) => ExitCode::SUCCESS,
@@ -122,8 +138,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             }
         };
     }
-    if args.mqtt || args.delivery || args.web {
-        let result = if args.web {
+    if args.mqtt || args.delivery || args.web || args.report {
+        let result = if args.report {
+            super::bench_report::run(&dir).await
+        } else if args.web {
             super::bench_web::run(&dir).await
         } else if args.mqtt {
             super::bench_mqtt::run(&dir, args.observations.max(1000)).await

@@ -6,6 +6,7 @@ mod bench;
 mod bench_cameras;
 mod bench_delivery;
 mod bench_mqtt;
+mod bench_report;
 mod bench_web;
 mod demo;
 mod report;

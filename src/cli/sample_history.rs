@@ -15,10 +15,15 @@ pub const PEOPLE: [&str; 3] = ["lan", "minh", "quang"];
 
 /// The `i`-th event of the sample, at `start + i` seconds, on the site's sensors in turn.
 pub fn sample_event(site: &Site, i: usize, start: Timestamp) -> Event {
+    sample_event_every(site, i, start, 1000)
+}
+
+/// The `i`-th event of the sample, `step_ms` after the one before.
+fn sample_event_every(site: &Site, i: usize, start: Timestamp, step_ms: i64) -> Event {
     let sensors: Vec<_> = site.sensors.values().collect();
     let sensor = sensors.get(i % sensors.len().max(1));
     let zone = sensor.and_then(|s| site.zones.get(&s.zone));
-    let at = Timestamp(start.0 + i64::try_from(i).unwrap_or(i64::MAX) * 1000);
+    let at = Timestamp(start.0 + i64::try_from(i).unwrap_or(i64::MAX) * step_ms);
     let mut event = Event {
         at,
         kind: EventKind::SensorChanged,
@@ -85,18 +90,31 @@ pub fn sample_event(site: &Site, i: usize, start: Timestamp) -> Event {
     event
 }
 
-/// Appends `count` sample events, `BATCH` to a transaction.
+/// Appends `count` sample events, one a second, `BATCH` to a transaction.
 pub async fn write_sample_history(
     writer: &mut Writer,
     site: &Site,
     count: usize,
     start: Timestamp,
 ) -> Result<(), JournalError> {
+    write_sample_history_every(writer, site, count, start, 1000).await
+}
+
+/// Appends `count` sample events, `step_ms` apart (a year's worth, for reports).
+pub async fn write_sample_history_every(
+    writer: &mut Writer,
+    site: &Site,
+    count: usize,
+    start: Timestamp,
+    step_ms: i64,
+) -> Result<(), JournalError> {
     let mut i = 0;
     while i < count {
         let end = (i + BATCH).min(count);
         let outcome = Outcome {
-            events: (i..end).map(|n| sample_event(site, n, start)).collect(),
+            events: (i..end)
+                .map(|n| sample_event_every(site, n, start, step_ms))
+                .collect(),
             ..Outcome::default()
         };
         writer.commit(&[&outcome]).await?;

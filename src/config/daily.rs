@@ -12,6 +12,16 @@ pub fn time_of_day(text: &str) -> Result<u32, String> {
     Ok(h * 60 + m)
 }
 
+/// The instant `minutes` after midnight of `day` in `tz`, ms.
+pub fn instant(day: jiff::civil::Date, minutes: u32, tz: &jiff::tz::TimeZone) -> Option<i64> {
+    let h = i8::try_from(minutes / 60).ok()?;
+    let m = i8::try_from(minutes % 60).ok()?;
+    day.at(h, m, 0, 0)
+        .to_zoned(tz.clone())
+        .ok()
+        .map(|z| z.timestamp().as_millisecond())
+}
+
 /// A window of each day, from `start` to `end` minutes after midnight; it crosses
 /// midnight when `end` is not after `start`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +38,11 @@ impl DailyWindow {
         let (start, end) = text.split_once('-').ok_or_else(|| {
             format!("`{text}` is not a window; write HH:MM-HH:MM, e.g. 22:00-06:00")
         })?;
-        let (start_min, end_min) = (time_of_day(start)?, time_of_day(end)?);
+        let within = |e: String| format!("`{text}`: {e}; the window is HH:MM-HH:MM");
+        let (start_min, end_min) = (
+            time_of_day(start).map_err(within)?,
+            time_of_day(end).map_err(within)?,
+        );
         if start_min == end_min {
             return Err(format!("`{text}` starts and ends at the same time"));
         }

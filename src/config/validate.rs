@@ -304,6 +304,19 @@ fn check_reports(config: &Config, problems: &mut Vec<Problem>) {
         3600,
         problems,
     );
+    let scheduled = reports.monthly.is_some() || reports.quarterly.is_some();
+    for (key, font) in [("font", &reports.font), ("bold_font", &reports.bold_font)] {
+        if scheduled && !font.is_file() {
+            problems.push((
+                format!("reports.{key}"),
+                format!(
+                    "{} is not a font file; scheduled reports are PDFs set in it \
+                     (install fonts-dejavu-core, or name another TrueType font)",
+                    font.display()
+                ),
+            ));
+        }
+    }
     for (key, scheduled) in [
         ("monthly", &reports.monthly),
         ("quarterly", &reports.quarterly),

@@ -24,6 +24,9 @@ pub enum NoticeKind {
     Event,
     /// The periodic test report.
     Test,
+    /// A scheduled security review report (`[reports] monthly`, `quarterly`), its PDF
+    /// attached.
+    Report,
 }
 
 /// The site, so a recipient with many sites knows which one speaks.
@@ -188,6 +191,21 @@ pub struct Notice {
     /// Evidence (clips, snapshots) from the cameras covering the alarm's zone.
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// Files that go with it (a scheduled report's PDF), kept in the row so that a retry
+    /// after a restart sends the same bytes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file carried by a notice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// The bytes, base64 (standard alphabet, padded).
+    pub base64: String,
 }
 
 /// Milliseconds since the epoch as RFC 3339 UTC.

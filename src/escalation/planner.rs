@@ -62,6 +62,7 @@ impl Planner {
             alarm,
             event: EventInfo::of(event),
             evidence,
+            attachments: Vec::new(),
         };
         serde_json::to_string(&notice).unwrap_or_default()
     }

@@ -223,22 +223,7 @@ pub(super) async fn apply(
     for op in ops {
         match op {
             OutboxOp::Enqueue(d) => {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, \
-                     tier, due_at_ms, state, payload_json, created_at_ms, updated_at_ms) \
-                     VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-                )
-                .bind(&d.message_id)
-                .bind(&d.channel)
-                .bind(d.alarm_id)
-                .bind(d.event_seq)
-                .bind(i64::from(d.tier))
-                .bind(d.due_at_ms)
-                .bind(&d.payload_json)
-                .bind(now_ms)
-                .bind(now_ms)
-                .execute(&mut *conn)
-                .await?;
+                insert(&mut *conn, d, now_ms).await?;
             }
             OutboxOp::SkipNotDue {
                 alarm_id,
@@ -312,7 +297,51 @@ pub(super) async fn apply(
     Ok(())
 }
 
+/// Inserts a new pending row unless one with its `message_id` exists.
+async fn insert<'e>(
+    exec: impl sqlx::SqliteExecutor<'e>,
+    d: &NewDelivery,
+    now_ms: i64,
+) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, tier, \
+         due_at_ms, state, payload_json, created_at_ms, updated_at_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+    )
+    .bind(&d.message_id)
+    .bind(&d.channel)
+    .bind(d.alarm_id)
+    .bind(d.event_seq)
+    .bind(i64::from(d.tier))
+    .bind(d.due_at_ms)
+    .bind(&d.payload_json)
+    .bind(now_ms)
+    .bind(now_ms)
+    .execute(exec)
+    .await
+}
+
 impl Journal {
+    /// Queues a delivery that comes from no engine event (a scheduled report), once: a row
+    /// with its `message_id` already there, delivered or not, is left alone. Returns
+    /// whether it was queued now.
+    pub async fn enqueue_once(&self, d: &NewDelivery, now_ms: i64) -> Result<bool, JournalError> {
+        let done = insert(self.pool(), d, now_ms)
+            .await
+            .map_err(|e| self.err("queueing a delivery", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Whether a delivery with this `message_id` was ever queued (and not yet purged).
+    pub async fn has_delivery(&self, message_id: &str) -> Result<bool, JournalError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM outbox WHERE message_id = ?")
+            .bind(message_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| self.err("reading the outbox", e))?;
+        Ok(found.is_some())
+    }
+
     /// The channel's next delivery in order (earliest due, then oldest), due or not.
     pub async fn next_delivery(&self, channel: &str) -> Result<Option<Delivery>, JournalError> {
         let row: Option<DeliveryRow> = sqlx::query_as(select_deliveries!(

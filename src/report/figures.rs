@@ -320,44 +320,36 @@ fn db(e: sqlx::Error) -> ReportError {
     ReportError::Journal(e.to_string())
 }
 
+/// Every area's arming and disarming before `until`, oldest first: (area, kind, at, who).
+/// One pass over the `kind` index, shared by the arming figures and the schedule.
+pub type ArmingChanges = Vec<(String, String, i64, Option<String>)>;
+
+async fn arming_changes(journal: &Journal, until: i64) -> Result<ArmingChanges, ReportError> {
+    sqlx::query_as(
+        "SELECT area, kind, at_ms, user_name FROM events INDEXED BY events_kind \
+         WHERE kind IN ('armed', 'disarmed') AND area IS NOT NULL AND at_ms < ? ORDER BY seq",
+    )
+    .bind(until)
+    .fetch_all(journal.pool())
+    .await
+    .map_err(db)
+}
+
 /// How long `area` was armed in `[from, until)`, from its `armed` and `disarmed` events
 /// (the last one before the period says how it began).
-async fn arming_of(
-    journal: &Journal,
-    area: &str,
-    from: i64,
-    until: i64,
-) -> Result<ArmingLine, ReportError> {
-    let pool = journal.pool();
-    let before: Option<String> = sqlx::query_scalar(
-        "SELECT kind FROM events WHERE area = ? AND kind IN ('armed', 'disarmed') AND at_ms < ? \
-         ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(area)
-    .bind(from)
-    .fetch_optional(pool)
-    .await
-    .map_err(db)?;
-    let changes: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT kind, at_ms FROM events WHERE area = ? AND kind IN ('armed', 'disarmed') \
-         AND at_ms >= ? AND at_ms < ? ORDER BY seq",
-    )
-    .bind(area)
-    .bind(from)
-    .bind(until)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+fn arming_of(changes: &ArmingChanges, area: &str, from: i64, until: i64) -> ArmingLine {
     let mut line = ArmingLine {
         area: area.to_string(),
         of_ms: until - from,
         ..ArmingLine::default()
     };
-    let mut armed_since = (before.as_deref() == Some("armed")).then_some(from);
-    for (kind, at) in changes {
+    let mine = changes.iter().filter(|c| c.0 == area);
+    let before = mine.clone().rfind(|c| c.2 < from).map(|c| c.1.as_str());
+    let mut armed_since = (before == Some("armed")).then_some(from);
+    for (_, kind, at, _) in mine.filter(|c| c.2 >= from && c.2 < until) {
         if kind == "armed" {
             line.closings += 1;
-            armed_since.get_or_insert(at);
+            armed_since.get_or_insert(*at);
         } else {
             line.openings += 1;
             if let Some(since) = armed_since.take() {
@@ -368,7 +360,7 @@ async fn arming_of(
     if let Some(since) = armed_since {
         line.armed_ms += until - since;
     }
-    Ok(line)
+    line
 }
 
 /// Reads the figures of `period` from `journal`, texts in Vietnamese when `vi`; `areas`
@@ -648,14 +640,18 @@ pub async fn compute(
         .map_err(db)?;
     // A period still running is counted up to the journal's last event.
     let until = to.min(last_at.map_or(from, |t| (t + 1).max(from)));
-    let mut arming = Vec::with_capacity(areas.len());
-    for area in areas {
-        arming.push(arming_of(journal, area, from, until).await?);
-    }
-    let mut schedules = Vec::new();
-    for (area, schedule) in &setup.schedules {
-        schedules.push(super::schedule::compute(journal, area, schedule, period, tz, until).await?);
-    }
+    let changes = arming_changes(journal, until).await?;
+    let arming = areas
+        .iter()
+        .map(|area| arming_of(&changes, area, from, until))
+        .collect();
+    let schedules = setup
+        .schedules
+        .iter()
+        .map(|(area, schedule)| {
+            super::schedule::compute(&changes, area, schedule, period, tz, until)
+        })
+        .collect();
     let equipment = super::equipment::compute(journal, setup, from, until).await?;
     let kept_from = last_at.map(|t| t - i64::from(setup.delivery_retention_days) * 86_400_000);
     let deliveries_kept_from = kept_from.filter(|k| *k > from);

@@ -1,8 +1,9 @@
 //! Reports for the periodic security reviews that Vietnam's industrial-zone enterprises
 //! hold (monthly, quarterly, and the assessment year of Circular 124/2021/TT-BCA): what
 //! happened at the gate, how fast it was handled, who did what, and whether the journal
-//! still holds, computed only from the journal and written as printable HTML and as CSV
-//! (one file per table). The same journal and period give byte-identical files: a report
+//! still holds, whether the equipment worked, computed only from the journal and written
+//! as PDF, as printable HTML and as CSV (one file per table). The same journal and period
+//! give byte-identical HTML and CSV: a report
 //! is dated by the journal's last event (its sequence number, time and hash), not by the
 //! clock, so a printed copy can be checked against the journal later.
 

@@ -6,10 +6,8 @@
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-use super::ReportError;
 use super::period::Period;
 use super::setup::Schedule;
-use crate::journal::Journal;
 
 /// One day's window that was not armed on time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,35 +47,21 @@ impl ScheduleLine {
     }
 }
 
-/// The instant `minutes` after midnight of `day` in `tz`, ms.
-fn at(day: Date, minutes: u32, tz: &TimeZone) -> Option<i64> {
-    let h = i8::try_from(minutes / 60).ok()?;
-    let m = i8::try_from(minutes % 60).ok()?;
-    day.at(h, m, 0, 0)
-        .to_zoned(tz.clone())
-        .ok()
-        .map(|z| z.timestamp().as_millisecond())
-}
-
 /// The schedule's figures for `area` over `period`, counting windows whose grace ended
 /// before `until` (the end of the period or of the journal).
-pub async fn compute(
-    journal: &Journal,
+pub fn compute(
+    changes: &super::figures::ArmingChanges,
     area: &str,
     schedule: &Schedule,
     period: &Period,
     tz: &TimeZone,
     until: i64,
-) -> Result<ScheduleLine, ReportError> {
-    let changes: Vec<(String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT kind, at_ms, user_name FROM events WHERE area = ? \
-         AND kind IN ('armed', 'disarmed') AND at_ms < ? ORDER BY seq",
-    )
-    .bind(area)
-    .bind(until)
-    .fetch_all(journal.pool())
-    .await
-    .map_err(|e| ReportError::Journal(e.to_string()))?;
+) -> ScheduleLine {
+    let changes: Vec<(&str, i64, Option<&str>)> = changes
+        .iter()
+        .filter(|c| c.0 == area)
+        .map(|c| (c.1.as_str(), c.2, c.3.as_deref()))
+        .collect();
     let w = schedule.window;
     let mut line = ScheduleLine {
         area: area.to_string(),
@@ -92,16 +76,17 @@ pub async fn compute(
         on_time: 0,
         exceptions: Vec::new(),
     };
+    // The changes are in journal order, which is time order: search, do not scan.
+    let after = |t: i64| changes.partition_point(|(_, at, _)| *at <= t);
     let armed_at = |t: i64| -> bool {
-        changes
-            .iter()
-            .rev()
-            .find(|(_, at, _)| *at <= t)
-            .is_some_and(|(kind, ..)| kind == "armed")
+        after(t)
+            .checked_sub(1)
+            .and_then(|i| changes.get(i))
+            .is_some_and(|(kind, ..)| *kind == "armed")
     };
     let mut day = period.first_day;
     while day <= period.last_day {
-        let Some(start) = at(day, w.start_min, tz) else {
+        let Some(start) = crate::config::daily::instant(day, w.start_min, tz) else {
             break;
         };
         let end = start + i64::from(w.length_min()) * 60_000;
@@ -116,9 +101,12 @@ pub async fn compute(
                 line.on_time += 1;
             } else {
                 let armed = changes
+                    .get(after(due)..)
+                    .unwrap_or_default()
                     .iter()
-                    .find(|(kind, at, _)| kind == "armed" && *at > due && *at < end)
-                    .map(|(_, at, who)| (*at, who.clone().unwrap_or_default()));
+                    .take_while(|(_, at, _)| *at < end)
+                    .find(|(kind, ..)| *kind == "armed")
+                    .map(|(_, at, who)| (*at, who.unwrap_or_default().to_string()));
                 line.exceptions.push(LateArming {
                     day,
                     due_ms: due,
@@ -131,5 +119,5 @@ pub async fn compute(
             Err(_) => break,
         }
     }
-    Ok(line)
+    line
 }

@@ -1,5 +1,5 @@
 //! Starts the delivery side: the escalation planner in the journal writer, one outbox
-//! worker per channel, and the periodic test report schedule.
+//! worker per channel, the periodic test report schedule, and the scheduled reports.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -133,6 +133,7 @@ pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
     let _ = effects.health.channels.set(healths);
     if let Some(every) = policy.test_every {
         let (journal, engine, shutdown) = (journal.clone(), engine.downgrade(), shutdown.clone());
+        let clock = clock.clone();
         supervisor.spawn(
             &mut tasks,
             Supervised {
@@ -149,6 +150,26 @@ pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
                         test_reports(every, journal, engine, clock, shutdown).await;
                     }
                 }
+            },
+        );
+    }
+    if let Some(schedule) = super::scheduled_reports::ReportSchedule::new(
+        config,
+        journal.clone(),
+        effects.outbox.clone(),
+    ) {
+        let shutdown = shutdown.clone();
+        supervisor.spawn(
+            &mut tasks,
+            Supervised {
+                name: "service:reports".into(),
+                kind: TaskKind::Service,
+                channel: None,
+            },
+            move || {
+                let (schedule, shutdown, clock) =
+                    (schedule.clone(), shutdown.clone(), clock.clone());
+                async move { schedule.run(clock, shutdown).await }
             },
         );
     }

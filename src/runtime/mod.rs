@@ -7,6 +7,7 @@ mod engine_task;
 pub mod logging;
 pub mod malloc;
 pub mod notify;
+pub mod scheduled_reports;
 mod shutdown;
 pub mod supervisor;
 

@@ -2,12 +2,13 @@
 "picket", password "s3cret") allowed only after it. Prints {"port": N} once listening, then
 one JSON line per message: envelope, decoded subject, text body and attachments.
 
-Usage: smtp_receiver.py CERT KEY"""
+Usage: smtp_receiver.py CERT KEY [SAVE_DIR]   (attachments are also written to SAVE_DIR)"""
 
 import asyncio
 import email
 import email.policy
 import json
+import os
 import socket
 import ssl
 import sys
@@ -16,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 CERT, KEY = sys.argv[1], sys.argv[2]
+SAVE_DIR = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):
@@ -27,11 +29,14 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = msg.get_body(preferencelist=("plain",))
-        attachments = [
-            {"filename": part.get_filename(), "content_type": part.get_content_type(),
-             "size": len(part.get_payload(decode=True) or b"")}
-            for part in msg.iter_attachments()
-        ]
+        attachments = []
+        for part in msg.iter_attachments():
+            data = part.get_payload(decode=True) or b""
+            attachments.append({"filename": part.get_filename(),
+                                "content_type": part.get_content_type(), "size": len(data)})
+            if SAVE_DIR and part.get_filename():
+                with open(os.path.join(SAVE_DIR, os.path.basename(part.get_filename())), "wb") as f:
+                    f.write(data)
         print(json.dumps({
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
