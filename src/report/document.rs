@@ -120,15 +120,7 @@ fn spread_cells(name: String, s: &Spread) -> Vec<String> {
 
 /// Alarms per day of the period, by category.
 fn per_day_chart(r: &Report) -> Chart {
-    let mut days = Vec::new();
-    let mut day = r.period.first_day;
-    while day <= r.period.last_day {
-        days.push(day);
-        match day.tomorrow() {
-            Ok(next) => day = next,
-            Err(_) => break,
-        }
-    }
+    let days: Vec<jiff::civil::Date> = r.period.days().collect();
     let day_of = |ms: i64| {
         jiff::Timestamp::from_millisecond(ms)
             .ok()

@@ -84,6 +84,20 @@ pub struct AlarmLine {
     pub tier: i64,
 }
 
+impl AlarmLine {
+    /// Raised to acknowledged, ms, once acknowledged.
+    pub fn to_acknowledge_ms(&self) -> Option<i64> {
+        self.acknowledged
+            .as_ref()
+            .map(|(_, at)| at - self.raised_at_ms)
+    }
+
+    /// Raised to resolved, ms, once resolved.
+    pub fn to_resolve_ms(&self) -> Option<i64> {
+        self.resolved.as_ref().map(|(_, at)| at - self.raised_at_ms)
+    }
+}
+
 /// One channel's deliveries for the period's alarms.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelLine {
@@ -421,15 +435,10 @@ pub async fn compute(
     let to_acknowledge = Spread::of(
         alarms
             .iter()
-            .filter_map(|a| a.acknowledged.as_ref().map(|(_, at)| at - a.raised_at_ms))
+            .filter_map(AlarmLine::to_acknowledge_ms)
             .collect(),
     );
-    let to_resolve = Spread::of(
-        alarms
-            .iter()
-            .filter_map(|a| a.resolved.as_ref().map(|(_, at)| at - a.raised_at_ms))
-            .collect(),
-    );
+    let to_resolve = Spread::of(alarms.iter().filter_map(AlarmLine::to_resolve_ms).collect());
 
     let deliveries = sqlx::query(
         "SELECT o.alarm_id, o.channel, o.tier, o.state, o.attempts, o.last_error, \
@@ -538,16 +547,8 @@ pub async fn compute(
         .map(|(tier, list)| TierLine {
             tier,
             alarms: list.len(),
-            to_acknowledge: Spread::of(
-                list.iter()
-                    .filter_map(|a| a.acknowledged.as_ref().map(|(_, at)| at - a.raised_at_ms))
-                    .collect(),
-            ),
-            to_resolve: Spread::of(
-                list.iter()
-                    .filter_map(|a| a.resolved.as_ref().map(|(_, at)| at - a.raised_at_ms))
-                    .collect(),
-            ),
+            to_acknowledge: Spread::of(list.iter().filter_map(|a| a.to_acknowledge_ms()).collect()),
+            to_resolve: Spread::of(list.iter().filter_map(|a| a.to_resolve_ms()).collect()),
         })
         .collect();
 

@@ -162,6 +162,14 @@ impl Period {
     pub fn length_ms(&self) -> i64 {
         self.to_ms - self.from_ms
     }
+
+    /// Its days (site time), first to last.
+    pub fn days(&self) -> impl Iterator<Item = Date> + use<> {
+        let last = self.last_day;
+        std::iter::successors(Some(self.first_day), move |d| {
+            d.tomorrow().ok().filter(|next| *next <= last)
+        })
+    }
 }
 
 #[cfg(test)]

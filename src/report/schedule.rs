@@ -84,18 +84,16 @@ pub fn compute(
             .and_then(|i| changes.get(i))
             .is_some_and(|(kind, ..)| *kind == "armed")
     };
-    let mut day = period.first_day;
-    while day <= period.last_day {
+    for day in period.days() {
         let Some(start) = crate::config::daily::instant(day, w.start_min, tz) else {
             break;
         };
         let end = start + i64::from(w.length_min()) * 60_000;
         let due = start + i64::from(schedule.grace_min) * 60_000;
-        if due >= until || start < period.from_ms {
-            if due >= until {
-                break;
-            }
-        } else {
+        if due >= until {
+            break;
+        }
+        if start >= period.from_ms {
             line.windows += 1;
             if armed_at(due) {
                 line.on_time += 1;
@@ -113,10 +111,6 @@ pub fn compute(
                     armed,
                 });
             }
-        }
-        match day.tomorrow() {
-            Ok(next) => day = next,
-            Err(_) => break,
         }
     }
     line
