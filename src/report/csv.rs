@@ -90,7 +90,11 @@ pub fn files(r: &Report) -> Vec<(String, String)> {
         ),
         (
             r.say("Thời điểm sự kiện cuối", "Last event at"),
-            r.time(f.chain.last_at_ms),
+            if f.chain.last_seq == 0 {
+                String::new()
+            } else {
+                r.time(f.chain.last_at_ms)
+            },
         ),
         (
             r.say("Mã băm sự kiện cuối", "Last event hash"),

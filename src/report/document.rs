@@ -179,12 +179,19 @@ pub fn build(r: &Report) -> Document {
         (s("Người lập", "Made by"), r.made_by.clone()),
         (
             s("Số liệu tính đến", "Figures as of"),
-            format!(
-                "{} #{} ({})",
-                r.say("sự kiện", "event"),
-                f.chain.last_seq,
-                r.time(f.chain.last_at_ms)
-            ),
+            if f.chain.last_seq == 0 {
+                s(
+                    "nhật ký chưa có sự kiện nào",
+                    "the journal has no events yet",
+                )
+            } else {
+                format!(
+                    "{} #{} ({})",
+                    r.say("sự kiện", "event"),
+                    f.chain.last_seq,
+                    r.time(f.chain.last_at_ms)
+                )
+            },
         ),
         (
             s("Mã băm sự kiện cuối", "Last event hash"),
