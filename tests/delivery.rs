@@ -356,6 +356,32 @@ async fn last_months_report_arrives_by_mail_as_a_pdf_once() {
     let today = jiff::Timestamp::now().to_zoned(tz.clone()).date();
     let last_month = today.first_of_month().yesterday().unwrap();
     let (first, last) = (last_month.first_of_month(), last_month);
+    // The gateway was running last month: an event of its 15th in the journal.
+    {
+        let journal = picket::journal::Journal::open(&config.journal.path)
+            .await
+            .unwrap();
+        let mut writer = picket::journal::Writer::new(journal.clone()).await.unwrap();
+        let mid_month = last_month
+            .first_of_month()
+            .checked_add(jiff::Span::new().days(14))
+            .unwrap();
+        let at = mid_month
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp()
+            .as_millisecond();
+        picket::cli::sample_history::write_sample_history(
+            &mut writer,
+            &picket::engine::Site::from_config(&config),
+            1,
+            picket::engine::Timestamp(at),
+        )
+        .await
+        .unwrap();
+        drop(writer);
+        journal.close().await;
+    }
     let picket = Picket::start(config.clone()).await;
     let mail = smtp.next(PATIENCE).await;
     let subject = mail["subject"].as_str().unwrap();
@@ -397,6 +423,21 @@ async fn last_months_report_arrives_by_mail_as_a_pdf_once() {
         .queue_due(jiff::Timestamp::now().as_millisecond())
         .await
         .unwrap();
+    assert!(queued.is_empty(), "{queued:?}");
+    // A gateway installed this month sends no empty report for last month.
+    let fresh = tempfile::tempdir().unwrap();
+    let mut fresh_config = config.clone();
+    fresh_config.journal.path = fresh.path().join("journal.db");
+    let fresh_journal = picket::journal::Journal::open(&fresh_config.journal.path)
+        .await
+        .unwrap();
+    let (tx, _rx) = tokio::sync::watch::channel(0);
+    let (queued, _) =
+        picket::runtime::scheduled_reports::ReportSchedule::new(&fresh_config, fresh_journal, tx)
+            .unwrap()
+            .queue_due(jiff::Timestamp::now().as_millisecond())
+            .await
+            .unwrap();
     assert!(queued.is_empty(), "{queued:?}");
     let next_first = today
         .first_of_month()

@@ -6,7 +6,8 @@
 //!
 //! Each row's message id names the site, the schedule, the period and the channel, so a
 //! report is queued once however often the daemon restarts; a daemon that was off when a
-//! report fell due queues it when it comes back. The wait is recomputed at least hourly,
+//! report fell due queues it when it comes back. A period that ended before the journal's
+//! first event (a gateway installed since) gets no report. The wait is recomputed at least hourly,
 //! so a clock set late at boot (a Pi has no RTC) does not leave a report a month late.
 
 use std::sync::Arc;
@@ -173,7 +174,7 @@ impl ReportSchedule {
                     owed.push((channel.clone(), id));
                 }
             }
-            if owed.is_empty() {
+            if owed.is_empty() || !self.journal_reaches_back_to(*every, &period_name).await? {
                 continue;
             }
             let (payload, seq) = self.notice(*every, &period_name).await?;
@@ -203,14 +204,33 @@ impl ReportSchedule {
         Ok((queued, next))
     }
 
-    /// The report of `period_name` as a notice with its PDF, and the journal event its
-    /// figures run to.
-    async fn notice(&self, every: Every, period_name: &str) -> Result<(String, i64), String> {
-        let period = match every {
+    /// Whether the journal holds anything from before the end of the period: a gateway
+    /// installed after it has nothing to report for it (and sends no empty report).
+    async fn journal_reaches_back_to(
+        &self,
+        every: Every,
+        period_name: &str,
+    ) -> Result<bool, String> {
+        let period = self.period(every, period_name)?;
+        let first: Option<i64> = sqlx::query_scalar("SELECT min(at_ms) FROM events")
+            .fetch_one(self.journal.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(first.is_some_and(|t| t < period.to_ms))
+    }
+
+    fn period(&self, every: Every, period_name: &str) -> Result<period::Period, String> {
+        match every {
             Every::Month => period::month(period_name, &self.tz),
             Every::Quarter => period::quarter(period_name, &self.tz),
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+    }
+
+    /// The report of `period_name` as a notice with its PDF, and the journal event its
+    /// figures run to.
+    async fn notice(&self, every: Every, period_name: &str) -> Result<(String, i64), String> {
+        let period = self.period(every, period_name)?;
         let report = Report::make(
             &self.journal,
             &self.site,
