@@ -64,6 +64,7 @@ pub mod gpio;
 pub mod journal;
 pub mod keypad;
 pub mod log_limit;
+pub mod phone;
 pub mod report;
 pub mod runtime;
 pub mod shared_state;

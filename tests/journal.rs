@@ -411,10 +411,26 @@ async fn user_add_command_reads_codes_from_stdin() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let out = common::picket_with_stdin(
+        &[
+            "user",
+            "phone",
+            "lan",
+            "0901 234 567",
+            "--journal",
+            journal_arg,
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = common::picket_with_stdin(&["user", "list", "--journal", journal_arg], "");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "007\tlan\tsupervisor\tduress code set\n"
+        "007\tlan\tsupervisor\t+84901234567\tduress code set\n"
     );
     let journal = Journal::open(&path).await.unwrap();
     let u = journal.find_by_code("135790").await.unwrap().unwrap();

@@ -17,7 +17,9 @@ APT_PEERS=(mosquitto openssl python3 python3-venv gcc-aarch64-linux-gnu libc6-de
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-rtsp
   # ffprobe reads the alarm clips back.
-  ffmpeg)
+  ffmpeg
+  # SMS: a real gammu-smsd with Gammu's dummy phone, its SQL backend on SQLite.
+  gammu gammu-smsd libdbd-sqlite3)
 missing=()
 for pkg in "${APT_PEERS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

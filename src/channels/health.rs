@@ -77,6 +77,30 @@ pub struct ChannelHealth {
     pub oldest_due_age_s: u64,
     /// Paths, for channels with more than one.
     pub paths: Vec<PathStatus>,
+    /// The modem and its daemon, for SMS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modem: Option<ModemStatus>,
+}
+
+/// An SMS channel's modem as gammu-smsd reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ModemStatus {
+    /// gammu-smsd refreshed its status within the channel's `lost_after_s`.
+    pub daemon_alive: bool,
+    /// Seconds since gammu-smsd last refreshed its status; `None` when it never did.
+    pub status_age_s: Option<i64>,
+    /// Registered on a mobile network.
+    pub registered: bool,
+    /// Network name (`Viettel`), empty when unknown.
+    pub network: String,
+    /// Signal strength, percent; -1 when unknown.
+    pub signal_percent: i64,
+    /// Messages received from people's phones since picket started.
+    pub commands_received: u64,
+    /// Of those, from numbers no person has (ignored, audited).
+    pub from_unlisted: u64,
+    /// Commands refused for a wrong code.
+    pub wrong_codes: u64,
 }
 
 impl ChannelHealth {

@@ -1,8 +1,8 @@
 //! Delivery channels: how alarms and events leave the gateway.
 //!
 //! Each channel is one file implementing [`Deliver`]: DC-09 to a receiving centre
-//! ([`sia`]), signed JSON over HTTPS ([`webhook`]), SMTP ([`email`]) and an upstream MQTT
-//! broker ([`upstream_mqtt`]). A [`worker`] per channel drains that channel's outbox rows
+//! ([`sia`]), signed JSON over HTTPS ([`webhook`]), SMTP ([`email`]), an upstream MQTT
+//! broker ([`upstream_mqtt`]) and SMS through gammu-smsd and the site's modem ([`sms`]). A [`worker`] per channel drains that channel's outbox rows
 //! in order, retries with capped backoff and jitter, records every result in the journal,
 //! and reports the channel's health; trouble about a channel (a path down, a delivery
 //! stuck) goes back into the engine, so it reaches the other channels like any trouble.
@@ -10,6 +10,7 @@
 pub mod email;
 pub mod health;
 pub mod sia;
+pub mod sms;
 pub mod tls;
 pub mod upstream_mqtt;
 pub mod webhook;
@@ -22,7 +23,7 @@ use crate::engine::SystemTrouble;
 use crate::escalation::Notice;
 use crate::journal::{Delivery, DeliveryState};
 
-pub use health::{ChannelHealth, LinkState, PathStatus};
+pub use health::{ChannelHealth, LinkState, ModemStatus, PathStatus};
 
 /// Why a delivery did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,5 +84,16 @@ pub trait Deliver: Send + 'static {
     /// The state of each path, for health.
     fn paths(&self) -> Vec<PathStatus> {
         Vec::new()
+    }
+
+    /// Messages handed over earlier ([`DeliveryState::Sent`]) that the recipient has since
+    /// confirmed (an SMS delivery report), by message id, with when; taken once.
+    fn confirmations(&mut self) -> Vec<(String, i64)> {
+        Vec::new()
+    }
+
+    /// The modem, for channels that send through one (SMS).
+    fn modem(&self) -> Option<ModemStatus> {
+        None
     }
 }

@@ -188,6 +188,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
                 deliver.supervise().await;
                 supervise_at = interval.map(|i| Instant::now() + i);
                 record_paths(&deliver, &ctx);
+                record_confirmations(&channel, &mut deliver, &ctx).await;
                 for t in deliver.trouble_changes() {
                     raise(&ctx, t).await;
                 }
@@ -295,13 +296,29 @@ async fn refresh_queue(channel: &str, outbox: &Journal, ctx: &WorkerContext, now
 /// is degraded (and up again once every path answers).
 fn record_paths<D: Deliver>(deliver: &D, ctx: &WorkerContext) {
     let paths = deliver.paths();
-    if paths.is_empty() {
+    let modem = deliver.modem();
+    if paths.is_empty() && modem.is_none() {
         return;
     }
     let mut h = lock(&ctx.health);
+    h.modem = modem;
     h.paths = paths;
     if matches!(h.state, LinkState::Up | LinkState::Degraded) {
         h.state = h.working_state();
+    }
+}
+
+/// Marks acknowledged the rows whose recipients confirmed them since (SMS delivery
+/// reports). A confirmation the journal cannot take now is only logged: the row stays
+/// `sent`, which is true.
+async fn record_confirmations<D: Deliver>(channel: &str, deliver: &mut D, ctx: &WorkerContext) {
+    for (message_id, at_ms) in deliver.confirmations() {
+        match ctx.outbox().mark_confirmed(&message_id, at_ms).await {
+            Ok(_) => tracing::info!(channel, message_id, "delivery confirmed by the recipient"),
+            Err(e) => {
+                tracing::warn!(channel, message_id, error = %e, "cannot record a confirmation")
+            }
+        }
     }
 }
 

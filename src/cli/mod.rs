@@ -80,6 +80,9 @@ enum UserCmd {
         /// User number at the receiving centre (1–999); default the lowest free one.
         #[arg(long)]
         number: Option<u16>,
+        /// Phone number (`0901 234 567` or `+84…`): SMS commands are taken from it.
+        #[arg(long)]
+        phone: Option<String>,
         /// Also set the page password, read from this file (first line).
         #[arg(long)]
         password_file: Option<PathBuf>,
@@ -112,6 +115,19 @@ enum UserCmd {
         name: String,
         /// The new number.
         number: u16,
+        /// Configuration file (its journal.path is used).
+        #[arg(long, short, conflicts_with = "journal")]
+        config: Option<PathBuf>,
+        /// Journal file.
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
+    /// Give a user a phone number, from which SMS commands are taken; `none` removes it.
+    Phone {
+        /// User name.
+        name: String,
+        /// `0901 234 567`, `+84901234567`, or `none`.
+        phone: String,
         /// Configuration file (its journal.path is used).
         #[arg(long, short, conflicts_with = "journal")]
         config: Option<PathBuf>,
@@ -271,10 +287,30 @@ async fn user(command: UserCmd) -> ExitCode {
             name,
             role,
             number,
+            phone,
             password_file,
             config,
             journal,
-        } => add_user(name, role, number, password_file, config, journal).await,
+        } => {
+            add_user(
+                NewUserArgs {
+                    name,
+                    role,
+                    number,
+                    phone,
+                    password_file,
+                },
+                config,
+                journal,
+            )
+            .await
+        }
+        UserCmd::Phone {
+            name,
+            phone,
+            config,
+            journal,
+        } => phone_user(name, phone, config, journal).await,
         UserCmd::Passwd {
             name,
             password_file,
@@ -364,14 +400,61 @@ async fn passwd(
     Ok(())
 }
 
-async fn add_user(
+/// What `picket user add` was told about the person.
+struct NewUserArgs {
+    /// User name.
     name: String,
+    /// Role, as written.
     role: String,
+    /// User number, when given.
     number: Option<u16>,
+    /// Phone, when given.
+    phone: Option<String>,
+    /// Page password file, when given.
     password_file: Option<PathBuf>,
+}
+
+async fn phone_user(
+    name: String,
+    phone: String,
     config: Option<PathBuf>,
     journal: Option<PathBuf>,
 ) -> Result<(), String> {
+    let path = journal_path(config, journal)?;
+    let journal = Journal::open(&path).await.map_err(|e| e.to_string())?;
+    let phone = (phone != "none").then_some(phone);
+    journal
+        .set_phone(
+            &name,
+            phone.as_deref(),
+            By::cli(&operator()),
+            SystemClock::new().now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    journal.close().await;
+    match phone {
+        Some(_) => println!("{name} takes SMS commands from their phone"),
+        None => println!("{name} has no phone"),
+    }
+    Ok(())
+}
+
+async fn add_user(
+    args: NewUserArgs,
+    config: Option<PathBuf>,
+    journal: Option<PathBuf>,
+) -> Result<(), String> {
+    let NewUserArgs {
+        name,
+        role,
+        number,
+        phone,
+        password_file,
+    } = args;
+    if let Some(p) = &phone {
+        crate::phone::normalize(p)?;
+    }
     let role = Role::parse(&role).ok_or_else(|| {
         format!("unknown role `{role}`; use viewer, guard, supervisor, installer or admin")
     })?;
@@ -409,6 +492,17 @@ async fn add_user(
             .await
             .map_err(|e| e.to_string())?;
     }
+    if let Some(p) = &phone {
+        journal
+            .set_phone(
+                &name,
+                Some(p),
+                By::cli(&operator()),
+                SystemClock::new().now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     journal.close().await;
     println!("added {name} ({}), user number {number}", role.as_str());
     Ok(())
@@ -434,13 +528,14 @@ async fn list_users(config: Option<PathBuf>, journal: Option<PathBuf>) -> Result
     let journal = Journal::open_existing(&path)
         .await
         .map_err(|e| e.to_string())?;
-    for u in journal.users().await.map_err(|e| e.to_string())? {
+    for p in journal.people().await.map_err(|e| e.to_string())? {
         println!(
-            "{:03}\t{}\t{}\t{}",
-            u.number,
-            u.name,
-            u.role.as_str(),
-            if u.has_duress { "duress code set" } else { "" }
+            "{:03}\t{}\t{}\t{}\t{}",
+            p.number,
+            p.name,
+            p.role.as_str(),
+            p.phone.as_deref().unwrap_or("-"),
+            if p.has_duress { "duress code set" } else { "" }
         );
     }
     Ok(())

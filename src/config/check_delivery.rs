@@ -101,15 +101,31 @@ pub(super) fn check_delivery(config: &mut Config, problems: &mut Vec<Problem>) {
         86_400,
         problems,
     );
+    let mut command_databases = BTreeSet::new();
     for (i, channel) in config.channels.iter().enumerate() {
-        if let Channel::Webhook(w) = channel {
-            for name in w.tier_urls.keys() {
-                if !tiers.contains(name.as_str()) {
+        let (key, names): (&str, Vec<&String>) = match channel {
+            Channel::Webhook(w) => ("tier_urls", w.tier_urls.keys().collect()),
+            Channel::Sms(s) => {
+                if s.commands && !command_databases.insert(s.database.clone()) {
                     problems.push((
-                        format!("channels[{i}].tier_urls.{name}"),
-                        format!("unknown tier `{name}`{}", known(&tiers)),
+                        format!("channels[{i}].commands"),
+                        format!(
+                            "another sms channel already reads the replies in {}; \
+                             set commands = false on all but one",
+                            s.database.display()
+                        ),
                     ));
                 }
+                ("tier_to", s.tier_to.keys().collect())
+            }
+            _ => continue,
+        };
+        for name in names {
+            if !tiers.contains(name.as_str()) {
+                problems.push((
+                    format!("channels[{i}].{key}.{name}"),
+                    format!("unknown tier `{name}`{}", known(&tiers)),
+                ));
             }
         }
     }
@@ -226,6 +242,7 @@ fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>)
                 ));
             }
         }
+        Channel::Sms(s) => check_sms(path, s, problems),
         Channel::Mqtt(m) => {
             if m.port == Some(0) {
                 problems.push((format!("{path}.port"), "must be within 1..65535".into()));
@@ -255,6 +272,68 @@ fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>)
                 m.password_env.as_deref(),
                 problems,
             );
+        }
+    }
+}
+
+fn check_sms(path: &str, s: &mut crate::config::SmsChannel, problems: &mut Vec<Problem>) {
+    if !s.database.is_file() {
+        problems.push((
+            format!("{path}.database"),
+            format!(
+                "{} is not a file; create gammu-smsd's database first (README, \"SMS\")",
+                s.database.display()
+            ),
+        ));
+    }
+    if s.to.is_empty() && s.tier_to.is_empty() {
+        problems.push((
+            format!("{path}.to"),
+            "name at least one phone number (to, or tier_to)".into(),
+        ));
+    }
+    let mut numbers = |key: String, list: &mut Vec<String>| {
+        for (j, number) in list.iter_mut().enumerate() {
+            match crate::phone::normalize(number) {
+                Ok(n) => *number = n,
+                Err(e) => problems.push((format!("{key}[{j}]"), e)),
+            }
+        }
+    };
+    numbers(format!("{path}.to"), &mut s.to);
+    for (name, list) in &mut s.tier_to {
+        numbers(format!("{path}.tier_to.{name}"), list);
+    }
+    in_range(
+        &format!("{path}.max_parts"),
+        u32::from(s.max_parts),
+        1,
+        10,
+        problems,
+    );
+    in_range(
+        &format!("{path}.send_timeout_s"),
+        s.send_timeout_s,
+        5,
+        600,
+        problems,
+    );
+    in_range(
+        &format!("{path}.lost_after_s"),
+        s.lost_after_s,
+        2,
+        3600,
+        problems,
+    );
+    for (key, number) in [("call_fire", &s.call_fire), ("call_police", &s.call_police)] {
+        if !number
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '+' || c == ' ')
+        {
+            problems.push((
+                format!("{path}.{key}"),
+                format!("`{number}` is not a number to call"),
+            ));
         }
     }
 }

@@ -114,6 +114,8 @@ pub enum Channel {
     Email(EmailChannel),
     /// An enterprise or fleet MQTT broker.
     Mqtt(UpstreamMqttChannel),
+    /// Phones reached by SMS through gammu-smsd and the site's modem.
+    Sms(SmsChannel),
 }
 
 impl Channel {
@@ -124,6 +126,7 @@ impl Channel {
             Channel::Webhook(c) => &c.id,
             Channel::Email(c) => &c.id,
             Channel::Mqtt(c) => &c.id,
+            Channel::Sms(c) => &c.id,
         }
     }
 
@@ -134,12 +137,13 @@ impl Channel {
             Channel::Webhook(_) => "webhook",
             Channel::Email(_) => "email",
             Channel::Mqtt(_) => "mqtt",
+            Channel::Sms(_) => "sms",
         }
     }
 }
 
 /// The `type` values a channel may have.
-pub const CHANNEL_TYPES: &[&str] = &["sia", "webhook", "email", "mqtt"];
+pub const CHANNEL_TYPES: &[&str] = &["sia", "webhook", "email", "mqtt", "sms"];
 
 /// TCP or UDP to a receiving centre.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -375,4 +379,100 @@ fn default_upstream_prefix() -> String {
 }
 fn default_upstream_keep_alive() -> u32 {
     30
+}
+
+/// How an SMS is written on the air.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsEncoding {
+    /// UCS-2: Vietnamese with its diacritics, 70 characters in one message, 67 a part
+    /// (default).
+    #[default]
+    Unicode,
+    /// The GSM 7-bit alphabet, Vietnamese folded to plain letters (`Báo cháy` → `Bao
+    /// chay`): 160 characters in one message, 153 a part, for old handsets.
+    Ascii,
+}
+
+/// `type = "sms"`: phones (the ward police's duty officer, the security manager, the
+/// guard on patrol) reached through gammu-smsd and the site's own 4G modem, which keeps
+/// working when the factory's internet is down; with `commands`, replies from people's
+/// phones acknowledge, arm and disarm.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsChannel {
+    /// Stable identifier.
+    pub id: String,
+    /// Always `sms`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// gammu-smsd's SQLite database (its `[smsd] service = sql`, `driver = sqlite3`),
+    /// which must exist. Default `/var/lib/gammu-smsd/smsd.db`.
+    #[serde(default = "default_sms_database")]
+    pub database: PathBuf,
+    /// gammu-smsd's `PhoneID`, when it sets one (messages are queued for that phone and
+    /// its health is read from its row). Default: any phone.
+    #[serde(default)]
+    pub phone_id: Option<String>,
+    /// Numbers told by default (`+84…` or `0…`).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Numbers per tier name, instead of `to` for that tier (guards' patrol phones for
+    /// `guards`, the police duty officer for `police`).
+    #[serde(default)]
+    pub tier_to: BTreeMap<String, Vec<String>>,
+    /// `unicode` (default) or `ascii`.
+    #[serde(default)]
+    pub encoding: SmsEncoding,
+    /// Most parts one message may take (1–10). Default 3. The English half is left out
+    /// when both languages do not fit; the Vietnamese one is cut at a word, never sent
+    /// in more parts.
+    #[serde(default = "default_max_parts")]
+    pub max_parts: u8,
+    /// The number a fire alarm tells people to call. Default `114` (fire police).
+    #[serde(default = "default_call_fire")]
+    pub call_fire: String,
+    /// The number other alarms tell people to call. Default `113` (police).
+    #[serde(default = "default_call_police")]
+    pub call_police: String,
+    /// Ask the network for delivery reports; a message is acknowledged when its report
+    /// says delivered. Default true.
+    #[serde(default = "default_true")]
+    pub delivery_reports: bool,
+    /// Read replies from listed people's phones as commands (`OK`, `TAT`, `BAT`, `TT`).
+    /// Default true; at most one channel per database.
+    #[serde(default = "default_true")]
+    pub commands: bool,
+    /// Seconds gammu-smsd may take to transmit a message before the try counts as failed
+    /// and is retried (the message stays queued with gammu-smsd, never queued twice),
+    /// 5–600. Default 60.
+    #[serde(default = "default_sms_send_timeout")]
+    pub send_timeout_s: u32,
+    /// gammu-smsd silent, or its modem off the network, this long: trouble 350 naming
+    /// the SMS path, restored when back; seconds, 2–3600. Default 120. Set gammu-smsd's
+    /// `StatusFrequency` well below it (it refreshes its status that often).
+    #[serde(default = "default_sms_lost_after")]
+    pub lost_after_s: u32,
+}
+
+fn default_sms_database() -> PathBuf {
+    PathBuf::from("/var/lib/gammu-smsd/smsd.db")
+}
+fn default_max_parts() -> u8 {
+    3
+}
+fn default_call_fire() -> String {
+    "114".to_string()
+}
+fn default_call_police() -> String {
+    "113".to_string()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_sms_send_timeout() -> u32 {
+    60
+}
+fn default_sms_lost_after() -> u32 {
+    120
 }

@@ -164,6 +164,7 @@ impl SectionReader<'_> {
                 Some("webhook") => self.item(&path, item).map(Channel::Webhook),
                 Some("email") => self.item(&path, item).map(Channel::Email),
                 Some("mqtt") => self.item(&path, item).map(Channel::Mqtt),
+                Some("sms") => self.item(&path, item).map(Channel::Sms),
                 other => {
                     let key = format!("{path}.type");
                     self.issues.push(ConfigIssue {

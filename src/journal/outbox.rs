@@ -375,6 +375,21 @@ impl Journal {
         .map(|_| ())
     }
 
+    /// Records that the recipient confirmed a message handed over earlier (an SMS delivery
+    /// report): a `sent` row becomes `acknowledged`; any other row is left as it is.
+    pub async fn mark_confirmed(&self, message_id: &str, at_ms: i64) -> Result<bool, JournalError> {
+        sqlx::query(
+            "UPDATE outbox SET state = 'acknowledged', updated_at_ms = ? \
+             WHERE message_id = ? AND state = 'sent'",
+        )
+        .bind(at_ms)
+        .bind(message_id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| self.err("recording a confirmation", e))
+        .map(|r| r.rows_affected() > 0)
+    }
+
     /// Records a failed try. With `for_good` the row becomes `failed` and the queue moves
     /// on; otherwise it stays pending and is retried.
     pub async fn mark_attempt_failed(

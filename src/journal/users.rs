@@ -272,6 +272,72 @@ impl Journal {
             .map_err(|e| self.err("numbering a user", e))
     }
 
+    /// Gives `name` the phone `phone` (any written form; stored as `+<digits>`), or none,
+    /// and audits it. SMS commands are taken only from people's phones, so a number is
+    /// one person's.
+    pub async fn set_phone(
+        &self,
+        name: &str,
+        phone: Option<&str>,
+        by: By<'_>,
+        at: Timestamp,
+    ) -> Result<(), JournalError> {
+        let invalid = |m: String| JournalError::new(JournalErrorKind::Other, self.path(), m);
+        let phone = phone
+            .filter(|p| !p.trim().is_empty())
+            .map(crate::phone::normalize)
+            .transpose()
+            .map_err(invalid)?;
+        let mut tx = self
+            .pool()
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.err("setting a phone", e))?;
+        if let Some(p) = &phone {
+            let other: Option<(String,)> =
+                sqlx::query_as("SELECT name FROM users WHERE phone = ? AND name <> ?")
+                    .bind(p)
+                    .bind(name)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| self.err("setting a phone", e))?;
+            if let Some((other,)) = other {
+                return Err(invalid(format!("phone {p} is already {other}'s")));
+            }
+        }
+        let changed = sqlx::query("UPDATE users SET phone = ? WHERE name = ?")
+            .bind(phone.as_deref())
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err("setting a phone", e))?
+            .rows_affected();
+        if changed == 0 {
+            return Err(invalid(format!("no user named `{name}`")));
+        }
+        let target = format!("{name}:{}", phone.as_deref().unwrap_or("none"));
+        super::writer::insert_audit(&mut tx, &admin_action("user_phone", target, by, at))
+            .await
+            .map_err(|e| self.err("auditing", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.err("setting a phone", e))
+    }
+
+    /// The enabled person whose phone `phone` is (in any written form).
+    pub async fn person_by_phone(&self, phone: &str) -> Result<Option<String>, JournalError> {
+        let Ok(phone) = crate::phone::normalize(phone) else {
+            return Ok(None);
+        };
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT name FROM users WHERE phone = ? AND disabled = 0")
+                .bind(phone)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| self.err("reading users", e))?;
+        Ok(row.map(|(name,)| name))
+    }
+
     /// Finds the enabled user whose code or duress code this is. Hash checks run on the
     /// blocking pool so the caller's task is not stalled.
     pub async fn find_by_code(&self, code: &str) -> Result<Option<VerifiedUser>, JournalError> {
@@ -349,6 +415,8 @@ pub struct Person {
     pub has_code: bool,
     /// Has a duress code.
     pub has_duress: bool,
+    /// Phone number (`+84…`), from which SMS commands are taken.
+    pub phone: Option<String>,
 }
 
 /// Shortest page password accepted.
@@ -365,9 +433,10 @@ impl Journal {
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT name, role, number, disabled, password_hash, code_hash, duress_hash \
+            "SELECT name, role, number, disabled, password_hash, code_hash, duress_hash, phone \
              FROM users ORDER BY number",
         )
         .fetch_all(self.pool())
@@ -375,17 +444,20 @@ impl Journal {
         .map_err(|e| self.err("reading users", e))?;
         Ok(rows
             .into_iter()
-            .filter_map(|(name, role, number, disabled, password, code, duress)| {
-                Some(Person {
-                    name,
-                    role: Role::parse(&role)?,
-                    number: u16::try_from(number).unwrap_or(0),
-                    disabled: disabled != 0,
-                    has_password: password.is_some(),
-                    has_code: code.is_some(),
-                    has_duress: duress.is_some(),
-                })
-            })
+            .filter_map(
+                |(name, role, number, disabled, password, code, duress, phone)| {
+                    Some(Person {
+                        phone,
+                        name,
+                        role: Role::parse(&role)?,
+                        number: u16::try_from(number).unwrap_or(0),
+                        disabled: disabled != 0,
+                        has_password: password.is_some(),
+                        has_code: code.is_some(),
+                        has_duress: duress.is_some(),
+                    })
+                },
+            )
             .collect())
     }
 

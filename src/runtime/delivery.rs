@@ -98,6 +98,24 @@ pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
             backoff: Backoff::new(RETRY_BASE, RETRY_CAP),
             faults: faults.clone(),
         };
+        let sms_counters = Arc::new(crate::channels::sms::InboxCounters::default());
+        if let Channel::Sms(c) = channel
+            && c.commands
+        {
+            spawn_sms_inbox(
+                SmsInboxDeps {
+                    channel: c,
+                    config,
+                    journal,
+                    effects,
+                    engine,
+                    shutdown,
+                    counters: sms_counters.clone(),
+                },
+                supervisor,
+                &mut tasks,
+            );
+        }
         let worker = Worker {
             supervisor,
             tasks: &mut tasks,
@@ -126,6 +144,13 @@ pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
                 let (c, config) = (c.clone(), config.clone());
                 worker.start(move || {
                     crate::channels::upstream_mqtt::UpstreamMqtt::new(&c, &config)
+                })?;
+            }
+            Channel::Sms(c) => {
+                let (c, config, policy) = (c.clone(), config.clone(), policy.clone());
+                let counters = sms_counters.clone();
+                worker.start(move || {
+                    crate::channels::sms::SmsDelivery::new(&c, &config, &policy, counters.clone())
                 })?;
             }
         }
@@ -174,6 +199,62 @@ pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
         );
     }
     Ok(tasks)
+}
+
+/// What an SMS channel's reader of replies needs.
+struct SmsInboxDeps<'a> {
+    /// Its channel.
+    channel: &'a crate::config::SmsChannel,
+    /// Area names and numbers.
+    config: &'a Config,
+    /// People's phones.
+    journal: &'a Journal,
+    /// The panel, for `TT`.
+    effects: &'a Effects,
+    /// Where commands and audit entries go.
+    engine: &'a EngineHandle,
+    /// Stop signal.
+    shutdown: &'a Shutdown,
+    /// Shared with the channel's health.
+    counters: Arc<crate::channels::sms::InboxCounters>,
+}
+
+/// Starts the supervised reader of an SMS channel's replies (`service:sms-inbox:<id>`).
+fn spawn_sms_inbox(deps: SmsInboxDeps<'_>, supervisor: &Supervisor, tasks: &mut JoinSet<()>) {
+    let (channel, config, journal) = (
+        deps.channel.clone(),
+        deps.config.clone(),
+        deps.journal.clone(),
+    );
+    let (engine, shutdown, counters) = (
+        deps.engine.downgrade(),
+        deps.shutdown.clone(),
+        deps.counters,
+    );
+    let panel = deps.effects.panel.clone();
+    supervisor.spawn(
+        tasks,
+        Supervised {
+            name: format!("service:sms-inbox:{}", channel.id),
+            kind: TaskKind::Service,
+            channel: None,
+        },
+        move || {
+            let (channel, config, journal) = (channel.clone(), config.clone(), journal.clone());
+            let (engine, shutdown, counters) = (engine.clone(), shutdown.clone(), counters.clone());
+            let panel = panel.subscribe();
+            async move {
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
+                crate::channels::sms::inbox::SmsInbox::new(
+                    &channel, &config, journal, engine, panel, counters,
+                )
+                .run(shutdown)
+                .await;
+            }
+        },
+    );
 }
 
 /// One channel's worker, about to be started under supervision.

@@ -363,6 +363,16 @@ pub struct Texts {
     pub enable: &'static str,
     /// Users page.
     pub set_role: &'static str,
+    /// A person's phone, from which SMS commands are taken.
+    pub phone: &'static str,
+    /// Button: set the phone.
+    pub set_phone: &'static str,
+    /// An SMS channel's modem: signal strength.
+    pub modem_signal: &'static str,
+    /// An SMS channel's gammu-smsd not heard.
+    pub modem_lost: &'static str,
+    /// An SMS channel's modem off the network.
+    pub modem_unregistered: &'static str,
     /// Users page.
     pub tokens: &'static str,
     /// Users page.
@@ -530,6 +540,11 @@ pub static VI: Texts = Texts {
     disable: "Khóa",
     enable: "Mở khóa",
     set_role: "Đổi vai trò",
+    phone: "Điện thoại (lệnh SMS)",
+    set_phone: "Lưu số điện thoại",
+    modem_signal: "sóng",
+    modem_lost: "gammu-smsd không phản hồi",
+    modem_unregistered: "modem chưa đăng ký mạng",
     tokens: "Mã truy cập API",
     create_token: "Tạo mã truy cập",
     token_shown_once: "Mã truy cập mới (chỉ hiện một lần):",
@@ -688,6 +703,11 @@ pub static EN: Texts = Texts {
     disable: "Disable",
     enable: "Enable",
     set_role: "Change role",
+    phone: "Phone (SMS commands)",
+    set_phone: "Save phone",
+    modem_signal: "signal",
+    modem_lost: "gammu-smsd not responding",
+    modem_unregistered: "modem not on a network",
     tokens: "API tokens",
     create_token: "Create token",
     token_shown_once: "New token (shown only once):",

@@ -132,6 +132,7 @@ pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
         registry.register(name, help, g);
     }
     register_channels(&mut registry, &channels(effects));
+    register_modems(&mut registry, &channels(effects));
     register_cameras(&mut registry, &cameras(effects));
     register_tasks(&mut registry, &effects.health.tasks.snapshot());
     register_oversized(&mut registry, effects);
@@ -241,6 +242,63 @@ fn register_channels(registry: &mut Registry, channels: &[ChannelHealth]) {
         "channel_path_last_success_timestamp_seconds",
         "When the path last answered, Unix seconds",
         path_last_success,
+    );
+}
+
+/// SMS channels' modems: gammu-smsd alive, network registration, signal, and the
+/// commands received from people's phones (and from unlisted numbers).
+fn register_modems(registry: &mut Registry, channels: &[ChannelHealth]) {
+    let modems: Vec<_> = channels
+        .iter()
+        .filter_map(|h| Some((h.channel.as_str(), h.modem.as_ref()?)))
+        .collect();
+    if modems.is_empty() {
+        return;
+    }
+    let alive = Family::<Labels, Gauge>::default();
+    let registered = Family::<Labels, Gauge>::default();
+    let signal = Family::<Labels, Gauge>::default();
+    let received = Family::<Labels, Counter>::default();
+    let unlisted = Family::<Labels, Counter>::default();
+    let wrong = Family::<Labels, Counter>::default();
+    for (channel, m) in modems {
+        let ch = labels(&[("channel", channel)]);
+        alive.get_or_create(&ch).set(i64::from(m.daemon_alive));
+        registered.get_or_create(&ch).set(i64::from(m.registered));
+        signal.get_or_create(&ch).set(m.signal_percent);
+        received.get_or_create(&ch).inc_by(m.commands_received);
+        unlisted.get_or_create(&ch).inc_by(m.from_unlisted);
+        wrong.get_or_create(&ch).inc_by(m.wrong_codes);
+    }
+    registry.register(
+        "sms_daemon_alive",
+        "gammu-smsd refreshed its status within the channel's lost_after_s: 1 or 0",
+        alive,
+    );
+    registry.register(
+        "sms_modem_registered",
+        "The SMS modem is registered on a mobile network: 1 or 0",
+        registered,
+    );
+    registry.register(
+        "sms_modem_signal_percent",
+        "The SMS modem's signal strength, percent (-1 unknown)",
+        signal,
+    );
+    registry.register(
+        "sms_commands_received",
+        "SMS read from people's phones and unlisted numbers since start",
+        received,
+    );
+    registry.register(
+        "sms_from_unlisted",
+        "SMS from numbers no person has, ignored, since start",
+        unlisted,
+    );
+    registry.register(
+        "sms_wrong_codes",
+        "SMS commands refused for a wrong code since start",
+        wrong,
     );
 }
 

@@ -601,12 +601,27 @@ fn health_parts(
     Vec<(String, bool, u64, String)>,
     String,
 ) {
+    let t = who.lang.t();
     let channels = crate::shared_state::copies(&effects.health.channels)
         .into_iter()
         .map(|c| {
+            let state = match &c.modem {
+                Some(m) if !m.daemon_alive => format!("{} — {}", c.state.as_str(), t.modem_lost),
+                Some(m) if !m.registered => {
+                    format!("{} — {}", c.state.as_str(), t.modem_unregistered)
+                }
+                Some(m) => format!(
+                    "{} — {} {} {}%",
+                    c.state.as_str(),
+                    m.network,
+                    t.modem_signal,
+                    m.signal_percent
+                ),
+                None => c.state.as_str().to_string(),
+            };
             (
                 c.channel,
-                c.state.as_str().to_string(),
+                state,
                 c.delivered,
                 c.failed_attempts,
                 c.queue_pending,

@@ -28,6 +28,7 @@ pub fn routes() -> Router<WebState> {
         .route("/users/{name}/password", post(set_password))
         .route("/users/{name}/codes", post(set_codes))
         .route("/users/{name}/disabled", post(set_disabled))
+        .route("/users/{name}/phone", post(set_phone))
         .route("/tokens", post(create_token))
         .route("/tokens/{name}/revoke", post(revoke_token))
 }
@@ -133,6 +134,8 @@ pub struct NewUser {
     #[serde(default)]
     number: String,
     #[serde(default)]
+    phone: String,
+    #[serde(default)]
     code: String,
     #[serde(default)]
     password: String,
@@ -165,6 +168,40 @@ async fn add_user(State(state): State<WebState>, who: Who, Form(f): Form<NewUser
         }
         Err(e) => Err(e),
     };
+    let result = match result {
+        Ok(()) if !f.phone.trim().is_empty() => {
+            page.journal
+                .set_phone(f.name.trim(), Some(&f.phone), by(&who), now())
+                .await
+        }
+        other => other,
+    };
+    done(page, &who, result)
+}
+
+/// A phone number (empty removes it).
+#[derive(Debug, Deserialize)]
+pub struct PhoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    phone: String,
+}
+
+async fn set_phone(
+    State(state): State<WebState>,
+    who: Who,
+    Path(name): Path<String>,
+    Form(f): Form<PhoneForm>,
+) -> Response {
+    let page = match admin_page(&state, &who, Some(&f.csrf)) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let result = page
+        .journal
+        .set_phone(&name, Some(&f.phone), by(&who), now())
+        .await;
     done(page, &who, result)
 }
 

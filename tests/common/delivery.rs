@@ -22,6 +22,14 @@ pub fn site(dir: &Path, delivery: &str) -> picket::config::Config {
         dir.join("journal.db").display(),
         dir.join("feed.sock").display()
     );
+    text.push_str(&zones_and(delivery));
+    picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// [`site`]'s areas, zones and sensors, then `delivery`: also the body of a configuration
+/// file (`super::write_config`) for a daemon run as its own process.
+pub fn zones_and(delivery: &str) -> String {
+    let mut text = String::new();
     for i in 1..=5 {
         text.push_str(&format!(
             "[[areas]]\nid = \"a{i}\"\nname = \"Bãi {i}\"\n\n\
@@ -33,7 +41,7 @@ pub fn site(dir: &Path, delivery: &str) -> picket::config::Config {
         ));
     }
     text.push_str(delivery);
-    picket::config::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    text
 }
 
 /// Opens sensor `s<i>`, raising an alarm in zone `10 + i`, once picket committed it.

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod inproc;
 pub mod page;
 pub mod peers;
+pub mod smsd;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
