@@ -13,7 +13,7 @@
 //!  sources ──Observation──▶ engine ──Outcome──▶ journal ──▶ effects (events, outputs)
 //!     ▲                       ▲                    │ outbox rows, same transaction
 //!     └─ feed, simulator      └─ Command (arm…)    ▼
-//!                                               channels (DC-09, webhook, email, MQTT)
+//!                                               channels (DC-09, webhook, email, MQTT, SMS)
 //! ```
 //!
 //! - [`config`] — the TOML file: typed sections, validation that names the key and
@@ -31,7 +31,10 @@
 //!   commit.
 //! - [`channels`] — one outbox worker per channel, in order, with retries and health:
 //!   SIA DC-09 to the receiving centre (dual path, NULL supervision), signed webhooks,
-//!   email, upstream MQTT.
+//!   email, upstream MQTT, and SMS through gammu-smsd ([`channels::sms`], whose inbox
+//!   reader turns replies from people's phones into commands through the [`keypad`]).
+//! - [`phone`] — phone numbers brought to one form, so a configured number, a person's
+//!   phone and an SMS sender compare equal.
 //! - [`runtime`] — the daemon: the engine task (the journal's only writer, group commit,
 //!   commit before effect), graceful shutdown, sd_notify and the watchdog, logging.
 //! - [`sources`] — where observations come from, each behind the [`sources::Source`]
