@@ -72,7 +72,8 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
         channel(
             &smsd,
             "sms",
-            "to = [\"0901 111 111\"]\ndelivery_reports = false\ncommands = false"
+            "to = [\"+84900000000\"]\ntier_to = { guards = [\"0901 111 111\"] }\n\
+             delivery_reports = false\ncommands = false"
         ),
         channel(
             &smsd,
@@ -135,6 +136,26 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
         rows.len() == 2 && rows.iter().all(|r| r.state == DeliveryState::Sent)
     })
     .await;
+    assert!(
+        smsd.sent().await.iter().all(|p| p.number != "+84900000000"),
+        "the guards' tier has numbers of its own"
+    );
+
+    // The network's delivery report for the GSM message: its row is acknowledged.
+    smsd.report_delivered("+84902222222").await;
+    wait_for(
+        "the GSM row acknowledged by its delivery report",
+        async || {
+            journal.deliveries(Some("sms_gsm")).await.unwrap()[0].state
+                == DeliveryState::Acknowledged
+        },
+    )
+    .await;
+    assert_eq!(
+        journal.deliveries(Some("sms")).await.unwrap()[0].state,
+        DeliveryState::Sent,
+        "no report was asked for the other"
+    );
     picket.stop().await;
 }
 

@@ -136,8 +136,8 @@ impl Smsd {
     }
 
     /// The phone receives `text` from `sender`: written by `gammu savesms` (Gammu's own
-    /// encoding of the message) as a delivered message, and moved into the dummy phone's
-    /// inbox in one rename, so gammu-smsd never reads half a file.
+    /// encoding of the message) as a delivered message, and placed in the dummy phone's
+    /// inbox.
     pub async fn receive(&self, sender: &str, text: &str) {
         let stage = self.dir.join("stage/sms/1");
         let _ = std::fs::remove_dir_all(&stage);
@@ -157,12 +157,46 @@ impl Smsd {
         let saved = std::fs::read_to_string(stage.join("1")).unwrap();
         // `savesms` writes a message to send; a received one is a Deliver PDU.
         assert!(saved.contains("PDU = Submit"), "{saved}");
-        let delivered = saved.replace("PDU = Submit", "PDU = Deliver");
+        self.place_in_inbox(&saved.replace("PDU = Submit", "PDU = Deliver"));
+    }
+
+    /// The network reports the message last sent to `number` delivered: a status report
+    /// (a `Status_Report` PDU matching the message's reference and SMSC) arrives at the
+    /// dummy phone, and gammu-smsd matches it to the sent message.
+    pub async fn report_delivered(&self, number: &str) {
+        let pool = pool(&self.db, false).await;
+        let (tpmr, smsc): (i64, String) = sqlx::query_as(
+            "SELECT TPMR, SMSCNumber FROM sentitems WHERE DestinationNumber = ? \
+             ORDER BY ID DESC LIMIT 1",
+        )
+        .bind(number)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let now = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string();
+        let text: String = "Delivered"
+            .encode_utf16()
+            .map(|u| format!("{u:04X}"))
+            .collect();
+        let report = format!(
+            "[SMSBackup000]\nPDU = Status_Report\nDateTime = {now}\nSMSCDateTime = {now}\n\
+             State = UnRead\nNumber = \"{number}\"\nSMSC = \"{smsc}\"\nText00 = {text}\n\
+             Coding = Default_No_Compression\nFolder = 1\nLength = 9\nClass = -1\n\
+             MessageReference = {tpmr}\n"
+        );
+        self.place_in_inbox(&report);
+    }
+
+    /// Puts an SMS backup file into the dummy phone's inbox in one rename, so gammu-smsd
+    /// never reads half a file.
+    fn place_in_inbox(&self, backup: &str) {
         let n = 100 + self.received.fetch_add(1, Ordering::Relaxed);
-        let inbox = self.dir.join("phone/sms/1");
         let tmp = self.dir.join(format!("phone/incoming-{n}"));
-        std::fs::write(&tmp, delivered).unwrap();
-        std::fs::rename(&tmp, inbox.join(n.to_string())).unwrap();
+        std::fs::write(&tmp, backup).unwrap();
+        std::fs::rename(&tmp, self.dir.join("phone/sms/1").join(n.to_string())).unwrap();
     }
 
     /// Every part gammu-smsd transmitted, in the order it sent them.
