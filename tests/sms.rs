@@ -15,10 +15,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// An SMS channel on `smsd` with `extra` keys, told at once of every alarm.
+/// The SMS path is lost after 3 s unless `extra` says otherwise.
 fn channel(smsd: &Smsd, id: &str, extra: &str) -> String {
+    let lost_after = if extra.contains("lost_after_s") {
+        ""
+    } else {
+        "lost_after_s = 3\n"
+    };
     format!(
         "[[channels]]\nid = \"{id}\"\ntype = \"sms\"\ndatabase = \"{}\"\n\
-         phone_id = \"picket-test\"\nlost_after_s = 3\n{extra}\n\n",
+         phone_id = \"picket-test\"\n{lost_after}{extra}\n\n",
         smsd.db.display()
     )
 }
@@ -331,6 +337,63 @@ async fn gammu_smsd_stopped_raises_trouble_and_queued_alarms_go_in_order_when_it
         ["Hàng rào 1", "Hàng rào 2", "Hàng rào 3"],
         "{sent:?}"
     );
+    picket.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_gammu_smsd_failed_is_retried_with_its_error_and_sent_once_it_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smsd = Smsd::start(&dir.path().join("smsd")).await;
+    smsd.stop().await;
+    let delivery = format!(
+        "{}{}",
+        channel(
+            &smsd,
+            "sms",
+            "to = [\"+84907777777\"]\ndelivery_reports = false\ncommands = false\n\
+             max_parts = 1\nlost_after_s = 3600"
+        ),
+        tiers(&["sms"])
+    );
+    let picket = Picket::start(site(dir.path(), &delivery)).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    trip(&mut feed, 1).await;
+    wait_for("the alarm queued with gammu-smsd", async || {
+        smsd.queued().await == 1
+    })
+    .await;
+    assert_eq!(smsd.fail_queued(500).await, 1);
+    let journal = journal(dir.path()).await;
+    wait_for("the failure recorded on the row", async || {
+        journal.deliveries(Some("sms")).await.unwrap()[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("SendingError (error 500)"))
+    })
+    .await;
+    let row = journal.deliveries(Some("sms")).await.unwrap().remove(0);
+    assert_eq!(
+        row.state,
+        DeliveryState::Pending,
+        "retried, not dropped: {row:?}"
+    );
+    wait_for("the alarm queued again", async || smsd.queued().await == 1).await;
+    smsd.resume().await;
+    let sent = smsd
+        .wait_sent_to("+84907777777", "the alarm sent", |p| {
+            p.iter().any(|p| p.status == "SendingOKNoReport")
+        })
+        .await;
+    assert_eq!(
+        sent.len(),
+        2,
+        "the failed try set aside, then one transmission: {sent:?}"
+    );
+    assert!(sent[0].creator.ends_with(" failed 1"), "{sent:?}");
+    wait_for("the row sent", async || {
+        journal.deliveries(Some("sms")).await.unwrap()[0].state == DeliveryState::Sent
+    })
+    .await;
     picket.stop().await;
 }
 

@@ -190,6 +190,45 @@ impl Smsd {
         self.place_in_inbox(&report);
     }
 
+    /// Fails every queued message as gammu-smsd does when the modem refuses to send one
+    /// (after its retries): moved from `outbox` to `sentitems` with status `SendingError`
+    /// and the modem's error code. Gammu's dummy phone never refuses, so this is written
+    /// here, with gammu-smsd stopped; returns how many were failed.
+    pub async fn fail_queued(&self, error: i64) -> u64 {
+        assert!(self.child.is_none(), "stop gammu-smsd first");
+        let pool = pool(&self.db, false).await;
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO sentitems (ID, SequencePosition, DestinationNumber, TextDecoded, Text, \
+             Coding, UDH, SenderID, CreatorID, Status, StatusError) \
+             SELECT ID, 1, DestinationNumber, TextDecoded, '', Coding, COALESCE(UDH, ''), \
+             COALESCE(SenderID, ''), CreatorID, 'SendingError', ? FROM outbox",
+        )
+        .bind(error)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        let failed = sqlx::query("DELETE FROM outbox")
+            .execute(&mut *tx)
+            .await
+            .unwrap()
+            .rows_affected();
+        tx.commit().await.unwrap();
+        pool.close().await;
+        failed
+    }
+
+    /// Messages waiting in gammu-smsd's outbox.
+    pub async fn queued(&self) -> i64 {
+        let pool = pool(&self.db, false).await;
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+
     /// Puts an SMS backup file into the dummy phone's inbox in one rename, so gammu-smsd
     /// never reads half a file.
     fn place_in_inbox(&self, backup: &str) {
