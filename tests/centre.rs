@@ -2,7 +2,8 @@
 //! the Contact ID group, the person's user number in openings, closings, cancels and
 //! duress, the code for how the area was armed (407 remote), the same extended data on
 //! every message, a cancel before the disarm that caused it, a camera's video loss on a
-//! point of its own, and the path in trouble as the zone of 350.
+//! point of its own, a tamper inside an open intrusion alarm as a report of its own, and
+//! the path in trouble as the zone of 350.
 
 mod common;
 
@@ -164,6 +165,13 @@ async fn the_centre_hears_areas_users_points_paths_and_order_as_a_panel_sends_th
         .await;
     assert!(feed.reply().await.unwrap().get("ack").is_some());
     expect(&mut receiver, "1131 07 021").await;
+
+    // Someone prises the fence sensor's cover open while its alarm is still open: a tamper
+    // is a report of its own (1144 on the same point), not a retrigger of the intrusion.
+    feed.send(r#"{"sensor":"fence_c","kind":"tamper","active":true}"#)
+        .await;
+    assert!(feed.reply().await.unwrap().get("ack").is_some());
+    expect(&mut receiver, "1144 07 021").await;
 
     // The camera over the yard loses its picture: a trouble on the camera's own point,
     // not the yard's PIR (zone 22); the first number after the zones.

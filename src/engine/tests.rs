@@ -661,6 +661,57 @@ async fn sensor_tamper_alarms_144_in_any_mode() {
     assert_eq!(raised(&out), vec![(ContactId(144), Some("store".into()))]);
 }
 
+/// Seen in the field: a camera turned away (144) in a zone with an open intrusion alarm
+/// was folded into that alarm as "tamper (again)", and the centre never heard 1144. A
+/// different code is a different report; only the same code in the same zone retriggers.
+#[tokio::test(start_paused = true)]
+async fn a_tamper_in_a_zone_with_an_open_intrusion_alarm_is_an_alarm_of_its_own() {
+    let mut e = engine();
+    armed_away(&mut e).await;
+    let intrusion = set(&mut e, "store_pir", true);
+    let (code, _) = raised(&intrusion)[0].clone();
+    assert_eq!(code.category(), Category::Burglary);
+    let tamper = e.handle(Input::Observation(Observation {
+        sensor: "store_pir".into(),
+        reading: Reading::Tamper { active: true },
+        source_ref: None,
+    }));
+    assert_eq!(
+        raised(&tamper),
+        vec![(ContactId(144), Some("store".into()))]
+    );
+    assert!(
+        !has(&tamper, EventKind::AlarmRetriggered),
+        "{:?}",
+        kinds(&tamper)
+    );
+    assert_eq!(e.open_alarms().count(), 2);
+    assert!(
+        tamper
+            .escalations
+            .iter()
+            .any(|esc| esc.trigger == EscalationTrigger::Raised),
+        "the tamper is escalated on its own"
+    );
+    // The same code in the same zone again retriggers its own alarm.
+    set(&mut e, "store_pir", false);
+    let again = set(&mut e, "store_pir", true);
+    assert!(
+        has(&again, EventKind::AlarmRetriggered),
+        "{:?}",
+        kinds(&again)
+    );
+    assert_eq!(
+        again
+            .events
+            .iter()
+            .find(|e| e.kind == EventKind::AlarmRetriggered)
+            .and_then(|e| e.code),
+        Some(code)
+    );
+    assert_eq!(e.open_alarms().count(), 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn panic_is_silent_and_fire_sounds_temporal_three() {
     let mut e = engine();

@@ -159,7 +159,8 @@ impl<C: Clock> Engine<C> {
     }
 
     /// One alarm activation of a zone: counts towards swinger shutdown, raises a new alarm
-    /// or re-triggers the zone's unacknowledged one, and feeds confirmation.
+    /// or re-triggers the zone's unacknowledged one of the same code, and feeds
+    /// confirmation.
     pub(super) fn activate(&mut self, step: &mut Step, zone: &str, sensor: &str, code: ContactId) {
         let Some(zdef) = self.site.zones.get(zone).cloned() else {
             return;
@@ -184,10 +185,15 @@ impl<C: Clock> Engine<C> {
                 return;
             }
         }
+        // Only the same report (code) in the same zone retriggers an open alarm: a tamper,
+        // a fire or a panic in a zone with an open intrusion alarm is a report of its own,
+        // which the centre must hear.
         let existing = self
             .alarms
             .values()
-            .find(|a| a.zone.as_deref() == Some(zone) && a.state == AlarmState::Raised)
+            .find(|a| {
+                a.zone.as_deref() == Some(zone) && a.code == code && a.state == AlarmState::Raised
+            })
             .map(|a| a.id);
         let alarm_id = match existing {
             Some(id) => {
