@@ -524,8 +524,9 @@ async fn the_upstream_broker_gets_every_alarm_with_qos1_across_its_restart() {
     while zones.len() < 2 {
         let (_, body) = next(&mut received).await;
         let zone = body["alarm"]["zone"].as_str().unwrap().to_string();
-        // QoS 1 may repeat a message; a repeat carries the same message id.
-        if !zones.contains(&zone) {
+        // QoS 1 may repeat a message (z1's too, after the restart); a repeat carries the
+        // same message id.
+        if zone != "z1" && !zones.contains(&zone) {
             zones.push(zone);
         }
     }

@@ -2,14 +2,17 @@
 //! stuck past its threshold raises 354 on the other channels (and restores it once through),
 //! a receiving centre answering DUH fails the row and raises 354, the periodic test report
 //! (602) goes out on its schedule counted from the journal across a restart, and finished
-//! rows past retention are deleted while pending ones stay.
+//! rows past retention are deleted while pending ones stay; an alarm mail a server refuses
+//! (an SMTP 5xx) is retried, not dropped, and when it fails for good a 354 naming the
+//! channel reaches the other channels.
 
 mod common;
 
 use common::Feed;
 use common::broker::free_port;
 use common::delivery::{
-    journal, next_notice_with_code, next_report, sia_channel, site, trip, wait_for, webhook,
+    PATIENCE, certs, journal, next_notice, next_notice_with_code, next_report, sia_channel, site,
+    trip, wait_for, webhook,
 };
 use common::inproc::Picket;
 use common::peers::Peer;
@@ -216,4 +219,139 @@ async fn finished_deliveries_past_retention_are_deleted_and_pending_ones_kept() 
     assert_eq!(arc[0].state, DeliveryState::Pending);
     picket.stop().await;
     hook.stop().await;
+}
+
+/// An SMTP server on TLS refusing the first `refuse` MAIL commands with a 5xx, and the
+/// `[[channels]]` entry `mail` that reaches it.
+async fn refusing_mail_server(dir: &std::path::Path, refuse: u32) -> (Peer, String) {
+    // Its own CA, apart from the webhook's.
+    let dir = dir.join("smtp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key, ca) = certs(&dir);
+    let smtp = Peer::start(
+        "smtp_receiver.py",
+        &[
+            "--refuse-first",
+            &refuse.to_string(),
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let channel = format!(
+        "[[channels]]\nid = \"mail\"\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {}\n\
+         security = \"starttls\"\nca_file = \"{}\"\nusername = \"picket\"\n\
+         password = \"s3cret\"\nfrom = \"Picket <picket@songhong.vn>\"\n\
+         to = [\"baove@songhong.vn\"]\n\n",
+        smtp.port,
+        ca.display()
+    );
+    (smtp, channel)
+}
+
+/// Seen in the field: a server's passing "503 send EHLO first" marked an alarm mail
+/// refused for good, and it was never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_mail_a_server_refuses_with_a_5xx_is_tried_again_and_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut smtp, mail) = refusing_mail_server(dir.path(), 2).await;
+    let config = site(
+        dir.path(),
+        &format!(
+            "{mail}[escalation]\n\
+             tiers = [{{ name = \"security\", delay_s = 0, channels = [\"mail\"] }}]\n"
+        ),
+    );
+    let mut picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    trip(&mut feed, 2).await;
+    assert_eq!(smtp.next(PATIENCE).await["refused"], 1);
+    assert_eq!(smtp.next(PATIENCE).await["refused"], 2);
+    let got = smtp.next(PATIENCE).await;
+    assert!(
+        got["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Hàng rào 2"),
+        "{got}"
+    );
+    let journal = journal(dir.path()).await;
+    wait_for("the row sent", async || {
+        journal.deliveries(Some("mail")).await.unwrap()[0].state == DeliveryState::Sent
+    })
+    .await;
+    let row = journal.deliveries(Some("mail")).await.unwrap().remove(0);
+    assert_eq!(row.attempts, 3, "{row:?}");
+    assert!(
+        picket
+            .drain()
+            .iter()
+            .all(|p| p.event.code.map(|c| c.0) != Some(354)),
+        "nothing failed, so no trouble"
+    );
+    picket.stop().await;
+    smtp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_mail_refused_until_it_is_stuck_fails_with_a_354_the_other_channels_hear() {
+    let dir = tempfile::tempdir().unwrap();
+    let (smtp, mail) = refusing_mail_server(dir.path(), 1_000).await;
+    let (mut hook, hq) = webhook(dir.path()).await;
+    let config = site(
+        dir.path(),
+        &format!(
+            "{mail}{hq}[escalation]\nevents = [\"hq\"]\nstuck_after_s = 10\n\
+             tiers = [{{ name = \"security\", delay_s = 0, channels = [\"mail\", \"hq\"] }}]\n"
+        ),
+    );
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    trip(&mut feed, 4).await;
+    let alarm = next_notice(&mut hook).await;
+    assert_eq!(alarm["kind"], "alarm", "{alarm}");
+    let journal = journal(dir.path()).await;
+    // Retried while it is young: still owed, with the server's words.
+    wait_for("a refusal recorded on the row", async || {
+        journal.deliveries(Some("mail")).await.unwrap()[0].attempts >= 2
+    })
+    .await;
+    let row = journal.deliveries(Some("mail")).await.unwrap().remove(0);
+    assert_eq!(row.state, DeliveryState::Pending, "{row:?}");
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("503"),
+        "{row:?}"
+    );
+    // Past stuck_after_s it fails, and the security team hears which channel dropped it.
+    let refused = loop {
+        let t = next_notice_with_code(&mut hook, 354).await;
+        if t["event"]["message_en"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refused for good")
+        {
+            break t;
+        }
+    };
+    assert_eq!(refused["event"]["qualifier"], 1, "{refused}");
+    let text = refused["event"]["message_en"].as_str().unwrap();
+    assert!(
+        text.contains("channel mail") && text.contains("503"),
+        "{text}"
+    );
+    assert!(
+        refused["event"]["message_vi"]
+            .as_str()
+            .unwrap()
+            .contains("kênh mail"),
+        "{refused}"
+    );
+    let row = journal.deliveries(Some("mail")).await.unwrap().remove(0);
+    assert_eq!(row.state, DeliveryState::Failed, "{row:?}");
+    picket.stop().await;
+    hook.stop().await;
+    drop(smtp);
 }

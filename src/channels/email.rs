@@ -271,7 +271,7 @@ impl EmailDelivery {
             .header(ContentType::TEXT_PLAIN)
             .body(text(d, n));
         let mut files = attachments(n)
-            .map_err(|e| DeliveryError::refused(format!("email {}: {e}", self.id)))?;
+            .map_err(|e| DeliveryError::misconfigured(format!("email {}: {e}", self.id)))?;
         for (name, bytes) in snapshots {
             let jpeg = ContentType::parse("image/jpeg").unwrap_or(ContentType::TEXT_PLAIN);
             files.push((name, jpeg, bytes));
@@ -285,7 +285,7 @@ impl EmailDelivery {
             }
             builder.multipart(parts)
         };
-        built.map_err(|e| DeliveryError::refused(format!("email {}: {e}", self.id)))
+        built.map_err(|e| DeliveryError::misconfigured(format!("email {}: {e}", self.id)))
     }
 }
 

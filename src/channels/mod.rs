@@ -32,6 +32,11 @@ pub struct DeliveryError {
     /// The recipient refused this message for good (retrying cannot help); the queue moves
     /// on and the row is marked failed.
     pub for_good: bool,
+    /// A refusal that may still be the recipient's passing mistake (an SMTP 5xx, an HTTP
+    /// 4xx): an alarm is retried anyway until it is stuck, rather than dropped at once.
+    /// False for what only a change of configuration can fix (a wrong signature, a message
+    /// the receiver's format cannot carry).
+    pub retry_alarms: bool,
     /// What happened, naming the recipient.
     pub message: String,
 }
@@ -41,14 +46,27 @@ impl DeliveryError {
     pub fn retry(message: impl Into<String>) -> Self {
         DeliveryError {
             for_good: false,
+            retry_alarms: true,
             message: message.into(),
         }
     }
 
-    /// A refusal that retrying cannot fix (rejected format, 4xx).
+    /// The recipient refused this message (an SMTP 5xx, an HTTP 4xx): the queue moves on,
+    /// except for an alarm, which is retried until it is stuck.
     pub fn refused(message: impl Into<String>) -> Self {
         DeliveryError {
             for_good: true,
+            retry_alarms: true,
+            message: message.into(),
+        }
+    }
+
+    /// A refusal only a change of configuration can fix (a signature the receiver rejects,
+    /// a message its format cannot carry): the row fails at once, with trouble.
+    pub fn misconfigured(message: impl Into<String>) -> Self {
+        DeliveryError {
+            for_good: true,
+            retry_alarms: false,
             message: message.into(),
         }
     }

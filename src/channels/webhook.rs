@@ -9,7 +9,9 @@
 //!   channel's secret. Receivers should reject a signature that does not match and a
 //!   timestamp far from their clock (replays).
 //!
-//! 2xx is acknowledged; 408, 429 and 5xx are retried; other answers are refused for good.
+//! 2xx is acknowledged; 408, 429 and 5xx are retried; 401 and 403 (the signature is not
+//! taken) fail at once; other answers are refusals, for good except for alarms, which the
+//! worker retries until they are stuck.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -135,6 +137,11 @@ impl Deliver for WebhookDelivery {
             || status == reqwest::StatusCode::TOO_MANY_REQUESTS
         {
             Err(DeliveryError::retry(message))
+        } else if status == reqwest::StatusCode::UNAUTHORIZED
+            || status == reqwest::StatusCode::FORBIDDEN
+        {
+            // The receiver does not take our signature: only the secret can fix that.
+            Err(DeliveryError::misconfigured(message))
         } else {
             Err(DeliveryError::refused(message))
         }

@@ -95,6 +95,8 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
     let mut retry_at: Option<Instant> = None;
     let fault_point = format!("channel:{channel}");
     let mut unrecorded = Unrecorded::new();
+    // Trouble 354 "refused for good" raised and not yet restored by a delivery.
+    let mut refused_open = false;
     loop {
         if ctx.shutdown.is_triggered() {
             break;
@@ -156,6 +158,7 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
                         &outbox,
                         d,
                         &mut unrecorded,
+                        &mut refused_open,
                     )
                     .await
                     {
@@ -198,7 +201,8 @@ pub async fn run<D: Deliver>(channel: String, mut deliver: D, mut ctx: WorkerCon
     tracing::debug!(channel, "outbox worker stopped");
 }
 
-/// Tries the head row once and records the result.
+/// Tries the head row once and records the result. A row failed for good raises trouble
+/// 354 naming the channel (`refused_open`), which a later delivery restores.
 async fn attempt<D: Deliver>(
     channel: &str,
     deliver: &mut D,
@@ -206,6 +210,7 @@ async fn attempt<D: Deliver>(
     outbox: &Journal,
     d: Delivery,
     unrecorded: &mut Unrecorded,
+    refused_open: &mut bool,
 ) -> Attempt {
     let result = match serde_json::from_str::<Notice>(&d.payload_json) {
         Ok(notice) => {
@@ -214,12 +219,13 @@ async fn attempt<D: Deliver>(
                 _ = ctx.shutdown.wait() => return Attempt::Shutdown,
             }
         }
-        Err(e) => Err(DeliveryError::refused(format!(
+        Err(e) => Err(DeliveryError::misconfigured(format!(
             "outbox row {} holds an unreadable notice: {e}",
             d.id
         ))),
     };
     let now = ctx.clock.now().0;
+    let result = result.map_err(|e| hold_alarm(e, &d, now, ctx.stuck_after));
     // Health first, in one step with the paths, so a reader never sees half an update.
     record_paths(deliver, ctx);
     {
@@ -252,6 +258,9 @@ async fn attempt<D: Deliver>(
                 state = state.as_str(),
                 "delivered"
             );
+            if std::mem::take(refused_open) {
+                raise(ctx, refused_trouble(channel, false, "")).await;
+            }
             Attempt::Done
         }
         Err(e) => {
@@ -263,6 +272,9 @@ async fn attempt<D: Deliver>(
             }
             if e.for_good {
                 tracing::error!(channel, message_id = d.message_id, error = %e, "delivery refused for good");
+                if !std::mem::replace(refused_open, true) {
+                    raise(ctx, refused_trouble(channel, true, &e.message)).await;
+                }
                 Attempt::Done
             } else {
                 let delay = ctx.backoff.next_delay();
@@ -329,6 +341,48 @@ async fn purge(ctx: &WorkerContext) {
         Ok(0) => {}
         Ok(n) => tracing::info!(deleted = n, "finished deliveries past retention deleted"),
         Err(e) => tracing::warn!(error = %e, "cannot purge old deliveries"),
+    }
+}
+
+/// An alarm refused by a recipient that may yet take it (`retry_alarms`) is tried again
+/// until it has waited `stuck_after`; only then does it fail for good.
+fn hold_alarm(
+    mut e: DeliveryError,
+    d: &Delivery,
+    now_ms: i64,
+    stuck_after: Duration,
+) -> DeliveryError {
+    let waited = Duration::from_millis(u64::try_from(now_ms - d.due_at_ms).unwrap_or(0));
+    if e.for_good && e.retry_alarms && d.alarm_id.is_some() && waited < stuck_after {
+        e.for_good = false;
+        e.message = format!(
+            "{} (an alarm: tried again until it has waited {} s)",
+            e.message,
+            stuck_after.as_secs()
+        );
+    }
+    e
+}
+
+/// Trouble 354 for a message the channel's recipient refused for good, so the other
+/// channels hear that something was not delivered.
+fn refused_trouble(channel: &str, active: bool, why: &str) -> SystemTrouble {
+    let why = crate::text::for_log(why);
+    SystemTrouble {
+        number: None,
+        id: format!("channel:{channel}:refused"),
+        code: ContactId(354),
+        active,
+        what_vi: if active {
+            format!("kênh {channel} bị từ chối hẳn một tin ({why})")
+        } else {
+            format!("kênh {channel} bị từ chối hẳn một tin")
+        },
+        what_en: if active {
+            format!("channel {channel} had a message refused for good ({why})")
+        } else {
+            format!("channel {channel} had a message refused for good")
+        },
     }
 }
 

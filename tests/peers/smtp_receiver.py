@@ -2,7 +2,10 @@
 "picket", password "s3cret") allowed only after it. Prints {"port": N} once listening, then
 one JSON line per message: envelope, decoded subject, text body and attachments.
 
-Usage: smtp_receiver.py CERT KEY [SAVE_DIR]   (attachments are also written to SAVE_DIR)"""
+Usage: smtp_receiver.py [--refuse-first N] CERT KEY [SAVE_DIR]
+  (attachments are also written to SAVE_DIR; with --refuse-first, the first N MAIL commands
+  are answered "503 5.5.1 Error: send HELO/EHLO first", as a real server's passing protocol
+  error was seen to, and each refusal is printed as {"refused": N})"""
 
 import asyncio
 import email
@@ -16,8 +19,13 @@ import sys
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-CERT, KEY = sys.argv[1], sys.argv[2]
-SAVE_DIR = sys.argv[3] if len(sys.argv) > 3 else None
+ARGS = sys.argv[1:]
+REFUSE_FIRST = 0
+if ARGS[:1] == ["--refuse-first"]:
+    REFUSE_FIRST = int(ARGS[1])
+    ARGS = ARGS[2:]
+CERT, KEY = ARGS[0], ARGS[1]
+SAVE_DIR = ARGS[2] if len(ARGS) > 2 else None
 
 
 def authenticator(server, session, envelope, mechanism, auth_data):
@@ -26,6 +34,17 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 
 
 class Handler:
+    refused = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refused < REFUSE_FIRST:
+            self.refused += 1
+            print(json.dumps({"refused": self.refused}), flush=True)
+            return "503 5.5.1 Error: send HELO/EHLO first"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = msg.get_body(preferencelist=("plain",))

@@ -128,7 +128,7 @@ impl SiaDelivery {
     /// The DC-09 message for a notice.
     fn message(&self, d: &Delivery, n: &Notice) -> Result<Message, DeliveryError> {
         let code = n.event.code.ok_or_else(|| {
-            DeliveryError::refused(format!(
+            DeliveryError::misconfigured(format!(
                 "event {} ({}) has no Contact ID code; a receiving centre cannot take it",
                 n.event.seq, n.event.kind
             ))
@@ -323,7 +323,7 @@ impl Deliver for SiaDelivery {
                 }
                 Err(TransmitError::Duh { addr }) => {
                     self.refused_trouble(true);
-                    return Err(DeliveryError::refused(format!(
+                    return Err(DeliveryError::misconfigured(format!(
                         "receiver {addr} answered DUH: it cannot handle this message; check \
                          account, key and format of channel {}",
                         self.id
