@@ -355,3 +355,48 @@ async fn an_alarm_mail_refused_until_it_is_stuck_fails_with_a_354_the_other_chan
     hook.stop().await;
     drop(smtp);
 }
+
+/// The same for a webhook answering 4xx (not a signature problem): an alarm is tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_a_webhook_refuses_with_a_4xx_is_tried_again_and_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, ca) = certs(dir.path());
+    let mut hook = Peer::start(
+        "webhook_receiver.py",
+        &[
+            "--refuse-first",
+            "2",
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+            "hook-secret",
+        ],
+    )
+    .await;
+    let config = site(
+        dir.path(),
+        &format!(
+            "[[channels]]\nid = \"hq\"\ntype = \"webhook\"\n\
+             url = \"https://127.0.0.1:{}/hook\"\nsecret = \"hook-secret\"\nca_file = \"{}\"\n\n\
+             [escalation]\ntiers = [{{ name = \"security\", delay_s = 0, channels = [\"hq\"] }}]\n",
+            hook.port,
+            ca.display()
+        ),
+    );
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    trip(&mut feed, 5).await;
+    let mut answers = Vec::new();
+    while answers.len() < 3 {
+        let got = hook.next(PATIENCE).await;
+        assert_eq!(got["verified"], true, "{got}");
+        answers.push(got["refused"].as_bool().unwrap());
+    }
+    assert_eq!(answers, [true, true, false], "refused twice, then taken");
+    let journal = journal(dir.path()).await;
+    wait_for("the row acknowledged", async || {
+        journal.deliveries(Some("hq")).await.unwrap()[0].state == DeliveryState::Acknowledged
+    })
+    .await;
+    picket.stop().await;
+    hook.stop().await;
+}

@@ -3,7 +3,9 @@
 matches, 401 when it does not. Prints {"port": N} once listening, then one JSON line per
 request: {"verified": bool, "path", "headers", "body"}.
 
-Usage: webhook_receiver.py CERT KEY SECRET"""
+Usage: webhook_receiver.py [--refuse-first N] CERT KEY SECRET
+  (with --refuse-first, the first N verified requests are answered 422, as a receiver
+  rejecting what it cannot process at the moment; they are printed with "refused": true)"""
 
 import hashlib
 import hmac
@@ -12,7 +14,13 @@ import json
 import ssl
 import sys
 
-CERT, KEY, SECRET = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+ARGS = sys.argv[1:]
+REFUSE_FIRST = 0
+if ARGS[:1] == ["--refuse-first"]:
+    REFUSE_FIRST = int(ARGS[1])
+    ARGS = ARGS[2:]
+CERT, KEY, SECRET = ARGS[0], ARGS[1], ARGS[2].encode()
+REFUSED = [0]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -25,10 +33,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             SECRET, timestamp.encode() + b"." + body, hashlib.sha256
         ).hexdigest()
         verified = hmac.compare_digest(expected, signature)
-        self.send_response(200 if verified else 401)
+        refused = verified and REFUSED[0] < REFUSE_FIRST
+        if refused:
+            REFUSED[0] += 1
+        self.send_response(422 if refused else 200 if verified else 401)
         self.end_headers()
-        self.wfile.write(b"ok" if verified else b"bad signature")
+        self.wfile.write(b"not now" if refused else b"ok" if verified else b"bad signature")
         print(json.dumps({
+            "refused": refused,
             "verified": verified,
             "path": self.path,
             "headers": {k: v for k, v in self.headers.items()},
