@@ -46,6 +46,13 @@ pub struct BenchArgs {
     /// 1,000,000 events against one `SELECT count(*)` pass, time and peak memory.
     #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web"])]
     report: bool,
+    /// Run the heartbeat benchmark instead: bytes written a day with 200 sensors repeating
+    /// their state every 10 s, against the same time with them silent (needs `mosquitto`).
+    #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report"])]
+    heartbeats: bool,
+    /// Length of each of the heartbeat benchmark's two windows, seconds.
+    #[arg(long, default_value_t = 120)]
+    seconds: u64,
     /// The report benchmark's baseline child: counts a journal's events.
     #[arg(long, hide = true)]
     count_events: Option<PathBuf>,
@@ -138,8 +145,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             }
         };
     }
-    if args.mqtt || args.delivery || args.web || args.report {
-        let result = if args.report {
+    if args.mqtt || args.delivery || args.web || args.report || args.heartbeats {
+        let result = if args.heartbeats {
+            super::bench_heartbeats::run(&dir, Duration::from_secs(args.seconds.max(10))).await
+        } else if args.report {
             super::bench_report::run(&dir).await
         } else if args.web {
             super::bench_web::run(&dir).await

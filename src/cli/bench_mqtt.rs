@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SENSORS: usize = 200;
+/// Sensors of the benchmark site.
+pub(super) const SENSORS: usize = 200;
 
 /// A child process killed and reaped when dropped.
 pub(super) struct Killed(pub(super) Child);
@@ -167,15 +168,13 @@ pub(super) fn memory(pid: u32) -> String {
     format!("resident {} (peak {})", field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Runs the MQTT benchmark and prints a Markdown table.
-pub async fn run(dir: &Path, n: usize) -> Result<(), String> {
-    let port = free_port()?;
-    let _broker = start_broker(dir, port)?;
-    connect(port, "bench-probe").await?;
-    eprintln!("bench: plain subscriber…");
-    let plain = baseline(port, n).await?;
-    eprintln!("bench: {plain:.0} messages/s; starting picket…");
-
+/// Writes a site of [`SENSORS`] Zigbee2MQTT contacts on the broker at `port`, starts
+/// `picket run` on it, and returns it once it says it is online, with a client watching
+/// its topics.
+pub(super) async fn start_site(
+    dir: &Path,
+    port: u16,
+) -> Result<(Killed, rumqttc::EventLoop), String> {
     let mut config = format!(
         "[site]\nname = \"bench\"\n[journal]\npath = \"{}\"\n[mqtt]\nport = {port}\ndiscovery = false\n\
          [[areas]]\nid = \"a\"\nname = \"A\"\n[[zones]]\nid = \"z\"\nname = \"Z\"\narea = \"a\"\ntype = \"perimeter\"\n",
@@ -189,8 +188,6 @@ pub async fn run(dir: &Path, n: usize) -> Result<(), String> {
     let config_path = dir.join("picket.toml");
     std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
     let daemon = run_picket(&config_path)?;
-    let pid = daemon.0.id();
-
     let (watch, mut watch_ev) = connect(port, "bench-watch").await?;
     watch
         .subscribe("picket/bench/#", QoS::AtLeastOnce)
@@ -202,12 +199,25 @@ pub async fn run(dir: &Path, n: usize) -> Result<(), String> {
             Ok(Event::Incoming(Packet::Publish(p)))
                 if p.topic == "picket/bench/availability" && &p.payload[..] == b"online" =>
             {
-                break;
+                return Ok((daemon, watch_ev));
             }
             Ok(_) => {}
             Err(e) => return Err(e.to_string()),
         }
     }
+}
+
+/// Runs the MQTT benchmark and prints a Markdown table.
+pub async fn run(dir: &Path, n: usize) -> Result<(), String> {
+    let port = free_port()?;
+    let _broker = start_broker(dir, port)?;
+    connect(port, "bench-probe").await?;
+    eprintln!("bench: plain subscriber…");
+    let plain = baseline(port, n).await?;
+    eprintln!("bench: {plain:.0} messages/s; starting picket…");
+
+    let (daemon, mut watch_ev) = start_site(dir, port).await?;
+    let pid = daemon.0.id();
     eprintln!("bench: picket is online; flooding…");
     let idle = memory(pid);
     let (publ, mut pub_ev) = connect(port, "bench-picket-pub").await?;

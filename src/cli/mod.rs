@@ -5,6 +5,7 @@ mod alarms;
 mod bench;
 mod bench_cameras;
 mod bench_delivery;
+mod bench_heartbeats;
 mod bench_mqtt;
 mod bench_report;
 mod bench_web;

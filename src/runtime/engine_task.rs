@@ -65,17 +65,35 @@ struct Request {
     reply: Option<Reply>,
 }
 
+/// What travels to the engine task: one input, or the inputs of one message (a sensor
+/// payload's readings), which arrive together and so are committed in one transaction.
+enum Envelope {
+    /// One input.
+    One(Request),
+    /// Several, kept together.
+    Many(Vec<Request>),
+}
+
+impl Envelope {
+    fn into_requests(self, into: &mut Vec<Request>) {
+        match self {
+            Envelope::One(r) => into.push(r),
+            Envelope::Many(rs) => into.extend(rs),
+        }
+    }
+}
+
 /// A cloneable way in to the engine. The engine task ends once every handle is dropped.
 #[derive(Clone)]
 pub struct EngineHandle {
-    tx: mpsc::Sender<Request>,
+    tx: mpsc::Sender<Envelope>,
 }
 
 /// A way in to the engine that does not keep it running: for supervisors, which must not
 /// hold the engine open at shutdown.
 #[derive(Clone)]
 pub struct WeakEngineHandle {
-    tx: mpsc::WeakSender<Request>,
+    tx: mpsc::WeakSender<Envelope>,
 }
 
 impl WeakEngineHandle {
@@ -89,15 +107,19 @@ impl WeakEngineHandle {
 /// receipt: for unit tests of tasks that submit.
 #[cfg(test)]
 pub(crate) fn handle_for_tests() -> (EngineHandle, mpsc::Receiver<Input>) {
-    let (tx, mut rx) = mpsc::channel::<Request>(64);
+    let (tx, mut rx) = mpsc::channel::<Envelope>(64);
     let (inputs_tx, inputs) = mpsc::channel(64);
     tokio::spawn(async move {
-        while let Some(req) = rx.recv().await {
-            if let Some(reply) = req.reply {
-                let _ = reply.send(Ok(Receipt::default()));
-            }
-            if inputs_tx.send(req.input).await.is_err() {
-                break;
+        while let Some(envelope) = rx.recv().await {
+            let mut requests = Vec::new();
+            envelope.into_requests(&mut requests);
+            for req in requests {
+                if let Some(reply) = req.reply {
+                    let _ = reply.send(Ok(Receipt::default()));
+                }
+                if inputs_tx.send(req.input).await.is_err() {
+                    return;
+                }
             }
         }
     });
@@ -131,12 +153,34 @@ impl EngineHandle {
         let (reply, rx) = oneshot::channel();
         let _ = self
             .tx
-            .send(Request {
+            .send(Envelope::One(Request {
                 input,
                 reply: Some(reply),
-            })
+            }))
             .await;
         rx
+    }
+
+    /// Submits the inputs of one message together, so they are committed in one
+    /// transaction; a receiver per input, as [`EngineHandle::submit_nowait`].
+    pub async fn submit_all_nowait(
+        &self,
+        inputs: Vec<Input>,
+    ) -> Vec<oneshot::Receiver<Result<Receipt, SubmitError>>> {
+        let mut receivers = Vec::with_capacity(inputs.len());
+        let requests = inputs
+            .into_iter()
+            .map(|input| {
+                let (reply, rx) = oneshot::channel();
+                receivers.push(rx);
+                Request {
+                    input,
+                    reply: Some(reply),
+                }
+            })
+            .collect();
+        let _ = self.tx.send(Envelope::Many(requests)).await;
+        receivers
     }
 
     /// Submits any input; resolves once its outcome is committed.
@@ -278,7 +322,7 @@ impl Effects {
 pub struct EngineTask<C: Clock> {
     engine: Engine<C>,
     writer: Writer,
-    rx: mpsc::Receiver<Request>,
+    rx: mpsc::Receiver<Envelope>,
     effects: Effects,
     /// Outcomes not yet in the journal, oldest first.
     unwritten: VecDeque<Outcome>,
@@ -288,7 +332,15 @@ pub struct EngineTask<C: Clock> {
     watchdog: Option<Duration>,
     /// Test hooks: `engine` panics before a batch when armed.
     faults: crate::fault::FaultHooks,
+    /// When sensors heard without a change were last heard, not yet in the journal: a
+    /// repeat costs no disk write; these are written together every
+    /// [`SEEN_WRITE_EVERY`] and at shutdown (a restart then supervises from a time at most
+    /// that old, which can only report a sensor missing a little early).
+    unsaved_seen: BTreeMap<String, crate::engine::Timestamp>,
 }
+
+/// How often last-heard times of sensors that only repeated themselves are written.
+pub const SEEN_WRITE_EVERY: Duration = Duration::from_secs(60);
 
 /// Creates the task and its first handle.
 pub fn spawn_parts<C: Clock + 'static>(
@@ -308,6 +360,7 @@ pub fn spawn_parts<C: Clock + 'static>(
             journal_trouble: false,
             watchdog,
             faults: crate::fault::FaultHooks::default(),
+            unsaved_seen: BTreeMap::new(),
         },
         EngineHandle { tx },
     )
@@ -324,6 +377,8 @@ impl<C: Clock + 'static> EngineTask<C> {
     pub async fn run(mut self) {
         let mut watchdog = self.watchdog.map(tokio::time::interval);
         let mut retry = tokio::time::interval(Duration::from_secs(5));
+        let mut write_seen = tokio::time::interval(SEEN_WRITE_EVERY);
+        write_seen.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let sleep_ms = self
                 .engine
@@ -333,10 +388,11 @@ impl<C: Clock + 'static> EngineTask<C> {
                 biased;
                 first = self.rx.recv() => {
                     let Some(first) = first else { break };
-                    let mut batch = vec![first];
+                    let mut batch = Vec::new();
+                    first.into_requests(&mut batch);
                     while batch.len() < MAX_BATCH {
                         match self.rx.try_recv() {
-                            Ok(r) => batch.push(r),
+                            Ok(envelope) => envelope.into_requests(&mut batch),
                             Err(_) => break,
                         }
                     }
@@ -348,6 +404,9 @@ impl<C: Clock + 'static> EngineTask<C> {
                 _ = retry.tick(), if !self.unwritten.is_empty() => {
                     self.process(Vec::new()).await;
                 }
+                _ = write_seen.tick(), if !self.unsaved_seen.is_empty() => {
+                    self.write_seen().await;
+                }
                 _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
                     super::notify::watchdog();
                 }
@@ -356,11 +415,32 @@ impl<C: Clock + 'static> EngineTask<C> {
         if !self.unwritten.is_empty() {
             self.process(Vec::new()).await;
         }
+        self.write_seen().await;
         if !self.unwritten.is_empty() {
             tracing::error!(
                 outcomes = self.unwritten.len(),
                 "stopping with outcomes that could not be written to the journal"
             );
+        }
+    }
+
+    /// Writes the last-heard times kept in memory, in one transaction; kept for the next
+    /// round when the journal cannot take them.
+    async fn write_seen(&mut self) {
+        if self.unsaved_seen.is_empty() {
+            return;
+        }
+        let seen = std::mem::take(&mut self.unsaved_seen);
+        let outcome = Outcome {
+            seen: seen.iter().map(|(s, at)| (s.clone(), *at)).collect(),
+            ..Outcome::default()
+        };
+        if let Err(e) = self.writer.commit(&[&outcome]).await {
+            tracing::warn!(error = %e, "cannot write when sensors were last heard; kept for later");
+            for (sensor, at) in seen {
+                let kept = self.unsaved_seen.entry(sensor).or_insert(at);
+                *kept = (*kept).max(at);
+            }
         }
     }
 
@@ -398,6 +478,13 @@ impl<C: Clock + 'static> EngineTask<C> {
                 }
                 view
             });
+        // A sensor only repeating itself costs no write now: its last-heard time waits in
+        // memory (see `unsaved_seen`).
+        for o in &mut fresh {
+            for (sensor, at) in o.seen.drain(..) {
+                self.unsaved_seen.insert(sensor, at);
+            }
+        }
         let worth_writing = |o: &Outcome| o.changes_state() || !o.seen.is_empty();
         let backlog = self.unwritten.len();
         let to_write: Vec<&Outcome> = self
@@ -414,10 +501,12 @@ impl<C: Clock + 'static> EngineTask<C> {
         };
         match result {
             Ok(committed) => {
-                self.effects
-                    .stats
-                    .transactions
-                    .fetch_add(1, Ordering::Relaxed);
+                if wrote_something {
+                    self.effects
+                        .stats
+                        .transactions
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 self.effects
                     .stats
                     .committed

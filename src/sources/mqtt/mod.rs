@@ -221,21 +221,21 @@ impl MqttSource {
                 );
             }
             Some(routes) => {
+                // Every reading of the message goes in together: one transaction.
+                let mut inputs = Vec::new();
                 for route in routes {
                     match profiles::decode(&route.binding, route.kind, route.role, &publish.payload)
                     {
                         Ok(readings) => {
                             for reading in readings {
-                                let obs = Observation {
+                                inputs.push(Input::Observation(Observation {
                                     sensor: route.sensor.clone(),
                                     reading,
                                     source_ref: Some(format!(
                                         "mqtt:{}#{}",
                                         publish.topic, publish.pkid
                                     )),
-                                };
-                                receipts
-                                    .push(ctx.engine.submit_nowait(Input::Observation(obs)).await);
+                                }));
                             }
                         }
                         Err(reason) => {
@@ -250,6 +250,9 @@ impl MqttSource {
                             );
                         }
                     }
+                }
+                if !inputs.is_empty() {
+                    receipts.extend(ctx.engine.submit_all_nowait(inputs).await);
                 }
             }
         }
