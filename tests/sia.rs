@@ -2,6 +2,8 @@
 //! uses), started by the test on an ephemeral port. It must accept every event category,
 //! in clear and with AES-128 and AES-256, and the test checks the account, code, zone and
 //! qualifier it decoded. A NAK for a wrong clock is answered by adopting the receiver's time.
+//! One TCP connection carries message after message; one the receiver closed (restarted,
+//! or closing after every ACK) is reopened with nothing lost or reordered.
 
 mod common;
 
@@ -157,9 +159,7 @@ async fn pysiaalarm_accepts_every_category_in_clear_and_with_aes_128_and_256() {
 async fn a_nak_for_a_wrong_clock_is_answered_by_adopting_the_receivers_time() {
     let mut rx = Receiver::start().await;
     let target = rx.target(None);
-    let mut tx = Transmitter {
-        clock_offset: jiff::SignedDuration::from_secs(-600),
-    };
+    let mut tx = Transmitter::with_clock_offset(jiff::SignedDuration::from_secs(-600));
     let data = codec::contact_id_data("1234", 1, 131, 1, 15);
     tx.send(&target, message(Token::AdmCid, 7, "1234", data, vec![]))
         .await
@@ -296,4 +296,112 @@ async fn a_dead_primary_fails_over_to_the_backup_and_is_marked_down() {
         .await
         .unwrap_err();
     assert_eq!(errors.len(), 2);
+}
+
+/// `n` alarms on zones 1..=n, sent one after another by `tx`; what pysiaalarm decoded, in
+/// order, as zone numbers.
+async fn send_zones(tx: &mut Transmitter, target: &Target, zones: std::ops::RangeInclusive<u16>) {
+    for zone in zones {
+        let data = codec::contact_id_data("1234", 1, 131, 1, zone);
+        tx.send(target, message(Token::AdmCid, zone, "1234", data, vec![]))
+            .await
+            .unwrap_or_else(|e| panic!("zone {zone}: {e}"));
+    }
+}
+
+async fn heard_zones(rx: &mut Receiver, n: usize) -> Vec<String> {
+    let mut zones = Vec::new();
+    while zones.len() < n {
+        let got = rx.next_event().await;
+        if got["message_type"] != "NULL" {
+            zones.push(got["ri"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    zones
+}
+
+fn zones(range: std::ops::RangeInclusive<u16>) -> Vec<String> {
+    range.map(|z| format!("{z:03}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_kept_connection_carries_message_after_message() {
+    let mut rx = Receiver::start().await;
+    let target = rx.target(None);
+    let mut tx = Transmitter::default();
+    send_zones(&mut tx, &target, 1..=5).await;
+    assert_eq!(heard_zones(&mut rx, 5).await, zones(1..=5));
+    assert_eq!(
+        tx.connections_opened, 1,
+        "no connection set-up in an alarm's way"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_connection_to_a_restarted_receiver_is_reopened_with_nothing_lost() {
+    let mut rx = Receiver::start().await;
+    let port = rx.0.port.to_string();
+    let target = rx.target(None);
+    let mut tx = Transmitter::default();
+    send_zones(&mut tx, &target, 1..=2).await;
+    assert_eq!(heard_zones(&mut rx, 2).await, zones(1..=2));
+    // The centre restarts: the kept connection is dead.
+    rx.0.stop().await;
+    let mut rx = Receiver(Peer::start("sia_receiver.py", &["tcp", &port]).await);
+    send_zones(&mut tx, &target, 3..=4).await;
+    assert_eq!(heard_zones(&mut rx, 2).await, zones(3..=4));
+    assert_eq!(tx.connections_opened, 2);
+}
+
+/// In front of pysiaalarm: forwards one client's bytes, and closes the connection right
+/// after each answer, as some receivers do. Counts the connections it took.
+async fn closing_proxy(upstream: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                let server = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+                    .await
+                    .unwrap();
+                let (mut client_rd, mut client_wr) = client.into_split();
+                let (mut server_rd, mut server_wr) = server.into_split();
+                let up = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_rd, &mut server_wr).await;
+                });
+                let mut buf = [0u8; 1024];
+                while let Ok(n) = server_rd.read(&mut buf).await {
+                    if n == 0 || client_wr.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    if buf[..n].contains(&b'\r') {
+                        break;
+                    }
+                }
+                let _ = client_wr.shutdown().await;
+                up.abort();
+            });
+        }
+    });
+    (port, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_closing_after_every_ack_gets_every_message_in_order() {
+    let mut rx = Receiver::start().await;
+    let (port, accepted) = closing_proxy(rx.0.port).await;
+    let target = Target {
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        ..rx.target(None)
+    };
+    let mut tx = Transmitter::default();
+    send_zones(&mut tx, &target, 1..=5).await;
+    assert_eq!(heard_zones(&mut rx, 5).await, zones(1..=5));
+    assert_eq!(tx.connections_opened, 5, "each closed connection reopened");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 5);
 }

@@ -4,6 +4,15 @@
 //! ACK (matching sequence and account) is success. NAK carrying a time stamp means the
 //! receiver's clock differs from ours: the offset is adopted and the message sent once more
 //! with a corrected time stamp. DUH means the receiver will not take this message at all.
+//!
+//! Over TCP the connection to a receiver is kept open between messages (and NULL polls),
+//! as receivers such as pysiaalarm allow: no connection set-up in an alarm's way. A kept
+//! connection the receiver has closed (or that holds bytes nobody asked for) is dropped
+//! before use; one that turns out closed only when the message was written is reopened
+//! and the message sent again on the new one, once (the same sequence number, so a
+//! receiver that did take it sees a repeat, never a loss). After a timeout or an
+//! unreadable answer the connection is dropped, so a late answer is never read as the
+//! answer to the next message.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -60,7 +69,7 @@ pub enum TransmitError {
 /// TCP or UDP, as the receiving centre specifies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Protocol {
-    /// One connection per message.
+    /// A connection kept open between messages.
     #[default]
     Tcp,
     /// One datagram per message.
@@ -80,33 +89,56 @@ pub struct Target {
     pub timeout: Duration,
 }
 
-/// A sender that remembers the receiver's clock offset between messages.
+/// A sender that remembers the receiver's clock offset, and keeps its TCP connection,
+/// between messages.
 #[derive(Debug, Default)]
 pub struct Transmitter {
     /// Receiver time minus our time, learned from a NAK.
     pub clock_offset: jiff::SignedDuration,
+    /// The open TCP connection to the receiver, when there is one.
+    connection: Option<TcpStream>,
+    /// TCP connections opened, for health and tests.
+    pub connections_opened: u64,
 }
 
 impl Transmitter {
+    /// A sender that starts from a known offset to the receiver's clock.
+    pub fn with_clock_offset(clock_offset: jiff::SignedDuration) -> Transmitter {
+        Transmitter {
+            clock_offset,
+            ..Transmitter::default()
+        }
+    }
+
     /// Sends `msg` (its time stamp is set here) and waits for ACK.
     pub async fn send(&mut self, target: &Target, mut msg: Message) -> Result<(), TransmitError> {
         for attempt in 0..2 {
             msg.timestamp = Some(self.now());
-            let answer = exchange(target, &codec::encode(&msg, target.key.as_ref())).await?;
+            let answer = self
+                .exchange(target, &codec::encode(&msg, target.key.as_ref()))
+                .await?;
             let reply = codec::decode(&answer, target.key.as_ref())
                 .or_else(|_| codec::decode(&answer, None))
-                .map_err(|source| TransmitError::BadAnswer {
-                    addr: target.addr,
-                    source,
+                .map_err(|source| {
+                    // Whatever else it sends on this connection is not to be trusted.
+                    self.connection = None;
+                    TransmitError::BadAnswer {
+                        addr: target.addr,
+                        source,
+                    }
                 })?;
             match reply.token {
                 Token::Ack => {
                     return match mismatch(&msg, &reply) {
                         None => Ok(()),
-                        Some(detail) => Err(TransmitError::NotOurs {
-                            addr: target.addr,
-                            detail,
-                        }),
+                        Some(detail) => {
+                            // An answer to another message: this connection is out of step.
+                            self.connection = None;
+                            Err(TransmitError::NotOurs {
+                                addr: target.addr,
+                                detail,
+                            })
+                        }
                     };
                 }
                 Token::Duh => return Err(TransmitError::Duh { addr: target.addr }),
@@ -142,6 +174,40 @@ impl Transmitter {
             ..template.clone()
         };
         self.send(target, poll).await
+    }
+
+    /// Writes a frame and reads the answer: one datagram over UDP; over TCP on the kept
+    /// connection when it is still open, else on a new one, which is kept.
+    async fn exchange(&mut self, target: &Target, frame: &[u8]) -> Result<Vec<u8>, TransmitError> {
+        if target.protocol == Protocol::Udp {
+            return exchange_udp(target, frame).await;
+        }
+        if let Some(stream) = self.connection.take().filter(|s| reusable(s, target.addr)) {
+            match exchange_tcp(stream, target, frame).await {
+                Ok((answer, stream)) => {
+                    self.connection = Some(stream);
+                    return Ok(answer);
+                }
+                // Closed by the receiver since its last answer: a new connection.
+                Err(Exchange::Closed(detail)) => {
+                    tracing::debug!(addr = %target.addr, detail, "kept DC-09 connection closed; reconnecting");
+                }
+                Err(Exchange::Failed(e)) => return Err(e),
+            }
+        }
+        let stream = connect(target).await?;
+        self.connections_opened += 1;
+        match exchange_tcp(stream, target, frame).await {
+            Ok((answer, stream)) => {
+                self.connection = Some(stream);
+                Ok(answer)
+            }
+            Err(Exchange::Closed(detail)) => Err(TransmitError::Unreachable {
+                addr: target.addr,
+                detail,
+            }),
+            Err(Exchange::Failed(e)) => Err(e),
+        }
     }
 
     /// Our UTC time corrected by the receiver's offset.
@@ -270,67 +336,71 @@ pub fn answer_frame(bytes: &[u8]) -> Option<&[u8]> {
     after_start.get(..=len)
 }
 
-/// Writes a frame and reads the answer (up to its closing `\r` over TCP; one datagram over
-/// UDP).
-async fn exchange(target: &Target, frame: &[u8]) -> Result<Vec<u8>, TransmitError> {
+/// How a TCP exchange ended badly.
+enum Exchange {
+    /// The connection was closed before an answer came (a kept connection the receiver
+    /// had closed): worth one new connection.
+    Closed(String),
+    /// Anything else: no answer in time, a write error, an answer too long.
+    Failed(TransmitError),
+}
+
+/// A kept connection can carry the next message: to the same address, not closed by the
+/// receiver, and holding no bytes nobody asked for.
+fn reusable(stream: &TcpStream, addr: SocketAddr) -> bool {
+    if stream.peer_addr().ok() != Some(addr) {
+        return false;
+    }
+    let mut probe = [0u8; 1];
+    matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+async fn connect(target: &Target) -> Result<TcpStream, TransmitError> {
     let fail = |detail: String| TransmitError::Unreachable {
         addr: target.addr,
         detail,
     };
-    if target.protocol == Protocol::Udp {
-        let work = async {
-            let local: SocketAddr = if target.addr.is_ipv4() {
-                SocketAddr::from(([0, 0, 0, 0], 0))
-            } else {
-                SocketAddr::from(([0u16; 8], 0))
-            };
-            let socket = UdpSocket::bind(local)
-                .await
-                .map_err(|e| fail(format!("bind: {e}")))?;
-            socket
-                .connect(target.addr)
-                .await
-                .map_err(|e| fail(format!("connect: {e}")))?;
-            socket
-                .send(frame)
-                .await
-                .map_err(|e| fail(format!("send: {e}")))?;
-            let mut buf = vec![0u8; 4096];
-            let n = socket
-                .recv(&mut buf)
-                .await
-                .map_err(|e| fail(format!("receive: {e}")))?;
-            buf.truncate(n);
-            Ok(buf)
-        };
-        return tokio::time::timeout(target.timeout, work)
-            .await
-            .map_err(|_| fail(format!("no answer within {:?}", target.timeout)))?;
-    }
+    let stream = tokio::time::timeout(target.timeout, TcpStream::connect(target.addr))
+        .await
+        .map_err(|_| fail(format!("no connection within {:?}", target.timeout)))?
+        .map_err(|e| fail(format!("connect: {e}")))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Writes a frame on `stream` and reads the answer, up to its closing `\r`; gives the
+/// stream back for the next message.
+async fn exchange_tcp(
+    mut stream: TcpStream,
+    target: &Target,
+    frame: &[u8],
+) -> Result<(Vec<u8>, TcpStream), Exchange> {
+    let fail = |detail: String| {
+        Exchange::Failed(TransmitError::Unreachable {
+            addr: target.addr,
+            detail,
+        })
+    };
     let work = async {
-        let mut stream = TcpStream::connect(target.addr)
-            .await
-            .map_err(|e| fail(format!("connect: {e}")))?;
-        stream
-            .write_all(frame)
-            .await
-            .map_err(|e| fail(format!("send: {e}")))?;
+        if let Err(e) = stream.write_all(frame).await {
+            return Err(Exchange::Closed(format!("send: {e}")));
+        }
         let mut answer = Vec::new();
         let mut buf = [0u8; 512];
         loop {
-            let n = stream
-                .read(&mut buf)
-                .await
-                .map_err(|e| fail(format!("read: {e}")))?;
+            let n = match stream.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => return Err(Exchange::Closed(format!("read: {e}"))),
+            };
             if n == 0 {
-                return Err(fail(if answer.is_empty() {
-                    "closed without an answer".into()
+                return Err(if answer.is_empty() {
+                    Exchange::Closed("closed without an answer".into())
                 } else {
-                    format!(
+                    fail(format!(
                         "closed before a whole answer came: {}",
                         crate::text::for_log_bytes(&answer)
-                    )
-                }));
+                    ))
+                });
             }
             answer.extend_from_slice(buf.get(..n).unwrap_or_default());
             if let Some(frame) = answer_frame(&answer) {
@@ -343,6 +413,44 @@ async fn exchange(target: &Target, frame: &[u8]) -> Result<Vec<u8>, TransmitErro
                 )));
             }
         }
+    };
+    match tokio::time::timeout(target.timeout, work).await {
+        Ok(Ok(answer)) => Ok((answer, stream)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(fail(format!("no answer within {:?}", target.timeout))),
+    }
+}
+
+/// Sends a frame in one datagram and takes one datagram as the answer.
+async fn exchange_udp(target: &Target, frame: &[u8]) -> Result<Vec<u8>, TransmitError> {
+    let fail = |detail: String| TransmitError::Unreachable {
+        addr: target.addr,
+        detail,
+    };
+    let work = async {
+        let local: SocketAddr = if target.addr.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        };
+        let socket = UdpSocket::bind(local)
+            .await
+            .map_err(|e| fail(format!("bind: {e}")))?;
+        socket
+            .connect(target.addr)
+            .await
+            .map_err(|e| fail(format!("connect: {e}")))?;
+        socket
+            .send(frame)
+            .await
+            .map_err(|e| fail(format!("send: {e}")))?;
+        let mut buf = vec![0u8; 4096];
+        let n = socket
+            .recv(&mut buf)
+            .await
+            .map_err(|e| fail(format!("receive: {e}")))?;
+        buf.truncate(n);
+        Ok(buf)
     };
     tokio::time::timeout(target.timeout, work)
         .await
