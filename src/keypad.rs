@@ -311,13 +311,19 @@ impl Keypad {
         }
     }
 
-    /// Records a refused attempt by nobody known in the audit log (through the engine,
-    /// the journal's only writer).
+    /// Records a refused attempt by nobody known in the audit log.
     async fn audit_refusal(&self, action: &str, target: &str, from: &str, result: &str) {
+        self.audit("unknown", action, target, from, result).await;
+    }
+
+    /// Records what happened at this way in that was no command (a message from a number
+    /// no person has, a status request) in the audit log, through the engine, the
+    /// journal's only writer.
+    pub async fn audit(&self, user: &str, action: &str, target: &str, from: &str, result: &str) {
         let entry = AuditEntry {
             // Stamped by the engine.
             at: Timestamp::default(),
-            user: "unknown".into(),
+            user: user.to_string(),
             role: None,
             origin: self.origin,
             address: Some(from.to_string()),

@@ -34,7 +34,8 @@ pub fn normalize(text: &str) -> Result<String, String> {
     }
     if !DIGITS.contains(&digits.len()) {
         return Err(format!(
-            "`{}` has {} digits with its country code; a phone number has {}–{}",
+            "`{}` has {} digits; a phone number with its country code has {}–{} \
+             (113 and 114 are called, not sent an SMS)",
             crate::text::for_log(text),
             digits.len(),
             DIGITS.start(),

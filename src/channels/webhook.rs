@@ -81,14 +81,7 @@ impl WebhookDelivery {
             .user_agent(concat!("picket/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("channel {}: {e}", config.id))?;
-        let tier_urls = config
-            .tier_urls
-            .iter()
-            .filter_map(|(name, url)| {
-                let n = policy.tiers.iter().position(|t| &t.name == name)?;
-                Some((u32::try_from(n + 1).ok()?, url.clone()))
-            })
-            .collect();
+        let tier_urls = policy.by_tier_number(&config.tier_urls);
         Ok(WebhookDelivery {
             id: config.id.clone(),
             client,

@@ -91,6 +91,21 @@ impl Policy {
         }
     }
 
+    /// Per-tier settings of a channel (`tier_urls`, `tier_to`), keyed by tier number
+    /// (1-based, as outbox rows carry it); names that are no tier are left out.
+    pub fn by_tier_number<T: Clone>(
+        &self,
+        by_name: &std::collections::BTreeMap<String, T>,
+    ) -> std::collections::BTreeMap<u32, T> {
+        by_name
+            .iter()
+            .filter_map(|(name, value)| {
+                let n = self.tiers.iter().position(|t| &t.name == name)?;
+                Some((u32::try_from(n + 1).ok()?, value.clone()))
+            })
+            .collect()
+    }
+
     /// The name of tier `n` (1-based), `at_once` for 0.
     pub fn tier_name(&self, n: u32) -> &str {
         usize::try_from(n)

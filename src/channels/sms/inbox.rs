@@ -21,7 +21,7 @@ use super::commands::SmsCommand;
 use super::gammu::{GammuDb, Incoming};
 use super::text::{self, Places, Style};
 use crate::config::{Config, SmsChannel, SmsEncoding};
-use crate::engine::{AuditEntry, Input, Origin, Timestamp};
+use crate::engine::Origin;
 use crate::journal::Journal;
 use crate::keypad::Keypad;
 use crate::log_limit::RateLimit;
@@ -40,9 +40,7 @@ pub struct SmsInbox {
     db: GammuDb,
     /// People and their phones.
     journal: Journal,
-    /// Where audit entries go.
-    engine: EngineHandle,
-    /// Checks codes and carries out commands; one lockout for the SMS way in.
+    /// Checks codes and carries out commands; one lockout for the SMS way in; audits.
     keypad: Keypad,
     /// The panel now, for `TT`.
     panel: watch::Receiver<Arc<PanelView>>,
@@ -71,9 +69,8 @@ impl SmsInbox {
         SmsInbox {
             channel: channel.id.clone(),
             db: GammuDb::new(&channel.database, channel.phone_id.clone()),
-            keypad: Keypad::new(Origin::Sms, journal.clone(), engine.clone()),
+            keypad: Keypad::new(Origin::Sms, journal.clone(), engine),
             journal,
-            engine,
             panel,
             places: Places::from_config(config),
             area_numbers: config
@@ -268,17 +265,8 @@ impl SmsInbox {
     }
 
     async fn audit(&self, user: &str, from: &str, action: &str, result: &str) {
-        let entry = AuditEntry {
-            // Stamped by the engine.
-            at: Timestamp::default(),
-            user: user.to_string(),
-            role: None,
-            origin: Origin::Sms,
-            address: Some(from.to_string()),
-            action: action.to_string(),
-            target: self.channel.clone(),
-            result: result.to_string(),
-        };
-        drop(self.engine.submit_nowait(Input::Audit(entry)).await);
+        self.keypad
+            .audit(user, action, &self.channel, from, result)
+            .await;
     }
 }

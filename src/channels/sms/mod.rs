@@ -114,14 +114,7 @@ impl SmsDelivery {
         policy: &Policy,
         counters: Arc<InboxCounters>,
     ) -> Result<SmsDelivery, String> {
-        let tier_to = config
-            .tier_to
-            .iter()
-            .filter_map(|(name, numbers)| {
-                let n = policy.tiers.iter().position(|t| &t.name == name)?;
-                Some((u32::try_from(n + 1).ok()?, numbers.clone()))
-            })
-            .collect();
+        let tier_to = policy.by_tier_number(&config.tier_to);
         Ok(SmsDelivery {
             id: config.id.clone(),
             db: GammuDb::new(&config.database, config.phone_id.clone()),
@@ -163,8 +156,7 @@ impl SmsDelivery {
         let now = Instant::now();
         let (well, why) = match self.db.phone().await {
             Ok(Some(p)) => {
-                let fresh = p.age_s <= i64::try_from(self.lost_after.as_secs()).unwrap_or(i64::MAX);
-                let why = if !fresh {
+                let why = if !self.heard_lately(&p) {
                     format!("gammu-smsd silent for {} s", p.age_s)
                 } else if !p.registered() {
                     "the modem is not registered on a network".to_string()
@@ -207,6 +199,11 @@ impl SmsDelivery {
                 what_en: format!("the SMS path of channel {} (gammu-smsd and modem)", self.id),
             });
         }
+    }
+
+    /// gammu-smsd refreshed its status within `lost_after`.
+    fn heard_lately(&self, p: &PhoneStatus) -> bool {
+        p.age_s <= i64::try_from(self.lost_after.as_secs()).unwrap_or(i64::MAX)
     }
 
     /// Looks for delivery reports of messages handed over earlier.
@@ -358,10 +355,9 @@ impl Deliver for SmsDelivery {
     }
 
     fn modem(&self) -> Option<ModemStatus> {
-        let lost_after = i64::try_from(self.lost_after.as_secs()).unwrap_or(i64::MAX);
         let p = self.modem.as_ref();
         Some(ModemStatus {
-            daemon_alive: p.is_some_and(|p| p.age_s <= lost_after),
+            daemon_alive: p.is_some_and(|p| self.heard_lately(p)),
             status_age_s: p.map(|p| p.age_s),
             registered: p.is_some_and(PhoneStatus::registered),
             network: p.map(|p| p.net_name.clone()).unwrap_or_default(),
