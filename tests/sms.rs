@@ -441,3 +441,81 @@ async fn kill_9_during_a_burst_of_sms_alarms_sends_each_once_under_its_own_id() 
     })
     .await;
 }
+
+/// The modem as the installer and the guards see it: on the Health page, in `/api/health`
+/// and `/metrics`, through the real web server; and a person's phone set on the users page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_modem_shows_on_the_health_page_the_api_and_metrics_and_phones_are_set_on_the_users_page()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let mut smsd = Smsd::start(&dir.path().join("smsd")).await;
+    common::page::add_person(
+        &dir.path().join("journal.db"),
+        "dung",
+        picket::engine::Role::Admin,
+        "8642",
+        None,
+        "dung-password-1",
+    )
+    .await;
+    let web = common::broker::free_port();
+    let delivery = format!(
+        "{}{}\n[web]\nlisten = \"127.0.0.1:{web}\"\n",
+        channel(&smsd, "sms", "to = [\"+84903333333\"]"),
+        tiers(&["sms"])
+    );
+    let picket = Picket::start(site(dir.path(), &delivery)).await;
+    let mut page = common::page::PageClient::new(web);
+    assert_eq!(page.login("dung", "dung-password-1").await.status, 303);
+
+    let set = page
+        .post("/users/dung/phone", &[("phone", "0903 333 333")])
+        .await;
+    assert_eq!(set.status, 303, "{}", set.body);
+    let users = page.get("/users").await;
+    assert!(users.body.contains("+84903333333"), "{}", users.body);
+
+    let mut health = String::new();
+    wait_for("the modem on the Health page", async || {
+        health = page.get("/health").await.body;
+        health.contains("GammuT3l")
+    })
+    .await;
+    assert!(health.contains("GammuT3l sóng 42%"), "{health}");
+    let api: serde_json::Value = serde_json::from_str(&page.get("/api/health").await.body).unwrap();
+    let modem = &api["channels"][0]["modem"];
+    assert_eq!(
+        (
+            modem["daemon_alive"].as_bool(),
+            modem["registered"].as_bool(),
+            modem["signal_percent"].as_i64()
+        ),
+        (Some(true), Some(true), Some(42)),
+        "{api}"
+    );
+    let metrics = page.get("/metrics").await.body;
+    for line in [
+        "picket_sms_daemon_alive{channel=\"sms\"} 1",
+        "picket_sms_modem_registered{channel=\"sms\"} 1",
+        "picket_sms_modem_signal_percent{channel=\"sms\"} 42",
+    ] {
+        assert!(metrics.contains(line), "{line} not in {metrics}");
+    }
+
+    // gammu-smsd stops: the page says so, and so does /metrics.
+    smsd.stop().await;
+    wait_for("gammu-smsd missed on the Health page", async || {
+        page.get("/health")
+            .await
+            .body
+            .contains("gammu-smsd không phản hồi")
+    })
+    .await;
+    assert!(
+        page.get("/metrics")
+            .await
+            .body
+            .contains("picket_sms_daemon_alive{channel=\"sms\"} 0")
+    );
+    picket.stop().await;
+}
