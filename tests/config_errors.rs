@@ -576,3 +576,60 @@ fn report_settings_name_what_is_wrong() {
             .contains("unknown channel `nobody`")
     );
 }
+
+#[test]
+fn sms_channel_mistakes_are_named_with_their_keys_and_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("smsd.db");
+    std::fs::write(&db, b"").unwrap();
+    let text = format!(
+        "{BASE}\n[[channels]]\nid = \"sms\"\ntype = \"sms\"\ndatabase = \"{db}\"\n\
+         to = [\"0901 234 567\", \"113\"]\ntier_to = {{ nobody = [\"0902 222 222\"] }}\n\
+         max_parts = 20\n\n\
+         [[channels]]\nid = \"sms2\"\ntype = \"sms\"\ndatabase = \"{db}\"\nto = [\"0903 333 333\"]\n\n\
+         [[channels]]\nid = \"sms3\"\ntype = \"sms\"\ndatabase = \"/nowhere/smsd.db\"\n\
+         to = [\"0904 444 444\"]\ncommands = false\n\n\
+         [escalation]\ntiers = [{{ name = \"guards\", delay_s = 0, channels = [\"sms\"] }}]\n",
+        db = db.display()
+    );
+    let short = issue_at(&text, "channels[0].to[1]");
+    assert!(
+        short.message.contains("`113` has 3 digits"),
+        "{}",
+        short.message
+    );
+    assert_eq!(
+        short.location.map(|l| l.line),
+        Some(line_of(&text, "\"113\""))
+    );
+    let tier = issue_at(&text, "channels[0].tier_to.nobody");
+    assert!(
+        tier.message.contains("unknown tier `nobody`"),
+        "{}",
+        tier.message
+    );
+    let parts = issue_at(&text, "channels[0].max_parts");
+    assert!(
+        parts.message.contains("1") && parts.message.contains("10"),
+        "{}",
+        parts.message
+    );
+    assert_eq!(
+        parts.location.map(|l| l.line),
+        Some(line_of(&text, "max_parts = 20"))
+    );
+    let twice = issue_at(&text, "channels[1].commands");
+    assert!(
+        twice.message.contains("already reads the replies"),
+        "{}",
+        twice.message
+    );
+    let missing = issue_at(&text, "channels[2].database");
+    assert!(
+        missing.message.contains("/nowhere/smsd.db is not a file"),
+        "{}",
+        missing.message
+    );
+    // The first channel's good number was read as +84.
+    assert!(issues(&text).iter().all(|i| i.path != "channels[0].to[0]"));
+}

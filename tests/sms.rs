@@ -162,6 +162,21 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
         DeliveryState::Sent,
         "no report was asked for the other"
     );
+
+    // The fence is whole again: the restore goes to the phone that was told.
+    feed.send(r#"{"ref":"r1","sensor":"s1","kind":"contact","active":false}"#)
+        .await;
+    assert!(feed.reply().await.unwrap().get("ack").is_some());
+    let told = smsd
+        .wait_sent_to("+84901111111", "the restore", |p| {
+            complete(p) && messages(p).len() >= 2
+        })
+        .await;
+    let restore = &messages(&told)[1];
+    assert!(
+        restore.starts_with("[VÙNG BÌNH THƯỜNG LẠI 133] ") && restore.contains("Báo động 1."),
+        "{restore}"
+    );
     picket.stop().await;
 }
 
@@ -279,6 +294,31 @@ async fn a_reply_from_a_guards_phone_acknowledges_and_strangers_and_wrong_codes_
     let modem = modem.expect("modem health");
     assert!(modem.daemon_alive && modem.registered, "{modem:?}");
     assert_eq!(modem.network, "GammuT3l");
+
+    // Arming, status and disarming by reply, the area by its id in any case.
+    let reply_to = async |text: &str, nth: usize| -> String {
+        smsd.receive("+84903333333", text).await;
+        let replies = smsd
+            .wait_sent_to("+84903333333", text, |p| {
+                complete(p) && messages(p).len() > nth
+            })
+            .await;
+        messages(&replies)[nth].clone()
+    };
+    assert_eq!(
+        reply_to("BẬT A2 1234", 3).await,
+        "Đã bật báo động Bãi 2. / Bãi 2 armed (away)."
+    );
+    let status = reply_to("TT", 4).await;
+    assert!(
+        status.contains("Bãi 2: bật báo động (vắng người)")
+            && status.contains("báo động: 1 133 Bãi 1"),
+        "{status}"
+    );
+    assert_eq!(
+        reply_to("tat a2 1234", 5).await,
+        "Đã tắt báo động Bãi 2. / Bãi 2 disarmed."
+    );
     picket.stop().await;
 }
 

@@ -251,7 +251,7 @@ impl Deliver for SmsDelivery {
         let numbers = self.tier_to.get(&d.tier).unwrap_or(&self.to).clone();
         // The same reference on every retry, so a handset joins the right parts.
         let reference = <sha2::Sha256 as sha2::Digest>::digest(d.message_id.as_bytes());
-        let parts = text::write(notice, &self.places, &self.style, reference[0]);
+        let parts = text::write(notice, d.alarm_id, &self.places, &self.style, reference[0]);
         let unicode = self.style.encoding == SmsEncoding::Unicode;
         let creators: Vec<(String, &String)> = numbers
             .iter()

@@ -122,11 +122,23 @@ pub struct Part {
     pub udh: String,
 }
 
-/// The notice written as one SMS: its parts, ready for gammu-smsd. `reference` names the
-/// concatenated message (the same on every retry, so a handset joins the right parts).
-pub fn write(notice: &Notice, places: &Places, style: &Style, reference: u8) -> Vec<Part> {
-    let vi = words(notice, places, style, false);
-    let en = words(notice, places, style, true);
+/// The notice written as one SMS: its parts, ready for gammu-smsd. `alarm` is the outbox
+/// row's alarm (an update's notice may not carry the alarm's record); `reference` names
+/// the concatenated message (the same on every retry, so a handset joins the right parts).
+pub fn write(
+    notice: &Notice,
+    alarm: Option<i64>,
+    places: &Places,
+    style: &Style,
+    reference: u8,
+) -> Vec<Part> {
+    let alarm = notice
+        .alarm
+        .as_ref()
+        .map(|a| a.id)
+        .or_else(|| alarm.and_then(|id| u64::try_from(id).ok()));
+    let vi = words(notice, alarm, places, style, false);
+    let en = words(notice, alarm, places, style, true);
     fit(&vi, &en, style, reference)
 }
 
@@ -164,7 +176,13 @@ pub fn fit(vi: &str, en: &str, style: &Style, reference: u8) -> Vec<Part> {
 }
 
 /// The message in one language.
-fn words(n: &Notice, places: &Places, style: &Style, english: bool) -> String {
+fn words(
+    n: &Notice,
+    alarm_id: Option<u64>,
+    places: &Places,
+    style: &Style,
+    english: bool,
+) -> String {
     let e = &n.event;
     let pick = |vi: &str, en: &str| if english { en } else { vi }.to_string();
     let time = places.time(e.at_ms);
@@ -204,10 +222,8 @@ fn words(n: &Notice, places: &Places, style: &Style, english: bool) -> String {
             } else {
                 &e.message_vi
             };
-            let alarm = n
-                .alarm
-                .as_ref()
-                .map(|a| format!(" {} {}.", pick("Báo động", "Alarm"), a.id))
+            let alarm = alarm_id
+                .map(|id| format!(" {} {id}.", pick("Báo động", "Alarm")))
                 .unwrap_or_default();
             format!("[{label}{code}] {message} – {time} – {site}.{alarm}")
         }
@@ -434,7 +450,13 @@ mod tests {
 
     #[test]
     fn a_fire_alarm_says_everything_a_responder_needs() {
-        let parts = write(&fire(), &places(), &style(SmsEncoding::Unicode, 3), 0xA1);
+        let parts = write(
+            &fire(),
+            None,
+            &places(),
+            &style(SmsEncoding::Unicode, 3),
+            0xA1,
+        );
         let text = joined(&parts);
         assert!(
             text.starts_with(
@@ -456,7 +478,7 @@ mod tests {
     fn parts_are_cut_between_words_and_join_back_to_the_text() {
         let mut n = fire();
         n.site.address = "Lô B2 đường số 5 KCN Sóng Thần 2 phường Dĩ An thành phố Dĩ An".into();
-        let parts = write(&n, &places(), &style(SmsEncoding::Unicode, 10), 7);
+        let parts = write(&n, None, &places(), &style(SmsEncoding::Unicode, 10), 7);
         for p in &parts[..parts.len() - 1] {
             assert!(p.text.ends_with(' '), "cut inside a word: {:?}", p.text);
         }
@@ -465,9 +487,9 @@ mod tests {
 
     #[test]
     fn english_is_left_out_when_both_do_not_fit_and_vietnamese_is_cut_with_a_mark() {
-        let parts = write(&fire(), &places(), &style(SmsEncoding::Unicode, 3), 1);
+        let parts = write(&fire(), None, &places(), &style(SmsEncoding::Unicode, 3), 1);
         assert!(!joined(&parts).contains("FIRE"));
-        let one = write(&fire(), &places(), &style(SmsEncoding::Unicode, 1), 1);
+        let one = write(&fire(), None, &places(), &style(SmsEncoding::Unicode, 1), 1);
         assert_eq!(one.len(), 1);
         assert!(one[0].text.ends_with('…'), "{:?}", one[0].text);
         assert!(one[0].udh.is_empty());
@@ -476,7 +498,7 @@ mod tests {
 
     #[test]
     fn ascii_folds_vietnamese_and_fits_both_languages_in_fewer_parts() {
-        let parts = write(&fire(), &places(), &style(SmsEncoding::Ascii, 3), 1);
+        let parts = write(&fire(), None, &places(), &style(SmsEncoding::Ascii, 3), 1);
         let text = joined(&parts);
         assert!(
             text.starts_with("[BAO CHAY 110] Kho thanh pham - Dau bao khoi kho - 02:14 01/12"),
@@ -503,7 +525,13 @@ mod tests {
         n.event.code = Some(406);
         n.event.message_vi = "Hủy báo động".into();
         n.event.message_en = "Alarm cancelled".into();
-        let text = joined(&write(&n, &places(), &style(SmsEncoding::Unicode, 3), 1));
+        let text = joined(&write(
+            &n,
+            None,
+            &places(),
+            &style(SmsEncoding::Unicode, 3),
+            1,
+        ));
         assert!(
             text.starts_with("[HỦY BÁO ĐỘNG 406] Hủy báo động – 02:14 01/12"),
             "{text}"
