@@ -584,13 +584,22 @@ fn sms_channel_mistakes_are_named_with_their_keys_and_lines() {
     std::fs::write(&db, b"").unwrap();
     let text = format!(
         "{BASE}\n[[channels]]\nid = \"sms\"\ntype = \"sms\"\ndatabase = \"{db}\"\n\
-         to = [\"0901 234 567\", \"113\"]\ntier_to = {{ nobody = [\"0902 222 222\"] }}\n\
+         to = [\"0901 234 567\", \"113\"]\n\
+         tier_to = {{ nobody = [\"0902 222 222\"], police = [\"0905 555 555\"] }}\n\
          max_parts = 20\n\n\
          [[channels]]\nid = \"sms2\"\ntype = \"sms\"\ndatabase = \"{db}\"\nto = [\"0903 333 333\"]\n\n\
          [[channels]]\nid = \"sms3\"\ntype = \"sms\"\ndatabase = \"/nowhere/smsd.db\"\n\
          to = [\"0904 444 444\"]\ncommands = false\n\n\
-         [escalation]\ntiers = [{{ name = \"guards\", delay_s = 0, channels = [\"sms\"] }}]\n",
+         [escalation]\ntiers = [{{ name = \"guards\", delay_s = 0, channels = [\"sms\"] }}, \
+         {{ name = \"police\", delay_s = 60, channels = [\"sms3\"] }}]\n",
         db = db.display()
+    );
+    let untold = issue_at(&text, "channels[0].tier_to.police");
+    assert!(
+        untold
+            .message
+            .contains("tier `police` does not tell channel `sms`"),
+        "{untold}"
     );
     let short = issue_at(&text, "channels[0].to[1]");
     assert!(

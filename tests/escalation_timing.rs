@@ -80,6 +80,20 @@ tiers = [
 ]
 "#;
 
+/// The guards' webhook is in the police tier too, with the police's own URL.
+fn guards_also_tell_the_police() -> String {
+    CONFIG
+        .replace(
+            "url = \"https://guards.example.vn/hook\"\n",
+            "url = \"https://guards.example.vn/hook\"\n\
+             tier_urls = { police = \"https://police.example.vn/hook\" }\n",
+        )
+        .replace(
+            "delay_s = 180, channels = [\"arc\"]",
+            "delay_s = 180, channels = [\"arc\", \"guards\"]",
+        )
+}
+
 struct Rig {
     engine: Engine<ManualClock>,
     clock: ManualClock,
@@ -90,9 +104,13 @@ struct Rig {
 
 impl Rig {
     async fn new() -> Rig {
+        Rig::with(CONFIG).await
+    }
+
+    async fn with(config: &str) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
-            "{CONFIG}\n[journal]\npath = \"{}\"\n",
+            "{config}\n[journal]\npath = \"{}\"\n",
             dir.path().join("j.db").display()
         );
         let config = picket::config::parse_str(&text).unwrap();
@@ -246,6 +264,58 @@ async fn a_cancel_reaches_everyone_already_told_and_nobody_else() {
             // carries status updates and hears it.
             row("guards", None, 70, Pending),
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_tier_with_recipients_of_its_own_is_told_again_and_hears_the_updates() {
+    let mut rig = Rig::with(&guards_also_tell_the_police()).await;
+    rig.motion("a").await;
+    // (the message id after the site and event, tier, event code) of each of its rows
+    let told = |rows: &[Delivery]| -> Vec<(String, u32, Option<u64>)> {
+        rows.iter()
+            .map(|r| {
+                let notice: serde_json::Value = serde_json::from_str(&r.payload_json).unwrap();
+                let id = r.message_id.rsplit(':').next().unwrap().to_string();
+                (id, r.tier, notice["event"]["code"].as_u64())
+            })
+            .collect()
+    };
+    let row = |id: &str, tier: u32, code: Option<u64>| (id.to_string(), tier, code);
+    assert_eq!(
+        told(&rig.journal.deliveries(Some("guards")).await.unwrap()),
+        [row("guards", 1, Some(131)), row("guards#3", 3, Some(131))],
+        "the police tier's own URL is a recipient of its own"
+    );
+    rig.clock.advance(Duration::from_secs(200));
+    rig.command(CommandKind::Disarm { area: "wh".into() }).await;
+    assert_eq!(
+        told(&rig.journal.deliveries(Some("guards")).await.unwrap()),
+        [
+            row("guards", 1, Some(131)),
+            row("guards#3", 3, Some(131)),
+            // Past the abort window the disarm cancels nothing; both recipients told hear
+            // that it acknowledged the alarm.
+            row("guards", 1, None),
+            row("guards#3", 3, None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_tier_with_recipients_of_its_own_not_yet_due_hears_nothing() {
+    let mut rig = Rig::with(&guards_also_tell_the_police()).await;
+    rig.motion("a").await;
+    rig.clock.advance(Duration::from_secs(30));
+    rig.command(CommandKind::Disarm { area: "wh".into() }).await;
+    let rows = rig.journal.deliveries(Some("guards")).await.unwrap();
+    assert_eq!(
+        rows[1].state, Skipped,
+        "the police tier was not due: {rows:?}"
+    );
+    assert!(
+        rows[2..].iter().all(|r| r.tier == 1),
+        "only the guards' URL hears the cancel: {rows:?}"
     );
 }
 

@@ -78,7 +78,8 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
         channel(
             &smsd,
             "sms",
-            "to = [\"+84900000000\"]\ntier_to = { guards = [\"0901 111 111\"] }\n\
+            "to = [\"+84900000000\"]\n\
+             tier_to = { guards = [\"0901 111 111\"], police = [\"0903 333 333\"] }\n\
              delivery_reports = false\ncommands = false"
         ),
         channel(
@@ -86,7 +87,9 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
             "sms_gsm",
             "to = [\"+84902222222\"]\nencoding = \"ascii\"\nmax_parts = 2\ncommands = false"
         ),
-        tiers(&["sms", "sms_gsm"])
+        // The SMS channel is in two tiers, each with numbers of its own.
+        "[escalation]\ntiers = [{ name = \"guards\", delay_s = 0, channels = [\"sms\", \"sms_gsm\"] }, \
+         { name = \"police\", delay_s = 0, channels = [\"sms\"] }]\n"
     );
     let picket = Picket::start(site(dir.path(), &delivery)).await;
     let mut feed = Feed::connect(dir.path()).await;
@@ -137,14 +140,18 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
     );
 
     let journal = journal(dir.path()).await;
-    wait_for("both rows marked sent", async || {
+    let police = smsd
+        .wait_sent_to("+84903333333", "the police tier's SMS", complete)
+        .await;
+    assert_eq!(messages(&police), messages(&unicode), "{police:?}");
+    wait_for("the three rows marked sent", async || {
         let rows = journal.deliveries(None).await.unwrap();
-        rows.len() == 2 && rows.iter().all(|r| r.state == DeliveryState::Sent)
+        rows.len() == 3 && rows.iter().all(|r| r.state == DeliveryState::Sent)
     })
     .await;
     assert!(
         smsd.sent().await.iter().all(|p| p.number != "+84900000000"),
-        "the guards' tier has numbers of its own"
+        "both tiers have numbers of their own"
     );
 
     // The network's delivery report for the GSM message: its row is acknowledged.
@@ -157,9 +164,13 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
         },
     )
     .await;
-    assert_eq!(
-        journal.deliveries(Some("sms")).await.unwrap()[0].state,
-        DeliveryState::Sent,
+    assert!(
+        journal
+            .deliveries(Some("sms"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state == DeliveryState::Sent),
         "no report was asked for the other"
     );
 
@@ -176,6 +187,17 @@ async fn an_alarm_reaches_phones_in_unicode_and_in_folded_gsm_in_concatenated_pa
     assert!(
         restore.starts_with("[VÙNG BÌNH THƯỜNG LẠI 133] ") && restore.contains("Báo động 1."),
         "{restore}"
+    );
+    // The police tier's phone was told too, so it hears the restore as well.
+    let told = smsd
+        .wait_sent_to("+84903333333", "the restore to the police tier", |p| {
+            complete(p) && messages(p).len() >= 2
+        })
+        .await;
+    assert_eq!(&messages(&told)[1], restore);
+    assert!(
+        smsd.sent().await.iter().all(|p| p.number != "+84900000000"),
+        "the channel's usual number was never told, so it hears no restore"
     );
     picket.stop().await;
 }

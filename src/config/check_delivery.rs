@@ -121,11 +121,21 @@ pub(super) fn check_delivery(config: &mut Config, problems: &mut Vec<Problem>) {
             _ => continue,
         };
         for name in names {
-            if !tiers.contains(name.as_str()) {
-                problems.push((
+            let tier = policy.tiers.iter().find(|t| &t.name == name);
+            match tier {
+                None => problems.push((
                     format!("channels[{i}].{key}.{name}"),
                     format!("unknown tier `{name}`{}", known(&tiers)),
-                ));
+                )),
+                Some(t) if !t.channels.iter().any(|c| c == channel.id()) => problems.push((
+                    format!("channels[{i}].{key}.{name}"),
+                    format!(
+                        "tier `{name}` does not tell channel `{}`; add it to the tier's \
+                         channels, or these recipients are never told",
+                        channel.id()
+                    ),
+                )),
+                Some(_) => {}
             }
         }
     }

@@ -113,8 +113,9 @@ impl Planner {
                 at + delay
             };
             let tier_name = self.policy.tier_name(tier);
+            let suffix = self.policy.recipients_suffix(&channel, tier);
             ops.push(OutboxOp::Enqueue(NewDelivery {
-                message_id: format!("{}{channel}", self.message_prefix(event)),
+                message_id: format!("{}{channel}{suffix}", self.message_prefix(event)),
                 channel,
                 alarm_id: Some(alarm_id),
                 event_seq: event.seq,
@@ -145,6 +146,7 @@ impl Planner {
             told_about,
             at_ms: event.event.at.0,
             channels,
+            own_recipients: self.policy.own_recipient_keys(),
             event_seq: event.seq,
             message_prefix: self.message_prefix(event),
             payload_json: self.notice(NoticeKind::AlarmUpdate, None, alarm, event),

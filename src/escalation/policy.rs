@@ -1,7 +1,7 @@
 //! The escalation policy compiled from `[escalation]` and `[[channels]]`, in the terms the
 //! planner needs: delays in milliseconds, tiers by number, channel kinds by id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::config::{Channel, Config, Escalation};
@@ -40,6 +40,10 @@ pub struct Policy {
     /// Channels that carry status updates without a Contact ID code (acknowledged,
     /// resolved): webhook and upstream MQTT. DC-09 cannot; email would only be noise.
     pub status_channels: Vec<String>,
+    /// `(channel, tier number)` where the channel has recipients of the tier's own
+    /// (`tier_to`, `tier_urls`): such a tier tells the channel again, with its own row,
+    /// although an earlier tier told it already.
+    pub own_recipients: BTreeSet<(String, u32)>,
 }
 
 impl Policy {
@@ -60,6 +64,21 @@ impl Policy {
                 name: t.name.clone(),
                 delay_ms: i64::from(t.delay_s) * 1000,
                 channels: t.channels.clone(),
+            })
+            .collect();
+        let own_recipients = config
+            .channels
+            .iter()
+            .flat_map(|c| {
+                let names: Vec<&String> = match c {
+                    Channel::Webhook(w) => w.tier_urls.keys().collect(),
+                    Channel::Sms(s) => s.tier_to.keys().collect(),
+                    _ => Vec::new(),
+                };
+                names.into_iter().filter_map(|name| {
+                    let n = tiers.iter().position(|t| &t.name == name)?;
+                    Some((c.id().to_string(), u32::try_from(n + 1).ok()?))
+                })
             })
             .collect();
         let confirmed_tier = e
@@ -88,6 +107,7 @@ impl Policy {
             retention: Duration::from_secs(u64::from(e.retention_days) * 86_400),
             stuck_after: Duration::from_secs(u64::from(e.stuck_after_s)),
             status_channels,
+            own_recipients,
         }
     }
 
@@ -106,6 +126,30 @@ impl Policy {
             .collect()
     }
 
+    /// Whose recipients a row of `channel` at `tier` reaches: `Some(tier)` when the tier has
+    /// its own for the channel, `None` for the channel's usual ones.
+    pub fn recipients(&self, channel: &str, tier: u32) -> Option<u32> {
+        self.own_recipients
+            .iter()
+            .any(|(c, t)| c == channel && *t == tier)
+            .then_some(tier)
+    }
+
+    /// The part of a row's message id that tells the channel's recipients apart: empty for
+    /// its usual ones, `#<tier>` for a tier's own.
+    pub fn recipients_suffix(&self, channel: &str, tier: u32) -> String {
+        self.recipients(channel, tier)
+            .map_or_else(String::new, |t| format!("#{t}"))
+    }
+
+    /// The `channel#tier` keys of [`Policy::own_recipients`], as the outbox matches rows.
+    pub fn own_recipient_keys(&self) -> Vec<String> {
+        self.own_recipients
+            .iter()
+            .map(|(c, t)| format!("{c}#{t}"))
+            .collect()
+    }
+
     /// The name of tier `n` (1-based), `at_once` for 0.
     pub fn tier_name(&self, n: u32) -> &str {
         usize::try_from(n)
@@ -116,11 +160,17 @@ impl Policy {
     }
 
     /// Every channel of an alarm of this category, with the tier that first tells it and
-    /// the delay after the alarm; channels told at once come first.
+    /// the delay after the alarm; channels told at once come first. A channel is told
+    /// once, except that a tier with recipients of its own for the channel (`tier_to`,
+    /// `tier_urls`) tells it again.
     pub fn schedule(&self, category: Category) -> Vec<(String, u32, i64)> {
         let mut out: Vec<(String, u32, i64)> = Vec::new();
         let mut add = |channel: &String, tier: u32, delay: i64| {
-            if !out.iter().any(|(c, _, _)| c == channel) {
+            let who = self.recipients(channel, tier);
+            if !out
+                .iter()
+                .any(|(c, t, _)| c == channel && self.recipients(c, *t) == who)
+            {
                 out.push((channel.clone(), tier, delay));
             }
         };

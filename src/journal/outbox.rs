@@ -61,7 +61,8 @@ pub enum OutboxOp {
     },
     /// Tell every channel among `channels` that was already told about the alarm, or any
     /// of `told_about` (a row due by `at_ms` and not skipped), about this event too: one
-    /// row per channel.
+    /// row per channel and set of recipients told (a tier with recipients of its own, in
+    /// `own_recipients`, is told apart from the channel's usual ones).
     TellThoseTold {
         /// The alarm the new rows belong to.
         alarm_id: i64,
@@ -71,6 +72,8 @@ pub enum OutboxOp {
         at_ms: i64,
         /// Channels able to carry this event.
         channels: Vec<String>,
+        /// `channel#tier` of every tier with recipients of its own for a channel.
+        own_recipients: Vec<String>,
         /// Journal event carried.
         event_seq: i64,
         /// Message id prefix; the channel id is appended.
@@ -263,20 +266,27 @@ pub(super) async fn apply(
                 told_about,
                 at_ms,
                 channels,
+                own_recipients,
                 event_seq,
                 message_prefix,
                 payload_json,
             } => {
                 let channels = serde_json::to_string(channels).unwrap_or_default();
                 let told_about = serde_json::to_string(told_about).unwrap_or_default();
+                let own = serde_json::to_string(own_recipients).unwrap_or_default();
+                // Rows told are grouped by whom they reached: a tier's own recipients
+                // (suffix `#<tier>`, the row keeps that tier) or the channel's usual ones
+                // (no suffix, the lowest such tier).
                 sqlx::query(
                     "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, \
                      tier, due_at_ms, state, payload_json, created_at_ms, updated_at_ms) \
-                     SELECT ? || channel, channel, ?, ?, MIN(tier), ?, 'pending', ?, ?, ? \
+                     SELECT ? || channel || who, channel, ?, ?, MIN(tier), ?, 'pending', ?, ?, ? \
+                     FROM (SELECT id, channel, tier, CASE WHEN channel || '#' || tier IN \
+                     (SELECT value FROM json_each(?)) THEN '#' || tier ELSE '' END AS who \
                      FROM outbox WHERE (alarm_id = ? OR alarm_id IN \
                      (SELECT value FROM json_each(?))) AND due_at_ms <= ? AND state != 'skipped' \
-                     AND channel IN (SELECT value FROM json_each(?)) \
-                     GROUP BY channel ORDER BY MIN(id)",
+                     AND channel IN (SELECT value FROM json_each(?))) \
+                     GROUP BY channel, who ORDER BY MIN(id)",
                 )
                 .bind(message_prefix)
                 .bind(alarm_id)
@@ -285,6 +295,7 @@ pub(super) async fn apply(
                 .bind(payload_json)
                 .bind(now_ms)
                 .bind(now_ms)
+                .bind(own)
                 .bind(alarm_id)
                 .bind(told_about)
                 .bind(at_ms)
