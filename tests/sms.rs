@@ -217,13 +217,34 @@ async fn a_reply_from_a_guards_phone_acknowledges_and_strangers_and_wrong_codes_
         )
         .await
         .unwrap();
+    // A second guard with a duress code, on the list too.
+    people
+        .add_user(
+            "minh",
+            picket::engine::Role::Guard,
+            "5678",
+            Some("9111"),
+            "test",
+            picket::engine::Timestamp(3),
+        )
+        .await
+        .unwrap();
+    people
+        .set_phone(
+            "minh",
+            Some("0904 444 444"),
+            picket::journal::users::By::cli("test"),
+            picket::engine::Timestamp(4),
+        )
+        .await
+        .unwrap();
     people.close().await;
     let delivery = format!(
         "{}{}",
         channel(
             &smsd,
             "sms",
-            "to = [\"+84903333333\"]\ndelivery_reports = false"
+            "to = [\"+84903333333\", \"+84904444444\"]\ndelivery_reports = false"
         ),
         tiers(&["sms"])
     );
@@ -340,6 +361,62 @@ async fn a_reply_from_a_guards_phone_acknowledges_and_strangers_and_wrong_codes_
     assert_eq!(
         reply_to("tat a2 1234", 5).await,
         "Đã tắt báo động Bãi 2. / Bãi 2 disarmed."
+    );
+
+    // Minh is forced to arm with his duress code: it does what was asked and answers as
+    // usual; the silent duress alarm (121) reaches Lan's phone and never Minh's, which
+    // whoever forces him may be holding.
+    smsd.receive("+84904444444", "BAT A2 9111").await;
+    let minh = smsd
+        .wait_sent_to("+84904444444", "the answer under duress", |p| {
+            complete(p) && messages(p).len() >= 2
+        })
+        .await;
+    assert_eq!(
+        messages(&minh)[1],
+        "Đã bật báo động Bãi 2. / Bãi 2 armed (away)."
+    );
+    let lan = smsd
+        .wait_sent_to("+84903333333", "the duress alarm", |p| {
+            complete(p) && messages(p).iter().any(|m| m.contains(" 121]"))
+        })
+        .await;
+    let duress = messages(&lan)
+        .into_iter()
+        .find(|m| m.contains(" 121]"))
+        .unwrap();
+    assert!(
+        duress.contains("Bãi 2"),
+        "the duress alarm names its area: {duress}"
+    );
+    wait_for("the duress row delivered", async || {
+        journal
+            .deliveries(Some("sms"))
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.state != DeliveryState::Pending)
+    })
+    .await;
+    assert!(
+        messages(
+            &smsd
+                .sent()
+                .await
+                .into_iter()
+                .filter(|p| p.number == "+84904444444")
+                .collect::<Vec<_>>()
+        )
+        .iter()
+        .all(|m| !m.contains("121")),
+        "the duress alarm is never texted to the phone under duress"
+    );
+    let alarms = journal.open_alarms().await.unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.code == picket::engine::ContactId(121)),
+        "the duress alarm is open: {alarms:?}"
     );
     picket.stop().await;
 }

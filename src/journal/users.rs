@@ -338,6 +338,17 @@ impl Journal {
         Ok(row.map(|(name,)| name))
     }
 
+    /// The phone of person `name`, if they have one.
+    pub async fn phone_of(&self, name: &str) -> Result<Option<String>, JournalError> {
+        let phone: Option<Option<String>> =
+            sqlx::query_scalar("SELECT phone FROM users WHERE name = ?")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| self.err("reading users", e))?;
+        Ok(phone.flatten())
+    }
+
     /// Finds the enabled user whose code or duress code this is. Hash checks run on the
     /// blocking pool so the caller's task is not stalled.
     pub async fn find_by_code(&self, code: &str) -> Result<Option<VerifiedUser>, JournalError> {

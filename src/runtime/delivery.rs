@@ -148,9 +148,10 @@ pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
             }
             Channel::Sms(c) => {
                 let (c, config, policy) = (c.clone(), config.clone(), policy.clone());
-                let counters = sms_counters.clone();
+                let (counters, journal) = (sms_counters.clone(), journal.clone());
                 worker.start(move || {
                     crate::channels::sms::SmsDelivery::new(&c, &config, &policy, counters.clone())
+                        .map(|d| d.with_journal(journal.clone()))
                 })?;
             }
         }

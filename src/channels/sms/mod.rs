@@ -30,7 +30,7 @@ use super::{Deliver, DeliveryError};
 use crate::config::{Config, SmsChannel, SmsEncoding};
 use crate::engine::{ContactId, SystemTrouble};
 use crate::escalation::{Notice, Policy};
-use crate::journal::{Delivery, DeliveryState};
+use crate::journal::{Delivery, DeliveryState, Journal};
 use gammu::{GammuDb, PhoneStatus, SendStatus};
 use text::{Places, Style};
 
@@ -104,9 +104,32 @@ pub struct SmsDelivery {
     confirmed: Vec<(String, i64)>,
     /// Shared with the inbox reader.
     counters: Arc<InboxCounters>,
+    /// People's phones, so a duress alarm is not texted to the phone of the person under
+    /// duress (whoever forces them may be holding it).
+    journal: Option<Journal>,
 }
 
 impl SmsDelivery {
+    /// Gives the channel people's phones, so a duress alarm (121) skips the phone of the
+    /// person who entered the duress code.
+    pub fn with_journal(mut self, journal: Journal) -> SmsDelivery {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// The phone of the person a duress alarm names, if the channel knows people.
+    async fn phone_under_duress(&self, notice: &Notice) -> Result<Option<String>, DeliveryError> {
+        let (Some(journal), Some(121), Some(user)) =
+            (&self.journal, notice.event.code, &notice.event.user)
+        else {
+            return Ok(None);
+        };
+        journal
+            .phone_of(user)
+            .await
+            .map_err(|e| DeliveryError::retry(format!("sms {}: {e}", self.id)))
+    }
+
     /// An SMS channel from its (validated) configuration.
     pub fn new(
         config: &SmsChannel,
@@ -142,6 +165,7 @@ impl SmsDelivery {
             awaited: VecDeque::new(),
             confirmed: Vec::new(),
             counters,
+            journal: None,
         })
     }
 
@@ -248,7 +272,18 @@ impl Deliver for SmsDelivery {
                 .map_err(|e| DeliveryError::retry(format!("sms {}: {e}", self.id)))?;
             self.schema_checked = true;
         }
-        let numbers = self.tier_to.get(&d.tier).unwrap_or(&self.to).clone();
+        let mut numbers = self.tier_to.get(&d.tier).unwrap_or(&self.to).clone();
+        if let Some(phone) = self.phone_under_duress(notice).await? {
+            numbers.retain(|n| *n != phone);
+            if numbers.is_empty() {
+                tracing::info!(
+                    channel = %self.id,
+                    message = %d.message_id,
+                    "duress alarm not texted: its only recipient is the phone of the person under duress"
+                );
+                return Ok(DeliveryState::Sent);
+            }
+        }
         // The same reference on every retry, so a handset joins the right parts.
         let reference = <sha2::Sha256 as sha2::Digest>::digest(d.message_id.as_bytes());
         let parts = text::write(notice, d.alarm_id, &self.places, &self.style, reference[0]);
