@@ -77,6 +77,34 @@
     field.value = key.dataset.key === "clear" ? "" : field.value + key.dataset.key;
   });
 
+  // What a person has chosen or typed in the live part's forms, so a refresh that lands
+  // while they are at the button (focus no longer in a field) keeps it.
+  if (live) {
+    ["input", "change"].forEach(function (kind) {
+      live.addEventListener(kind, function (e) {
+        if (e.target && e.target.name) e.target.dataset.edited = "1";
+      });
+    });
+  }
+
+  function edited() {
+    const kept = [];
+    live.querySelectorAll("[data-edited='1']").forEach(function (f) {
+      if (f.form) kept.push([f.form.getAttribute("action"), f.name, f.value]);
+    });
+    return kept;
+  }
+
+  function restore(kept) {
+    kept.forEach(function (k) {
+      live.querySelectorAll("form").forEach(function (form) {
+        if (form.getAttribute("action") !== k[0]) return;
+        const f = form.elements.namedItem(k[1]);
+        if (f && f.value !== undefined) { f.value = k[2]; f.dataset.edited = "1"; }
+      });
+    });
+  }
+
   function refresh() {
     if (!live || !live.dataset.fragment) return;
     fetch(live.dataset.fragment, { credentials: "same-origin" })
@@ -89,7 +117,11 @@
         // Keep what a person is typing: refresh only when no field of the page has focus.
         const focused = document.activeElement && live.contains(document.activeElement)
           && /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
-        if (!focused) { live.innerHTML = html; }
+        if (!focused) {
+          const kept = edited();
+          live.innerHTML = html;
+          restore(kept);
+        }
         update();
       });
   }

@@ -17,6 +17,11 @@ use serde_json::Value;
 
 /// A gate and a warehouse on the feed, the page on `web`.
 fn site(dir: &std::path::Path, web: u16) -> picket::config::Config {
+    site_with(dir, web, "")
+}
+
+/// The page's site with `extra` configuration (channels, escalation) after it.
+fn site_with(dir: &std::path::Path, web: u16, extra: &str) -> picket::config::Config {
     let text = format!(
         r#"
 [site]
@@ -69,6 +74,7 @@ name = "Cửa lồng"
 zone = "cage"
 kind = "contact"
 source = {{ kind = "feed" }}
+{extra}
 "#,
         journal = dir.join("journal.db").display(),
         feed = dir.join("feed.sock").display(),
@@ -117,10 +123,15 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
+    rig_with("").await
+}
+
+/// A rig whose site has `extra` configuration.
+async fn rig_with(extra: &str) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let web = free_port();
     people(dir.path()).await;
-    let picket = Picket::start(site(dir.path(), web)).await;
+    let picket = Picket::start(site_with(dir.path(), web, extra)).await;
     let feed = Feed::connect(dir.path()).await;
     Rig {
         picket,
@@ -1177,7 +1188,17 @@ impl Browser {
 async fn in_chromium_a_guard_logs_in_sees_an_alarm_arrive_unreloaded_acknowledges_and_resolves_it()
 {
     use fantoccini::Locator::Css;
-    let mut rig = rig().await;
+    // The gateway texts the guards through a real gammu-smsd, so the Health page shows
+    // its modem.
+    let smsd_dir = tempfile::tempdir().unwrap();
+    let smsd = common::smsd::Smsd::start(smsd_dir.path()).await;
+    let mut rig = rig_with(&format!(
+        "[[channels]]\nid = \"sms\"\ntype = \"sms\"\ndatabase = \"{}\"\n\
+         phone_id = \"picket-test\"\nto = [\"0903 333 333\"]\n\
+         [escalation]\ntiers = [{{ name = \"guards\", delay_s = 0, channels = [\"sms\"] }}]\n",
+        smsd.db.display()
+    ))
+    .await;
     let browser = Browser::start().await;
     let c = &browser.client;
     let base = format!("http://127.0.0.1:{}", rig.web);
@@ -1278,5 +1299,26 @@ async fn in_chromium_a_guard_logs_in_sees_an_alarm_arrive_unreloaded_acknowledge
     assert_eq!(record["alarm"]["resolution"], "false", "{body}");
     assert_eq!(record["alarm"]["acknowledged_by"], "an", "{body}");
     assert_eq!(record["alarm"]["resolved_by"], "an", "{body}");
+
+    // The Health page on a phone: the SMS channel and its modem, readable at 390 px, once
+    // the channel has read the modem (at its first supervision round).
+    common::delivery::wait_for("the modem in /api/health", async || {
+        let (_, body) = get_as(rig.web, &token, "/api/health").await;
+        body.contains("GammuT3l")
+    })
+    .await;
+    c.goto(&format!("{base}/health")).await.unwrap();
+    let health = browser.text_of("main").await;
+    assert!(
+        health.contains("sms") && health.contains("Tốt — GammuT3l sóng 42%"),
+        "the SMS channel and its modem on the Health page: {health}"
+    );
+    let shot = browser.screenshot("health-sms-390x844.png").await;
+    assert!(
+        browser.fits_its_width().await,
+        "sideways scrolling on the Health page at 390 px"
+    );
+    assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
     rig.picket.stop().await;
+    drop(smsd);
 }

@@ -605,19 +605,15 @@ fn health_parts(
     let channels = crate::shared_state::copies(&effects.health.channels)
         .into_iter()
         .map(|c| {
+            let (_, word) = super::view::link_word(c.state, who.lang);
             let state = match &c.modem {
-                Some(m) if !m.daemon_alive => format!("{} — {}", c.state.as_str(), t.modem_lost),
-                Some(m) if !m.registered => {
-                    format!("{} — {}", c.state.as_str(), t.modem_unregistered)
-                }
+                Some(m) if !m.daemon_alive => format!("{word} — {}", t.modem_lost),
+                Some(m) if !m.registered => format!("{word} — {}", t.modem_unregistered),
                 Some(m) => format!(
-                    "{} — {} {} {}%",
-                    c.state.as_str(),
-                    m.network,
-                    t.modem_signal,
-                    m.signal_percent
+                    "{word} — {} {} {}%",
+                    m.network, t.modem_signal, m.signal_percent
                 ),
-                None => c.state.as_str().to_string(),
+                None => word.to_string(),
             };
             (
                 c.channel,

@@ -331,14 +331,19 @@ pub fn cameras(effects: &Effects) -> Vec<CameraView> {
         .collect()
 }
 
-fn link(name: String, state: LinkState, lang: Lang) -> LinkView {
+/// A link state's style class and its word in `lang`.
+pub fn link_word(state: LinkState, lang: Lang) -> (&'static str, &'static str) {
     let t = lang.t();
-    let (class, word) = match state {
+    match state {
         LinkState::Up => ("ok", t.up),
         LinkState::Degraded => ("warn", t.degraded),
         LinkState::Down => ("bad", t.down),
         LinkState::Unknown => ("muted", t.unknown),
-    };
+    }
+}
+
+fn link(name: String, state: LinkState, lang: Lang) -> LinkView {
+    let (class, word) = link_word(state, lang);
     LinkView {
         name,
         class: class.into(),
