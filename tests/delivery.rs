@@ -241,7 +241,7 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
     let picket::config::Channel::Email(channel) = config.channels[0].clone() else {
         panic!("email channel");
     };
-    let picket = Picket::start(config).await;
+    let picket = Picket::start(config.clone()).await;
     let mut feed = Feed::connect(dir.path()).await;
     trip(&mut feed, 3).await;
     let mail = smtp.next(PATIENCE).await;
@@ -258,19 +258,34 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
     );
     assert!(subject.contains("Nhà máy Sông Hồng"), "{subject}");
     let text = mail["text"].as_str().unwrap();
+    // The time as the site reads it (Vietnam, +07:00), UTC beside it; places by name.
+    let journal = journal(dir.path()).await;
+    let raised = journal.alarm(1).await.unwrap().unwrap().raised_at.0;
+    let at = jiff::Timestamp::from_millisecond(raised).unwrap();
+    let local = at
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap())
+        .strftime("%Y-%m-%d %H:%M:%S +07:00")
+        .to_string();
+    let utc = at.to_string();
     for expected in [
-        "Địa điểm: Nhà máy Sông Hồng",
-        "Site: Nhà máy Sông Hồng",
-        "Hàng rào 3",
-        "1133",
+        "Địa điểm: Nhà máy Sông Hồng".to_string(),
+        "Site: Nhà máy Sông Hồng".to_string(),
+        "Khu vực / vùng: Bãi 3 / Hàng rào 3".to_string(),
+        "Area / zone: Bãi 3 / Hàng rào 3".to_string(),
+        format!("Thời gian: {local} (UTC {utc})"),
+        format!("Time: {local} (UTC {utc})"),
+        "1133".to_string(),
     ] {
         assert!(
-            text.contains(expected),
+            text.contains(&expected),
             "{expected:?} missing from:\n{text}"
         );
     }
+    assert!(
+        !text.contains("a3 / z3"),
+        "config ids shown to people:\n{text}"
+    );
     assert_eq!(mail["attachments"], serde_json::json!([]));
-    let journal = journal(dir.path()).await;
     wait_for("the mail row marked sent", async || {
         let rows = journal.deliveries(Some("mail")).await.unwrap();
         rows.len() == 1 && rows[0].state == DeliveryState::Sent
@@ -310,7 +325,7 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
         camera: "fence".into(),
         url: None,
     });
-    let mut email = picket::channels::email::EmailDelivery::new(&channel)
+    let mut email = picket::channels::email::EmailDelivery::new(&channel, &config)
         .unwrap()
         .with_journal(journal.clone());
     use picket::channels::Deliver;

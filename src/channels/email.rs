@@ -11,6 +11,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
 use super::{Deliver, DeliveryError};
+use crate::channels::places::Places;
+use crate::config::Config;
 use crate::config::{EmailChannel, SmtpSecurity};
 use crate::escalation::{Notice, NoticeKind};
 use crate::journal::{Delivery, DeliveryState, Journal};
@@ -27,6 +29,8 @@ pub struct EmailDelivery {
     to: Vec<Mailbox>,
     /// Where alarm snapshots are recorded, for attaching them.
     journal: Option<Journal>,
+    /// Names of areas and zones, the site's time zone.
+    places: Places,
 }
 
 /// How long after an alarm is raised a mail waits for its snapshots to be recorded.
@@ -36,7 +40,7 @@ const SNAPSHOT_POLL: Duration = Duration::from_millis(200);
 
 impl EmailDelivery {
     /// An email channel from its configuration (already validated).
-    pub fn new(config: &EmailChannel) -> Result<EmailDelivery, String> {
+    pub fn new(config: &EmailChannel, site: &Config) -> Result<EmailDelivery, String> {
         let err = |e: &dyn std::fmt::Display| format!("channel {}: {e}", config.id);
         let tls = || -> Result<TlsParameters, String> {
             let mut builder = TlsParameters::builder(config.host.clone());
@@ -76,6 +80,7 @@ impl EmailDelivery {
                 .map(|t| t.parse().map_err(|e| err(&e)))
                 .collect::<Result<_, _>>()?,
             journal: None,
+            places: Places::from_config(site),
         })
     }
 
@@ -145,17 +150,24 @@ pub fn subject(n: &Notice) -> String {
     )
 }
 
-/// Plain-text body in both languages.
-pub fn text(d: &Delivery, n: &Notice) -> String {
+/// Plain-text body in both languages: places by their names, the time in the site's own
+/// zone with its offset and in UTC beside it.
+pub fn text(d: &Delivery, n: &Notice, places: &Places) -> String {
     if n.kind == NoticeKind::Report {
-        return report_text(d, n);
+        return report_text(d, n, places);
     }
     let e = &n.event;
-    let place = [e.area.as_deref(), e.zone.as_deref()]
+    let place = |english: bool| {
+        [
+            e.area.as_deref().map(|a| places.area(a, english)),
+            e.zone.as_deref().map(|z| places.zone(z, english)),
+        ]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
-        .join(" / ");
+        .join(" / ")
+    };
+    let local = places.local_time(e.at_ms);
     let code = e
         .code
         .map(|c| format!("{}{c:03}", e.qualifier))
@@ -169,19 +181,21 @@ pub fn text(d: &Delivery, n: &Notice) -> String {
     let mut out = format!(
         "{vi}\n\
          Địa điểm: {site}, {address}\n\
-         Khu vực / vùng: {place}\n\
-         Thời gian (UTC): {at}\n\
+         Khu vực / vùng: {place_vi}\n\
+         Thời gian: {local} (UTC {at})\n\
          Mã Contact ID: {code}   Báo động số: {alarm}   Cấp: {tier}\n\
          \n\
          {en}\n\
          Site: {site}, {address}\n\
-         Area / zone: {place}\n\
-         Time (UTC): {at}\n\
+         Area / zone: {place_en}\n\
+         Time: {local} (UTC {at})\n\
          Contact ID: {code}   Alarm no.: {alarm}   Tier: {tier}\n",
         vi = e.message_vi,
         en = e.message_en,
         site = n.site.name,
         address = n.site.address,
+        place_vi = place(false),
+        place_en = place(true),
         at = e.at,
     );
     if let (Some(lat), Some(lon)) = (n.site.latitude, n.site.longitude) {
@@ -208,18 +222,18 @@ pub fn text(d: &Delivery, n: &Notice) -> String {
 
 /// A scheduled report's body: what it is, what is attached, and how to check a printed
 /// copy against the journal.
-fn report_text(d: &Delivery, n: &Notice) -> String {
+fn report_text(d: &Delivery, n: &Notice, places: &Places) -> String {
     let files: Vec<&str> = n.attachments.iter().map(|a| a.name.as_str()).collect();
     format!(
         "{vi}\n\
          Cơ sở: {site}, {address}\n\
          Tệp đính kèm: {files}\n\
-         Số liệu tính đến sự kiện #{seq} của nhật ký ({at} UTC).\n\
+         Số liệu tính đến sự kiện #{seq} của nhật ký ({local}, UTC {at}).\n\
          \n\
          {en}\n\
          Site: {site}, {address}\n\
          Attached: {files}\n\
-         Figures as of the journal's event #{seq} ({at} UTC).\n\
+         Figures as of the journal's event #{seq} ({local}, UTC {at}).\n\
          \n\
          Mã tin / Message id: {id}\n",
         vi = n.event.message_vi,
@@ -228,6 +242,7 @@ fn report_text(d: &Delivery, n: &Notice) -> String {
         address = n.site.address,
         files = files.join(", "),
         seq = n.event.seq,
+        local = places.local_time(n.event.at_ms),
         at = n.event.at,
         id = d.message_id,
     )
@@ -269,7 +284,7 @@ impl EmailDelivery {
         }
         let body = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
-            .body(text(d, n));
+            .body(text(d, n, &self.places));
         let mut files = attachments(n)
             .map_err(|e| DeliveryError::misconfigured(format!("email {}: {e}", self.id)))?;
         for (name, bytes) in snapshots {

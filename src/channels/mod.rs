@@ -9,6 +9,7 @@
 
 pub mod email;
 pub mod health;
+pub mod places;
 pub mod sia;
 pub mod sms;
 pub mod tls;

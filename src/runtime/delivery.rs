@@ -134,9 +134,9 @@ pub fn spawn(deps: DeliveryDeps<'_>) -> Result<JoinSet<()>, RunError> {
                     .start(move || crate::channels::webhook::WebhookDelivery::new(&c, &policy))?;
             }
             Channel::Email(c) => {
-                let (c, journal) = (c.clone(), journal.clone());
+                let (c, config, journal) = (c.clone(), config.clone(), journal.clone());
                 worker.start(move || {
-                    crate::channels::email::EmailDelivery::new(&c)
+                    crate::channels::email::EmailDelivery::new(&c, &config)
                         .map(|d| d.with_journal(journal.clone()))
                 })?;
             }

@@ -8,9 +8,8 @@
 //! the part), cut between words; in `ascii` the text is folded to the GSM 7-bit alphabet
 //! (`Báo cháy` → `Bao chay`), which old handsets show.
 
-use std::collections::BTreeMap;
-
-use crate::config::{Config, SmsEncoding};
+pub use crate::channels::places::Places;
+use crate::config::SmsEncoding;
 use crate::escalation::{AlarmInfo, Notice, NoticeKind};
 
 /// Characters of a UCS-2 message alone, and of each part of a concatenated one.
@@ -38,66 +37,6 @@ const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæ
 ¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 /// Its extension table; each of these takes two septets (escape + character).
 const GSM_EXTENDED: &str = "^{}\\[~]|€\u{c}";
-
-/// Names of areas and zones in both languages, so a message names the place as the
-/// people on site call it, not by its configuration id.
-#[derive(Debug, Clone, Default)]
-pub struct Places {
-    /// Area id → (Vietnamese name, English name).
-    areas: BTreeMap<String, (String, String)>,
-    /// Zone id → (Vietnamese name, English name).
-    zones: BTreeMap<String, (String, String)>,
-    /// The site's time zone, for the time a message shows.
-    timezone: Option<jiff::tz::TimeZone>,
-}
-
-impl Places {
-    /// The names of a validated configuration.
-    pub fn from_config(config: &Config) -> Places {
-        let both = |vi: &String, en: &Option<String>| {
-            (vi.clone(), en.clone().unwrap_or_else(|| vi.clone()))
-        };
-        Places {
-            areas: config
-                .areas
-                .iter()
-                .map(|a| (a.id.clone(), both(&a.name, &a.name_en)))
-                .collect(),
-            zones: config
-                .zones
-                .iter()
-                .map(|z| (z.id.clone(), both(&z.name, &z.name_en)))
-                .collect(),
-            timezone: jiff::tz::TimeZone::get(&config.site.timezone).ok(),
-        }
-    }
-
-    /// Every area's id.
-    pub fn area_ids(&self) -> impl Iterator<Item = &str> {
-        self.areas.keys().map(String::as_str)
-    }
-
-    /// An area's name in Vietnamese or English (its id when it has none).
-    pub fn area(&self, id: &str, english: bool) -> String {
-        Self::name(&self.areas, id, english)
-    }
-
-    fn name(map: &BTreeMap<String, (String, String)>, id: &str, english: bool) -> String {
-        match map.get(id) {
-            Some((vi, en)) => if english { en } else { vi }.clone(),
-            None => id.to_string(),
-        }
-    }
-
-    /// `02:14 01/12` in the site's time.
-    fn time(&self, at_ms: i64) -> String {
-        let Ok(t) = jiff::Timestamp::from_millisecond(at_ms) else {
-            return String::new();
-        };
-        let tz = self.timezone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
-        t.to_zoned(tz).strftime("%H:%M %d/%m").to_string()
-    }
-}
 
 /// How a message is written and where it may be cut.
 #[derive(Debug, Clone)]
@@ -195,9 +134,9 @@ fn words(
     match (n.kind, &n.alarm) {
         (NoticeKind::Alarm, Some(a)) => {
             let label = category_label(&a.category, english);
-            let mut place = vec![Places::name(&places.areas, &a.area, english)];
+            let mut place = vec![places.area(&a.area, english)];
             if let Some(zone) = &a.zone {
-                place.push(Places::name(&places.zones, zone, english));
+                place.push(places.zone(zone, english));
             }
             let confirmed = if a.confirmed {
                 pick("Đã xác minh.", "Confirmed.")
