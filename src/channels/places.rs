@@ -63,19 +63,20 @@ impl Places {
 
     /// `02:14 01/12` in the site's time.
     pub fn time(&self, at_ms: i64) -> String {
-        let Ok(t) = jiff::Timestamp::from_millisecond(at_ms) else {
-            return String::new();
-        };
-        let tz = self.timezone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
-        t.to_zoned(tz).strftime("%H:%M %d/%m").to_string()
+        self.format(at_ms, "%H:%M %d/%m")
     }
 
     /// `2026-12-01 18:52:45 +07:00` in the site's time, for a mail or a report.
     pub fn local_time(&self, at_ms: i64) -> String {
+        self.format(at_ms, "%Y-%m-%d %H:%M:%S %:z")
+    }
+
+    /// `at_ms` in the site's time zone (UTC when it has none) as `pattern` writes it.
+    fn format(&self, at_ms: i64, pattern: &str) -> String {
         let Ok(t) = jiff::Timestamp::from_millisecond(at_ms) else {
             return String::new();
         };
         let tz = self.timezone.clone().unwrap_or(jiff::tz::TimeZone::UTC);
-        t.to_zoned(tz).strftime("%Y-%m-%d %H:%M:%S %:z").to_string()
+        t.to_zoned(tz).strftime(pattern).to_string()
     }
 }
