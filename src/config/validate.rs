@@ -623,7 +623,7 @@ fn check_camera_url(path: &str, url: &str, problems: &mut Vec<Problem>) {
             problems.push((
                 path.to_string(),
                 format!(
-                    "`{url}` is no simulated scene; use sim://yard, sim://still or sim://black"
+                    "`{url}` is no simulated scene; use sim://yard, sim://night, sim://still or sim://black"
                 ),
             ));
         }

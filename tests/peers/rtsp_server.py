@@ -4,7 +4,14 @@ Run with Debian's /usr/bin/python3 (python3-gi and gir1.2-gst-rtsp-server-1.0).
 
 Arguments (all optional, key=value):
   auth=none|basic|digest   credentials required (user `picket`, password `s3cret`)
-  pattern=ball|smpte|black videotestsrc pattern: a moving ball, a still test card, black
+  pattern=ball|smpte|black|snow  videotestsrc pattern: a moving ball (white on black), a
+                           still test card, black, moving noise
+  dim=0.0                  darkening, 0 (none) to 1 (black): the picture's luma above
+                           black falls by this share (a scene at night)
+  fade_s=0                 when set, the darkening is reached gradually over this many
+                           seconds from the first client on (dusk), instead of at once
+  cover_s=0                when set, the lens is covered (the picture turns black) this
+                           many seconds after the first client, printing {"covered": true}
   size=640x360             picture size
   fps=10                   frames per second
   gop=10                   frames per keyframe interval
@@ -33,18 +40,52 @@ def main():
     width, height = args.get("size", "640x360").split("x")
     fps = int(args.get("fps", "10"))
     gop = int(args.get("gop", "10"))
+    dim = float(args.get("dim", "0"))
+    fade_s = float(args.get("fade_s", "0"))
+    cover_s = float(args.get("cover_s", "0"))
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(args.get("port", "0"))
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(
-        f"( videotestsrc is-live=true pattern={pattern} "
+        f"( videotestsrc name=source is-live=true pattern={pattern} "
         f"! video/x-raw,width={width},height={height},framerate={fps}/1 "
+        f"! videobalance name=balance "
         f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate=1000 "
         f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )"
     )
     factory.set_shared(True)
+
+    def darken(balance, share):
+        # videobalance's contrast scales luma towards black: a share of 1 is black, and
+        # anything less keeps the scene, darker and fainter (white becomes grey).
+        balance.set_property("contrast", 1.0 - share)
+
+    def on_configure(_factory, media):
+        balance = media.get_element().get_by_name("balance")
+        if cover_s > 0:
+            source = media.get_element().get_by_name("source")
+
+            def cover():
+                source.set_property("pattern", "black")
+                print(json.dumps({"covered": True}), flush=True)
+                return False
+
+            GLib.timeout_add(int(cover_s * 1000), cover)
+        if fade_s <= 0:
+            darken(balance, dim)
+            return
+        started = GLib.get_monotonic_time()
+
+        def step():
+            done = min(1.0, (GLib.get_monotonic_time() - started) / (fade_s * 1e6))
+            darken(balance, dim * done)
+            return done < 1.0
+
+        GLib.timeout_add(100, step)
+
+    factory.connect("media-configure", on_configure)
     if auth_mode != "none":
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()

@@ -8,13 +8,24 @@
 //! cheap enough for a substream on a Raspberry Pi.
 //!
 //! - **Motion**: a grid cell inside the mask changed when its luma moved by more than a
-//!   threshold set by the sensitivity since the last compared picture; motion is when
+//!   threshold set by the sensitivity since the last compared picture; motion begins when
 //!   the changed cells cover at least the minimum area in two compared pictures running,
-//!   and ends after [`MOTION_HOLD`] without.
-//! - **Tamper**, held for [`TAMPER_HOLD`] before it is reported and after it ends:
-//!   *covered* (dark and featureless), *defocused* (sharpness under a third of the learned
-//!   reference), *turned away* (most of the grid unlike the learned reference). The
-//!   reference is learned slowly from pictures without motion or tamper.
+//!   goes on while at least half that area keeps changing (a small object slowing down
+//!   is still moving), and ends after [`MOTION_HOLD`] without. It is judged before, and
+//!   apart from, tamper: nothing about tamper holds it up.
+//! - **Tamper**, held for [`TAMPER_HOLD`] before it is reported and after it ends, judged
+//!   so that night does not look like sabotage (a fence under IR is mostly dark, with
+//!   grain, a lamp, a moving torch):
+//!   - *covered*: dark, no large structure, and no fine texture either: a lens taped
+//!     over, not a dark scene (which keeps its grain, noise and faint edges);
+//!   - *defocused*: focus (fine texture over coarser detail, which light and contrast do
+//!     not change) under half the learned scene's, judged only in good light on a scene
+//!     with enough detail to tell;
+//!   - *turned away*: most of the grid unlike the learned scene, compared after taking
+//!     out the overall brightness and contrast (dusk, a camera switching to IR).
+//!
+//!   The reference is learned slowly from pictures without motion or tamper, so a scene
+//!   that darkens gradually is followed.
 
 use std::time::Duration;
 
@@ -28,14 +39,28 @@ const GRID_COLS: usize = 64;
 pub const MOTION_HOLD: Duration = Duration::from_secs(3);
 /// A tamper condition must hold this long to be reported, and be gone this long to end.
 pub const TAMPER_HOLD: Duration = Duration::from_secs(3);
-/// Mean luma (0–255) under which a featureless picture counts as covered.
-const COVERED_LUMA: f64 = 40.0;
-/// Spread of the grid's luma under which a picture counts as featureless.
+/// Mean luma (0–255) under which a picture is dark: covered, or a scene at night.
+const DARK_LUMA: f64 = 40.0;
+/// Spread of the grid's luma under which a picture has no large structure.
 const FEATURELESS_SPREAD: f64 = 6.0;
-/// Sharpness under this share of the reference's counts as defocused.
-const DEFOCUS_SHARE: f64 = 1.0 / 3.0;
-/// A cell this far from the reference counts as unlike it.
-const SCENE_CELL_DIFF: u8 = 40;
+/// Fine texture (luma) under which a picture has none: a covered lens, flattened further
+/// by the encoder. A dark scene keeps more, from its grain, noise and faint edges.
+const TEXTURELESS: f64 = 1.0;
+/// Pixels apart for the coarser measure of detail that focus is judged against.
+const DETAIL_SPAN: usize = 8;
+/// Detail under which focus is not judged: too little in the picture to tell sharp from
+/// blurred.
+const MIN_DETAIL: f64 = 4.0;
+/// Focus under this share of the learned scene's counts as defocused.
+const DEFOCUS_SHARE: f64 = 0.5;
+/// A cell this far from the reference counts as unlike it (luma, when either picture has
+/// no structure to normalise by).
+const SCENE_CELL_DIFF: f64 = 40.0;
+/// Spread of both grids from which they are compared normalised (brightness and contrast
+/// taken out); below it, as they are.
+const NORMALISED_SPREAD: f64 = 3.0;
+/// A cell this many spreads from the reference, both normalised, counts as unlike it.
+const SCENE_CELL_SPREADS: f64 = 1.0;
 /// Unlike cells over this share of the grid count as a changed scene.
 const SCENE_CHANGED_SHARE: f64 = 0.7;
 /// How fast the reference follows the picture (per compared picture).
@@ -106,8 +131,43 @@ pub enum Finding {
 struct Sample {
     /// Luma averages, `cols` × `rows`.
     grid: Vec<u8>,
-    /// Mean absolute horizontal luma gradient over sampled rows.
-    sharpness: f64,
+    /// The picture's texture and detail.
+    measures: Measures,
+}
+
+/// What tamper is judged on, besides the grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Measures {
+    /// Root mean square luma step between horizontal neighbours: the finest texture
+    /// (edges, grain, noise). Blur and covering take it away.
+    texture: f64,
+    /// Root mean square luma difference between pixels [`DETAIL_SPAN`] apart: structure
+    /// at a coarser scale, which blur takes away much less.
+    detail: f64,
+}
+
+impl Measures {
+    /// Fine texture over coarser detail: how sharp the picture is, whatever its light
+    /// and contrast (both scale alike); `None` when there is too little detail to tell.
+    fn focus(&self) -> Option<f64> {
+        (self.detail >= MIN_DETAIL).then(|| self.texture / self.detail)
+    }
+}
+
+/// Mean and standard deviation of a grid.
+fn mean_spread(grid: impl ExactSizeIterator<Item = f64> + Clone) -> (f64, f64) {
+    let n = grid.len().max(1) as f64;
+    let mean = grid.clone().sum::<f64>() / n;
+    let spread = (grid.map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    (mean, spread)
+}
+
+/// The scene learned from pictures without motion or tamper.
+struct Reference {
+    /// Luma averages, learned.
+    grid: Vec<f64>,
+    /// Texture and detail, learned.
+    measures: Measures,
 }
 
 /// A condition that must hold (or be absent) for a while before it counts.
@@ -161,8 +221,8 @@ pub struct Analyser {
     last_motion: Option<Duration>,
     /// Whether motion is reported.
     motion: bool,
-    /// The learned picture: grid and sharpness.
-    reference: Option<(Vec<f64>, f64)>,
+    /// The learned picture.
+    reference: Option<Reference>,
     /// Compared pictures learned into the reference.
     learned: u32,
     /// Tamper, held.
@@ -201,7 +261,7 @@ impl Analyser {
         let rows = (GRID_COLS * height / width.max(1)).max(1);
         let sample = Sample {
             grid: luma_grid(&picture, GRID_COLS, rows),
-            sharpness: sharpness(&picture),
+            measures: measures(&picture),
         };
         if (self.cols, self.rows) != (GRID_COLS, rows) {
             self.resize(GRID_COLS, rows);
@@ -236,7 +296,7 @@ impl Analyser {
     fn compare(&mut self, sample: Sample, at: Duration) -> Vec<Finding> {
         let mut findings = Vec::new();
         let threshold = 5 + u32::from(100 - self.settings.sensitivity.clamp(1, 100)) * 40 / 100;
-        let moving = match &self.previous {
+        let changed_share = match &self.previous {
             Some((previous, _)) => {
                 let counted = self.mask.iter().filter(|m| **m).count().max(1);
                 let changed = previous
@@ -245,12 +305,14 @@ impl Analyser {
                     .zip(&self.mask)
                     .filter(|((a, b), m)| **m && u32::from(a.abs_diff(**b)) > threshold)
                     .count();
-                changed as f64 / counted as f64 >= self.settings.min_area
+                changed as f64 / counted as f64
             }
-            None => false,
+            None => 0.0,
         };
-        self.moving_run = if moving { self.moving_run + 1 } else { 0 };
-        if self.moving_run >= 2 {
+        let starting = changed_share >= self.settings.min_area;
+        let moving = changed_share >= self.settings.min_area / 2.0;
+        self.moving_run = if starting { self.moving_run + 1 } else { 0 };
+        if self.moving_run >= 2 || (self.motion && moving) {
             self.last_motion = Some(at);
             if !self.motion {
                 self.motion = true;
@@ -279,69 +341,95 @@ impl Analyser {
 
     /// The tamper condition this picture shows, if any.
     fn tamper_seen(&self, sample: &Sample) -> Option<TamperKind> {
-        let n = sample.grid.len().max(1) as f64;
-        let mean = sample.grid.iter().map(|v| f64::from(*v)).sum::<f64>() / n;
-        let spread = (sample
-            .grid
-            .iter()
-            .map(|v| (f64::from(*v) - mean).powi(2))
-            .sum::<f64>()
-            / n)
-            .sqrt();
-        if mean < COVERED_LUMA && spread < FEATURELESS_SPREAD {
+        let (mean, spread) = mean_spread(sample.grid.iter().map(|v| f64::from(*v)));
+        if mean < DARK_LUMA && spread < FEATURELESS_SPREAD && sample.measures.texture < TEXTURELESS
+        {
             return Some(TamperKind::Covered);
         }
-        let (reference, sharpness) = self.reference.as_ref()?;
-        if self.learned < REFERENCE_WARMUP {
-            return None;
-        }
-        if sample.sharpness < sharpness * DEFOCUS_SHARE {
+        let reference = self
+            .reference
+            .as_ref()
+            .filter(|_| self.learned >= REFERENCE_WARMUP)?;
+        let (ref_mean, ref_spread) = mean_spread(reference.grid.iter().copied());
+        let in_good_light = mean >= DARK_LUMA && ref_mean >= DARK_LUMA;
+        if let (true, Some(focus), Some(ref_focus)) = (
+            in_good_light,
+            sample.measures.focus(),
+            reference.measures.focus(),
+        ) && focus < ref_focus * DEFOCUS_SHARE
+        {
             return Some(TamperKind::Defocused);
         }
+        let normalised = spread >= NORMALISED_SPREAD && ref_spread >= NORMALISED_SPREAD;
+        if !normalised && mean < DARK_LUMA {
+            // Dark and flat: covered (judged above) or night, not another view.
+            return None;
+        }
         let unlike = reference
+            .grid
             .iter()
             .zip(&sample.grid)
-            .filter(|(r, s)| (**r - f64::from(**s)).abs() > f64::from(SCENE_CELL_DIFF))
+            .filter(|(r, s)| {
+                let s = f64::from(**s);
+                if normalised {
+                    ((**r - ref_mean) / ref_spread - (s - mean) / spread).abs() > SCENE_CELL_SPREADS
+                } else {
+                    (**r - s).abs() > SCENE_CELL_DIFF
+                }
+            })
             .count();
+        let n = sample.grid.len().max(1) as f64;
         (unlike as f64 / n > SCENE_CHANGED_SHARE).then_some(TamperKind::TurnedAway)
     }
 
     /// Moves the reference towards this picture.
     fn learn(&mut self, sample: &Sample) {
+        let follow = |r: &mut f64, s: f64| *r += (s - *r) * REFERENCE_RATE;
         match &mut self.reference {
-            Some((grid, sharpness)) => {
-                for (r, s) in grid.iter_mut().zip(&sample.grid) {
-                    *r += (f64::from(*s) - *r) * REFERENCE_RATE;
+            Some(reference) => {
+                for (r, s) in reference.grid.iter_mut().zip(&sample.grid) {
+                    follow(r, f64::from(*s));
                 }
-                *sharpness += (sample.sharpness - *sharpness) * REFERENCE_RATE;
+                follow(&mut reference.measures.texture, sample.measures.texture);
+                follow(&mut reference.measures.detail, sample.measures.detail);
             }
             None => {
-                self.reference = Some((
-                    sample.grid.iter().map(|v| f64::from(*v)).collect(),
-                    sample.sharpness,
-                ));
+                self.reference = Some(Reference {
+                    grid: sample.grid.iter().map(|v| f64::from(*v)).collect(),
+                    measures: sample.measures,
+                });
             }
         }
         self.learned = self.learned.saturating_add(1);
     }
 }
 
-/// Mean absolute difference between horizontal neighbours, over every 4th row.
-fn sharpness(picture: &impl YUVSource) -> f64 {
+/// Texture and detail of a picture's luma, over every 4th row.
+fn measures(picture: &impl YUVSource) -> Measures {
     let (width, height) = picture.dimensions();
     let (stride, _, _) = picture.strides();
     let y = picture.y();
-    let mut sum = 0u64;
-    let mut count = 0u64;
+    let (mut fine, mut fine_n, mut coarse, mut coarse_n) = (0u64, 0u64, 0u64, 0u64);
     for row in (0..height).step_by(4) {
-        let line = &y[row * stride..row * stride + width];
-        sum += line
-            .windows(2)
-            .map(|p| u64::from(p[0].abs_diff(p[1])))
-            .sum::<u64>();
-        count += width.saturating_sub(1) as u64;
+        let Some(line) = y.get(row * stride..row * stride + width) else {
+            break;
+        };
+        let squares = |span: usize| {
+            line.iter()
+                .zip(line.iter().skip(span))
+                .map(|(a, b)| u64::from(a.abs_diff(*b)).pow(2))
+                .sum::<u64>()
+        };
+        fine += squares(1);
+        fine_n += width.saturating_sub(1) as u64;
+        coarse += squares(DETAIL_SPAN);
+        coarse_n += width.saturating_sub(DETAIL_SPAN) as u64;
     }
-    sum as f64 / count.max(1) as f64
+    let rms = |sum: u64, n: u64| (sum as f64 / n.max(1) as f64).sqrt();
+    Measures {
+        texture: rms(fine, fine_n),
+        detail: rms(coarse, coarse_n),
+    }
 }
 
 #[cfg(test)]
@@ -425,57 +513,177 @@ mod tests {
         );
     }
 
-    /// An analyser that has learned a picture of vertical stripes (sharp, half bright).
-    fn learned() -> (Analyser, Vec<u8>) {
-        let mut a = Analyser::new(settings()).expect("decoder");
-        a.resize(GRID_COLS, 36);
-        let stripes: Vec<u8> = (0..GRID_COLS * 36)
-            .map(|i| if i % 2 == 0 { 60 } else { 180 })
+    /// A night at the fence (sim://night, 60 s on the paused clock): someone crossing with
+    /// a torch is motion within a second of stepping in, every time, and the dark, faint,
+    /// grainy picture is never tamper.
+    #[tokio::test(start_paused = true)]
+    async fn the_yard_at_night_is_motion_at_once_and_never_tamper() {
+        let found = analyse(Scene::Night, 60, settings()).await;
+        assert!(
+            !found.iter().any(|(f, _)| matches!(f, Finding::Tamper(_))),
+            "{found:?}"
+        );
+        let began: Vec<Duration> = found
+            .iter()
+            .filter(|(f, _)| *f == Finding::Motion(true))
+            .map(|(_, at)| *at)
             .collect();
-        for i in 0..REFERENCE_WARMUP as u64 + 1 {
-            let sample = Sample {
-                grid: stripes.clone(),
-                sharpness: 20.0,
-            };
-            assert_eq!(a.compare(sample, Duration::from_millis(200 * i)), []);
+        assert_eq!(began.len(), 3, "one motion per crossing: {found:?}");
+        for (crossing, at) in began.iter().enumerate() {
+            let start = Duration::from_secs(20 * crossing as u64);
+            assert!(
+                *at >= start && *at <= start + Duration::from_secs(1),
+                "crossing {crossing} at {start:?}, motion at {at:?}: {found:?}"
+            );
         }
-        (a, stripes)
     }
 
-    /// Feeds `grid` with `sharpness` for 4 s after the learning; what was found.
-    fn feed(a: &mut Analyser, grid: &[u8], sharpness: f64) -> Vec<Finding> {
+    const W: usize = 640;
+    const H: usize = 360;
+
+    /// A picture drawn by `luma(col, row)`, reduced as the analyser reduces one.
+    fn sample(luma: impl Fn(usize, usize) -> f64) -> Sample {
+        let y: Vec<u8> = (0..W * H)
+            .map(|i| luma(i % W, i / W).round().clamp(0.0, 255.0) as u8)
+            .collect();
+        let chroma = vec![128u8; W * H / 4];
+        let picture =
+            openh264::formats::YUVSlices::new((&y, &chroma, &chroma), (W, H), (W, W / 2, W / 2));
+        Sample {
+            grid: luma_grid(&picture, GRID_COLS, 36),
+            measures: measures(&picture),
+        }
+    }
+
+    /// A sharp scene: bright and dark blocks with a fine texture on them.
+    fn scene(col: usize, row: usize) -> f64 {
+        let block = if (col / 80 + row / 60).is_multiple_of(2) {
+            170.0
+        } else {
+            60.0
+        };
+        block + ((col * 7 + row * 13) % 17) as f64 * 2.0
+    }
+
+    /// `f` averaged over a `radius` box around each pixel: the picture out of focus.
+    fn blurred(f: fn(usize, usize) -> f64, radius: usize) -> impl Fn(usize, usize) -> f64 {
+        move |col, row| {
+            let (mut sum, mut n) = (0.0, 0.0);
+            for r in row.saturating_sub(radius)..(row + radius + 1).min(H) {
+                for c in col.saturating_sub(radius)..(col + radius + 1).min(W) {
+                    sum += f(c, r);
+                    n += 1.0;
+                }
+            }
+            sum / n
+        }
+    }
+
+    /// `f` with the light above black scaled by `light`.
+    fn lit(f: impl Fn(usize, usize) -> f64, light: f64) -> impl Fn(usize, usize) -> f64 {
+        move |col, row| 16.0 + (f(col, row) - 16.0) * light
+    }
+
+    /// An analyser that has learned `scene` (the warm-up, and a little more).
+    fn learned(scene: &Sample) -> Analyser {
+        let mut a = Analyser::new(settings()).expect("decoder");
+        a.resize(GRID_COLS, 36);
+        for i in 0..REFERENCE_WARMUP as u64 + 1 {
+            let copy = Sample {
+                grid: scene.grid.clone(),
+                measures: scene.measures,
+            };
+            assert_eq!(a.compare(copy, Duration::from_millis(200 * i)), []);
+        }
+        a
+    }
+
+    /// Feeds the pictures `pictures(i)` for 4 s after the learning; what was found.
+    fn feed(a: &mut Analyser, pictures: impl Fn(u64) -> Sample) -> Vec<Finding> {
         (10..30)
-            .flat_map(|i| {
-                let sample = Sample {
-                    grid: grid.to_vec(),
-                    sharpness,
-                };
-                a.compare(sample, Duration::from_millis(200 * i))
-            })
+            .flat_map(|i| a.compare(pictures(i), Duration::from_millis(200 * i)))
             .collect()
     }
 
     #[test]
-    fn a_blurred_picture_is_defocus_and_another_scene_is_turned_away() {
-        let (mut a, stripes) = learned();
+    fn a_blurred_picture_is_defocus_but_less_light_is_not() {
+        let sharp = sample(scene);
+        let blur = sample(blurred(scene, 4));
+        let mut a = learned(&sharp);
+        let found = feed(&mut a, |_| Sample {
+            grid: blur.grid.clone(),
+            measures: blur.measures,
+        });
         assert_eq!(
-            feed(&mut a, &stripes, 3.0),
-            [Finding::Tamper(Some(TamperKind::Defocused))]
+            found,
+            [Finding::Tamper(Some(TamperKind::Defocused))],
+            "{:?} then {:?}",
+            sharp.measures,
+            blur.measures
         );
-        let (mut a, stripes) = learned();
-        let elsewhere: Vec<u8> = stripes.iter().map(|v| 240 - v).collect();
-        let found = feed(&mut a, &elsewhere, 20.0);
+        // Half the light at once (dusk, a lamp going off), or a tenth of it: sharpness
+        // is judged against the scene's own detail, which scales alike, so no defocus.
+        for light in [0.5, 0.1] {
+            let dim = sample(lit(scene, light));
+            let mut a = learned(&sharp);
+            assert_eq!(
+                feed(&mut a, |_| Sample {
+                    grid: dim.grid.clone(),
+                    measures: dim.measures
+                }),
+                [],
+                "{light}: {:?}",
+                dim.measures
+            );
+        }
+        // The learned scene itself is fine.
+        let mut a = learned(&sharp);
+        assert_eq!(feed(&mut a, |_| sample(scene)), []);
+    }
+
+    #[test]
+    fn another_scene_is_turned_away_but_the_same_one_in_other_light_is_not() {
+        let learned_scene = sample(scene);
+        let elsewhere = sample(|c, r| scene(c + 80, r));
+        let mut a = learned(&learned_scene);
+        let found = feed(&mut a, |_| Sample {
+            grid: elsewhere.grid.clone(),
+            measures: elsewhere.measures,
+        });
         assert_eq!(
             found.last(),
             Some(&Finding::Tamper(Some(TamperKind::TurnedAway))),
             "{found:?}"
         );
-        let (mut a, stripes) = learned();
+        // Brighter and flatter at once (a camera switching to its IR picture).
+        let ir = sample(|c, r| 90.0 + (scene(c, r) - 16.0) * 0.4);
+        let mut a = learned(&learned_scene);
         assert_eq!(
-            feed(&mut a, &stripes, 19.0),
-            [],
-            "the learned scene is fine"
+            feed(&mut a, |_| Sample {
+                grid: ir.grid.clone(),
+                measures: ir.measures
+            }),
+            []
         );
+    }
+
+    #[test]
+    fn a_dark_scene_with_grain_is_not_covered_but_covering_it_is() {
+        // A night scene: little light, no large structure, the sensor's grain.
+        let grainy =
+            |i: u64| sample(move |c, r| 24.0 + ((c * 31 + r * 17 + i as usize * 7) % 11) as f64);
+        let mut a = learned(&grainy(0));
+        assert_eq!(feed(&mut a, grainy), [], "{:?}", grainy(0).measures);
+        let black = sample(|_, _| 16.0);
+        let found = feed(&mut a, |_| Sample {
+            grid: black.grid.clone(),
+            measures: black.measures,
+        });
+        assert_eq!(found, [Finding::Tamper(Some(TamperKind::Covered))]);
+        // Grain alone, from the start (nothing learned yet), is no cover either.
+        let mut fresh = Analyser::new(settings()).expect("decoder");
+        fresh.resize(GRID_COLS, 36);
+        assert_eq!(feed(&mut fresh, grainy), []);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! whole picture path without a network (and on a paused clock).
 //!
 //! Configured as `url = "sim://yard"` (a fenced yard that someone crosses for 4 s every
-//! 20 s), `sim://still` (the yard with nobody) or `sim://black` (a covered lens).
+//! 20 s), `sim://night` (the same yard at night: dark, faint and grainy, the person lit
+//! by a torch), `sim://still` (the yard with nobody) or `sim://black` (a covered lens).
 
 use openh264::OpenH264API;
 use openh264::encoder::{
@@ -29,6 +30,9 @@ const BITRATE: u32 = 1_000_000;
 pub enum Scene {
     /// A fenced yard that someone crosses now and then.
     Yard,
+    /// The same yard at night, with the same crossings: dark, faint and grainy, the person
+    /// lit by a torch.
+    Night,
     /// The same yard, with nobody.
     Still,
     /// A covered lens.
@@ -40,6 +44,7 @@ impl Scene {
     pub fn from_url(url: &str) -> Option<Scene> {
         match url.strip_prefix("sim://")? {
             "yard" => Some(Scene::Yard),
+            "night" => Some(Scene::Night),
             "still" => Some(Scene::Still),
             "black" => Some(Scene::Black),
             _ => None,
@@ -156,15 +161,25 @@ impl SimulatedStream {
         let (u, v) = chroma.split_at_mut(w * h / 4);
         u.fill(120);
         v.fill(132);
-        if scene == Scene::Yard {
+        if scene == Scene::Night {
+            // A fifth of the light, and the sensor's grain (the same for a given frame).
+            let frame = (t * f64::from(self.camera.fps)).round() as usize;
+            for (i, p) in luma.iter_mut().enumerate() {
+                let grain = (i.wrapping_mul(2_654_435_761) ^ frame.wrapping_mul(40_503)) % 9;
+                *p = (16 + (usize::from(*p) - 16) / 5 + grain) as u8;
+            }
+        }
+        if matches!(scene, Scene::Yard | Scene::Night) {
             let into = t % CROSSING_EVERY_S;
             if into < CROSSING_S {
-                // A person: a dark upright block walking left to right.
+                // A person walking left to right: a dark upright block by day, lit by a
+                // torch at night.
                 let (pw, ph) = (w / 12, h / 3);
                 let left = ((into / CROSSING_S) * (w - pw) as f64) as usize;
                 let top = h - ph - h / 12;
+                let shade = if scene == Scene::Night { 180 } else { 30 };
                 for line in luma.chunks_exact_mut(w).skip(top).take(ph) {
-                    line[left..left + pw].fill(30);
+                    line[left..left + pw].fill(shade);
                 }
             }
         }
@@ -320,6 +335,7 @@ mod tests {
     fn scenes_are_named_by_url() {
         assert_eq!(Scene::from_url("sim://yard"), Some(Scene::Yard));
         assert_eq!(Scene::from_url("sim://black"), Some(Scene::Black));
+        assert_eq!(Scene::from_url("sim://night"), Some(Scene::Night));
         assert_eq!(Scene::from_url("rtsp://cam/1"), None);
         assert_eq!(Scene::from_url("sim://moon"), None);
     }
