@@ -336,6 +336,34 @@ async fn email_goes_bilingual_over_starttls_with_auth_and_carries_a_snapshot() {
         serde_json::json!([{"filename": format!("fence-alarm-{alarm}.jpg"), "content_type": "image/jpeg", "size": 13}])
     );
     smtp.stop().await;
+
+    // The same mail to a server speaking TLS from the first byte (port 465's way), with
+    // AUTH after it.
+    let mut smtps = Peer::start(
+        "smtp_receiver.py",
+        &[
+            "--tls-from-start",
+            cert.to_str().unwrap(),
+            key.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let mut implicit = channel.clone();
+    implicit.port = smtps.port;
+    implicit.security = picket::config::SmtpSecurity::Tls;
+    let mut email = picket::channels::email::EmailDelivery::new(&implicit, &config).unwrap();
+    email.deliver(&row, &notice).await.expect("sent");
+    let mail = smtps.next(PATIENCE).await;
+    assert_eq!(
+        (mail["tls"].as_bool(), mail["authenticated"].as_bool()),
+        (Some(true), Some(true)),
+        "{mail}"
+    );
+    assert!(
+        mail["subject"].as_str().unwrap().contains("ALARM"),
+        "{mail}"
+    );
+    smtps.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,19 +1,18 @@
 //! The email channel: one bilingual message per notice over SMTP (STARTTLS, implicit TLS,
 //! or plain for a local relay), with the alarm's snapshot attached when the cameras
 //! provide one. The mail's `Message-ID` is derived from the outbox message id, so a
-//! repeated delivery is recognisable as the same message.
+//! repeated delivery is recognisable as the same message. The session itself is
+//! [`super::smtp`]'s, on a socket with TCP_NODELAY.
 
+use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
+use super::smtp::{SmtpError, SmtpServer};
 use super::{Deliver, DeliveryError};
 use crate::channels::places::Places;
-use crate::config::Config;
-use crate::config::{EmailChannel, SmtpSecurity};
+use crate::config::{Config, EmailChannel};
 use crate::escalation::{Notice, NoticeKind};
 use crate::journal::{Delivery, DeliveryState, Journal};
 
@@ -21,8 +20,8 @@ use crate::journal::{Delivery, DeliveryState, Journal};
 pub struct EmailDelivery {
     /// Channel id, for messages.
     id: String,
-    /// The SMTP connection settings.
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Where and how mail is sent.
+    server: SmtpServer,
     /// Sender.
     from: Mailbox,
     /// Recipients.
@@ -42,37 +41,9 @@ impl EmailDelivery {
     /// An email channel from its configuration (already validated).
     pub fn new(config: &EmailChannel, site: &Config) -> Result<EmailDelivery, String> {
         let err = |e: &dyn std::fmt::Display| format!("channel {}: {e}", config.id);
-        let tls = || -> Result<TlsParameters, String> {
-            let mut builder = TlsParameters::builder(config.host.clone());
-            if let Some(ca) = &config.ca_file {
-                let pem = std::fs::read(ca).map_err(|e| err(&format!("{}: {e}", ca.display())))?;
-                builder = builder.add_root_certificate(
-                    Certificate::from_pem(&pem)
-                        .map_err(|e| err(&format!("{}: {e}", ca.display())))?,
-                );
-            }
-            builder.build_rustls().map_err(|e| err(&e))
-        };
-        let mut builder =
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
-                .port(config.port)
-                .timeout(Some(Duration::from_secs(u64::from(config.timeout_s))))
-                .tls(match config.security {
-                    SmtpSecurity::Starttls => Tls::Required(tls()?),
-                    SmtpSecurity::Tls => Tls::Wrapper(tls()?),
-                    SmtpSecurity::None => Tls::None,
-                });
-        if let Some(user) = &config.username {
-            let password = config
-                .password
-                .as_ref()
-                .map(|p| p.expose().to_string())
-                .unwrap_or_default();
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
         Ok(EmailDelivery {
             id: config.id.clone(),
-            transport: builder.build(),
+            server: SmtpServer::new(config).map_err(|e| err(&e))?,
             from: config.from.parse().map_err(|e| err(&e))?,
             to: config
                 .to
@@ -312,17 +283,21 @@ impl Deliver for EmailDelivery {
     ) -> Result<DeliveryState, DeliveryError> {
         let snapshots = self.snapshots(notice).await;
         let message = self.message(d, notice, snapshots)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(DeliveryState::Sent),
-            Err(e) if e.is_permanent() => Err(DeliveryError::refused(format!(
+        match self
+            .server
+            .send(message.envelope(), &message.formatted())
+            .await
+        {
+            Ok(()) => Ok(DeliveryState::Sent),
+            Err(SmtpError::Refused(e)) => Err(DeliveryError::refused(format!(
                 "email {}: the server refused the message: {}",
                 self.id,
-                crate::text::for_log(&e.to_string())
+                crate::text::for_log(&e)
             ))),
-            Err(e) => Err(DeliveryError::retry(format!(
+            Err(SmtpError::Failed(e)) => Err(DeliveryError::retry(format!(
                 "email {}: {}",
                 self.id,
-                crate::text::for_log(&e.to_string())
+                crate::text::for_log(&e)
             ))),
         }
     }

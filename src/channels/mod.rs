@@ -1,8 +1,9 @@
 //! Delivery channels: how alarms and events leave the gateway.
 //!
 //! Each channel is one file implementing [`Deliver`]: DC-09 to a receiving centre
-//! ([`sia`]), signed JSON over HTTPS ([`webhook`]), SMTP ([`email`]), an upstream MQTT
-//! broker ([`upstream_mqtt`]) and SMS through gammu-smsd and the site's modem ([`sms`]). A [`worker`] per channel drains that channel's outbox rows
+//! ([`sia`]), signed JSON over HTTPS ([`webhook`]), SMTP ([`email`], its sessions in
+//! [`smtp`]), an upstream MQTT broker ([`upstream_mqtt`]) and SMS through gammu-smsd and
+//! the site's modem ([`sms`]). A [`worker`] per channel drains that channel's outbox rows
 //! in order, retries with capped backoff and jitter, records every result in the journal,
 //! and reports the channel's health; trouble about a channel (a path down, a delivery
 //! stuck) goes back into the engine, so it reaches the other channels like any trouble.
@@ -12,6 +13,7 @@ pub mod health;
 pub mod places;
 pub mod sia;
 pub mod sms;
+pub mod smtp;
 pub mod tls;
 pub mod upstream_mqtt;
 pub mod webhook;

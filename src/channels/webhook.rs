@@ -78,6 +78,8 @@ impl WebhookDelivery {
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(Duration::from_secs(u64::from(config.timeout_s)))
+            // reqwest's default, said here: no request waits for a delayed ACK.
+            .tcp_nodelay(true)
             .user_agent(concat!("picket/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("channel {}: {e}", config.id))?;

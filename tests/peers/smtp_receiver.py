@@ -2,8 +2,9 @@
 "picket", password "s3cret") allowed only after it. Prints {"port": N} once listening, then
 one JSON line per message: envelope, decoded subject, text body and attachments.
 
-Usage: smtp_receiver.py [--refuse-first N] CERT KEY [SAVE_DIR]
-  (attachments are also written to SAVE_DIR; with --refuse-first, the first N MAIL commands
+Usage: smtp_receiver.py [--refuse-first N] [--tls-from-start] CERT KEY [SAVE_DIR]
+  (with --tls-from-start, TLS from the first byte, as on port 465, instead of STARTTLS;
+  attachments are also written to SAVE_DIR; with --refuse-first, the first N MAIL commands
   are answered "503 5.5.1 Error: send HELO/EHLO first", as a real server's passing protocol
   error was seen to, and each refusal is printed as {"refused": N})"""
 
@@ -24,6 +25,9 @@ REFUSE_FIRST = 0
 if ARGS[:1] == ["--refuse-first"]:
     REFUSE_FIRST = int(ARGS[1])
     ARGS = ARGS[2:]
+TLS_FROM_START = ARGS[:1] == ["--tls-from-start"]
+if TLS_FROM_START:
+    ARGS = ARGS[1:]
 CERT, KEY = ARGS[0], ARGS[1]
 SAVE_DIR = ARGS[2] if len(ARGS) > 2 else None
 
@@ -63,7 +67,7 @@ class Handler:
             "message_id": str(msg["message-id"]),
             "text": body.get_content() if body else "",
             "attachments": attachments,
-            "tls": session.ssl is not None,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
         }), flush=True)
         return "250 OK"
@@ -78,9 +82,14 @@ def free_port():
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain(CERT, KEY)
 port = free_port()
+if TLS_FROM_START:
+    # aiosmtpd only counts STARTTLS as TLS for AUTH; here the session is TLS throughout.
+    encryption = {"ssl_context": context, "auth_require_tls": False}
+else:
+    encryption = {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
 controller = Controller(
-    Handler(), hostname="127.0.0.1", port=port, tls_context=context,
-    require_starttls=True, authenticator=authenticator, auth_require_tls=True,
+    Handler(), hostname="127.0.0.1", port=port, **encryption,
+    authenticator=authenticator,
     auth_exclude_mechanism=["CRAM-MD5"],
 )
 controller.start()
