@@ -571,3 +571,99 @@ async fn a_message_is_one_transaction_and_a_sensor_repeating_itself_writes_nothi
         "when a repeat was heard is written at shutdown: {seen} < {repeats_from}"
     );
 }
+
+/// The daemon's `/proc/PID/io` `write_bytes`: what it sent to the storage layer (`wchar`
+/// would count its socket writes too).
+fn daemon_disk_writes(pid: u32) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or_else(|| panic!("write_bytes missing from /proc/{pid}/io:\n{text}"))
+}
+
+/// What was seen (issue 19): sensors repeating their state made picket write 8,364 bytes
+/// per repeat (13.4 GiB a day for 200 sensors every 10 s), wearing the SD card out though
+/// nothing was journaled. Measured as the issue did, in the daemon's own I/O counters over
+/// a real journal file: 200 repeats (and the one change that shows they were handled)
+/// cost the disk under a twentieth of what 200 real changes, each committed, cost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_repeats_cost_the_disk_a_twentieth_of_two_hundred_changes_in_the_daemons_io() {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    let path = dir.path().join("picket.toml");
+    std::fs::write(&path, config_text(dir.path(), broker.port, "")).unwrap();
+    let bus = publisher(broker.port).await;
+    let payload = |closed: bool| {
+        format!(r#"{{"battery":91,"contact":{closed},"linkquality":120,"tamper":false}}"#)
+    };
+    // Retained, so the daemon hears it however soon it subscribes.
+    bus.publish(
+        "zigbee2mqtt/gate_door",
+        QoS::AtLeastOnce,
+        true,
+        payload(true),
+    )
+    .await
+    .unwrap();
+    let daemon = common::Daemon::start(dir.path(), &path, None).await;
+    let pid = daemon.child.id().unwrap();
+    let mut reader = sqlx::SqliteConnection::connect(&format!(
+        "sqlite://{}?mode=ro",
+        dir.path().join("journal.db").display()
+    ))
+    .await
+    .unwrap();
+    let mut door_events = async || -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE sensor = 'z2m_door'")
+            .fetch_one(&mut reader)
+            .await
+            .unwrap()
+    };
+    // A change journaled is the sign that everything published before it was handled.
+    let mut expect_events = async |n: i64| {
+        tokio::time::timeout(common::PATIENCE, async {
+            while door_events().await < n {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{n} door events not journaled"))
+    };
+    let send = async |closed: bool| {
+        bus.publish(
+            "zigbee2mqtt/gate_door",
+            QoS::AtLeastOnce,
+            false,
+            payload(closed),
+        )
+        .await
+        .unwrap();
+    };
+    send(false).await;
+    expect_events(1).await;
+
+    let start = daemon_disk_writes(pid);
+    for n in 0..200 {
+        send(n % 2 == 0).await;
+        expect_events(2 + n).await;
+    }
+    let changes = daemon_disk_writes(pid);
+    // The door is open now; it says so 200 times more, then closes.
+    for _ in 0..200 {
+        send(false).await;
+    }
+    send(true).await;
+    expect_events(202).await;
+    let repeats = daemon_disk_writes(pid);
+
+    let two_hundred_changes = changes - start;
+    let two_hundred_repeats = repeats - changes;
+    assert!(
+        two_hundred_repeats * 20 <= two_hundred_changes,
+        "200 repeats and 1 change wrote {two_hundred_repeats} bytes, 200 changes \
+         {two_hundred_changes}"
+    );
+    drop(daemon);
+}
