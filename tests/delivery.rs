@@ -78,6 +78,60 @@ async fn alarms_queue_while_the_receiver_is_down_and_all_arrive_in_order() {
     receiver.stop().await;
 }
 
+/// picket keeps its TCP connection to the centre open between messages; a receiver that
+/// closes it after each ACK gets every message all the same, in order, each on a
+/// connection opened again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_closing_after_each_ack_gets_every_alarm_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Peer::start("sia_receiver.py", &["tcp", "--close-after-ack"]).await;
+    let config = site(
+        dir.path(),
+        &format!(
+            "{}[escalation]\ntiers = [{{ name = \"police\", delay_s = 0, channels = [\"arc\"] }}]\n",
+            sia_channel(receiver.port, None, "")
+        ),
+    );
+    let picket = Picket::start(config).await;
+    let mut feed = Feed::connect(dir.path()).await;
+    let journal = journal(dir.path()).await;
+    let mut zones = Vec::new();
+    let mut closed = 0;
+    for i in 1..=5 {
+        // One alarm at a time, so each goes out on the connection the last one left.
+        trip(&mut feed, i).await;
+        loop {
+            let got = receiver.next(PATIENCE).await;
+            if let Some(n) = got["closed"].as_u64() {
+                closed = n;
+                if zones.len() == i as usize {
+                    break;
+                }
+            } else if got["message_type"] != "NULL" {
+                assert_eq!(
+                    (got["event_type"].as_str(), got["event_qualifier"].as_str()),
+                    (Some("133"), Some("1")),
+                    "{got}"
+                );
+                let zone = got["ri"].as_str().unwrap().to_string();
+                // At least once: a repeat of the last is allowed, nothing else.
+                if zones.last() != Some(&zone) {
+                    zones.push(zone);
+                }
+            }
+        }
+    }
+    assert_eq!(zones, ["011", "012", "013", "014", "015"]);
+    assert!(closed >= 5, "the receiver closed {closed} connections");
+    wait_for("every row acknowledged", async || {
+        let rows = journal.deliveries(Some("arc")).await.unwrap();
+        rows.len() == 5 && rows.iter().all(|r| r.state == DeliveryState::Acknowledged)
+    })
+    .await;
+    picket.stop().await;
+    receiver.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_primary_fails_over_to_the_backup_and_its_trouble_reaches_the_centre() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,6 +2,8 @@
 uses) on an ephemeral TCP port (or the port given as second argument), or UDP with the
 argument `udp`. A third argument lists SIA codes this centre does not know (comma
 separated; it answers DUH to them, as a centre with a restricted code table does).
+With the flag --close-after-ack (anywhere), it closes each TCP connection right after an
+ACK, printing {"closed": N}, as a receiver that takes one message per connection does.
 Prints {"port": N} once listening, then one JSON line per event it accepted, written
 before its ACK goes out (pysiaalarm itself answers first and reports after, so a receiver
 killed in between would have acknowledged an event nobody saw).
@@ -14,6 +16,7 @@ import sys
 
 from pysiaalarm import SIAAccount
 from pysiaalarm.aio import SIAClient
+from pysiaalarm.aio.server import SIAServerTCP
 from pysiaalarm.data.data import SIA_CODES
 from pysiaalarm.event import SIAEvent
 from pysiaalarm.utils import CommunicationsProtocol, ResponseType
@@ -58,6 +61,42 @@ SIAEvent.create_response = create_response_after_report
 
 async def on_event(event):
     """Reported already, before the ACK."""
+
+
+CLOSE_AFTER_ACK = "--close-after-ack" in sys.argv
+if CLOSE_AFTER_ACK:
+    sys.argv.remove("--close-after-ack")
+    _handle_line = SIAServerTCP.handle_line
+    closed = 0
+
+    class ClosingAfterAck:
+        """The connection's writer, closing it once an ACK went out."""
+
+        def __init__(self, writer):
+            self.writer, self.acked = writer, False
+
+        def write(self, data):
+            self.writer.write(data)
+            self.acked = b'"ACK"' in data
+
+        async def drain(self):
+            global closed
+            await self.writer.drain()
+            if self.acked:
+                self.writer.close()
+                closed += 1
+                print(json.dumps({"closed": closed}), flush=True)
+
+        def close(self):
+            self.writer.close()
+
+        async def wait_closed(self):
+            await self.writer.wait_closed()
+
+    async def handle_line_closing(self, reader, writer):
+        await _handle_line(self, reader, ClosingAfterAck(writer))
+
+    SIAServerTCP.handle_line = handle_line_closing
 
 
 async def main():
