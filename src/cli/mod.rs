@@ -197,16 +197,21 @@ async fn run(path: &Path) -> ExitCode {
     }
 }
 
+/// `n` and the noun in the form its count needs: "1 zone", "2 zones".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn check_config(path: &Path) -> ExitCode {
     match config::load(path) {
         Ok(c) => {
             println!(
-                "{}: OK ({} areas, {} zones, {} sensors, {} outputs)",
+                "{}: OK ({}, {}, {}, {})",
                 path.display(),
-                c.areas.len(),
-                c.zones.len(),
-                c.sensors.len(),
-                c.outputs.len()
+                counted(c.areas.len(), "area", "areas"),
+                counted(c.zones.len(), "zone", "zones"),
+                counted(c.sensors.len(), "sensor", "sensors"),
+                counted(c.outputs.len(), "output", "outputs")
             );
             ExitCode::SUCCESS
         }
@@ -214,7 +219,7 @@ fn check_config(path: &Path) -> ExitCode {
             for issue in &issues {
                 println!("{}:{issue}", path.display());
             }
-            println!("{} problem(s)", issues.len());
+            println!("{}", counted(issues.len(), "problem", "problems"));
             ExitCode::from(2)
         }
         Err(e) => {
