@@ -50,6 +50,11 @@ pub struct BenchArgs {
     /// their state every 10 s, against the same time with them silent (needs `mosquitto`).
     #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report"])]
     heartbeats: bool,
+    /// Run the start-up benchmark instead: `picket run` to systemd READY on a journal of
+    /// 1,000,000 events with 1,000 open alarms, against the same alarms on a journal
+    /// holding only them.
+    #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report", "heartbeats"])]
+    startup: bool,
     /// Length of each of the heartbeat benchmark's two windows, seconds.
     #[arg(long, default_value_t = 120)]
     seconds: u64,
@@ -145,8 +150,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             }
         };
     }
-    if args.mqtt || args.delivery || args.web || args.report || args.heartbeats {
-        let result = if args.heartbeats {
+    if args.mqtt || args.delivery || args.web || args.report || args.heartbeats || args.startup {
+        let result = if args.startup {
+            super::bench_startup::run(&dir).await
+        } else if args.heartbeats {
             super::bench_heartbeats::run(&dir, Duration::from_secs(args.seconds.max(10))).await
         } else if args.report {
             super::bench_report::run(&dir).await

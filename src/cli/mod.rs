@@ -8,6 +8,7 @@ mod bench_delivery;
 mod bench_heartbeats;
 mod bench_mqtt;
 mod bench_report;
+mod bench_startup;
 mod bench_web;
 mod demo;
 mod report;
