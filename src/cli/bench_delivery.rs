@@ -9,6 +9,12 @@
 //! contact opens (alarm, measured to its ACK); it closes again (the restore also goes to
 //! the centre) and the alarm is acknowledged over the MQTT command topic with a user's
 //! code, so the zone raises a fresh alarm in its next round.
+//!
+//! Then the flood figure: in the last rounds, 200 other sensors (in a disarmed area, so
+//! each message is a state change journaled, not an alarm) publish 10,000 messages as fast
+//! as the broker takes them, and the round's alarm is published when half of them are
+//! out: publish → ACK for an alarm that arrives behind 5,000 queued messages, as after a
+//! broker reconnect.
 
 use rumqttc::{Event, Packet, QoS};
 use serde_json::{Value, json};
@@ -29,7 +35,13 @@ const ZONES: usize = 100;
 /// The bench user's code, for acknowledging over MQTT.
 const CODE: &str = "246810";
 /// Longest wait for any single step before the bench gives up.
-const PATIENCE: Duration = Duration::from_secs(30);
+const PATIENCE: Duration = Duration::from_secs(60);
+/// Sensors of the flood.
+const FLOOD_SENSORS: usize = 200;
+/// Messages in each flood.
+const FLOOD: usize = 10_000;
+/// Rounds with a flood (the last ones).
+const FLOOD_ROUNDS: usize = 5;
 
 /// A message the receiver acknowledged: its data, and when the ACK was written.
 struct Received {
@@ -159,6 +171,16 @@ fn site_config(journal: &Path, broker: u16, receiver: u16) -> String {
             i + 1
         ));
     }
+    config.push_str(
+        "[[areas]]\nid = \"flood\"\nname = \"Flood\"\n\
+         [[zones]]\nid = \"hall\"\nname = \"Hall\"\narea = \"flood\"\ntype = \"interior\"\n",
+    );
+    for i in 0..FLOOD_SENSORS {
+        config.push_str(&format!(
+            "[[sensors]]\nid = \"f{i}\"\nzone = \"hall\"\nkind = \"contact\"\nsupervision_s = 3600\n\
+             source = {{ kind = \"mqtt\", topic = \"zigbee2mqtt/f{i}\" }}\n"
+        ));
+    }
     config.push_str(&format!(
         "[[channels]]\nid = \"arc\"\ntype = \"sia\"\nprimary = \"127.0.0.1:{receiver}\"\n\
          account = \"1234\"\nsupervision_s = 0\n\
@@ -173,6 +195,8 @@ struct PicketFigures {
     committed: Vec<Duration>,
     /// Publish → the receiving centre's ACK.
     acked: Vec<Duration>,
+    /// The same for an alarm published in the middle of a flood.
+    acked_in_flood: Vec<Duration>,
     /// Memory at the end.
     memory: String,
 }
@@ -208,11 +232,48 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
     tokio::spawn(async move { while sensor_events.poll().await.is_ok() {} });
 
     eprintln!("bench: picket is online; {alarms} alarms, one at a time…");
+    let (flooder, mut flood_events) = connect(port, "bench-flood").await?;
+    tokio::spawn(async move { while flood_events.poll().await.is_ok() {} });
     let mut committed = Vec::with_capacity(alarms);
     let mut acked = Vec::with_capacity(alarms);
+    let mut acked_in_flood = Vec::new();
     for k in 0..alarms {
         let zone = k % ZONES;
         let topic = format!("zigbee2mqtt/s{zone}");
+        let flood_round = (k + FLOOD_ROUNDS).checked_sub(alarms);
+        let flood = match flood_round {
+            Some(round) => {
+                let (half, halfway) = tokio::sync::oneshot::channel();
+                let flooder = flooder.clone();
+                let task = tokio::spawn(async move {
+                    let mut half = Some(half);
+                    for j in 0..FLOOD {
+                        let sensor = j % FLOOD_SENSORS;
+                        let open = ((round * FLOOD + j) / FLOOD_SENSORS).is_multiple_of(2);
+                        flooder
+                            .publish(
+                                format!("zigbee2mqtt/f{sensor}"),
+                                QoS::AtLeastOnce,
+                                false,
+                                contact_payload(!open),
+                            )
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if j == FLOOD / 2
+                            && let Some(half) = half.take()
+                        {
+                            let _ = half.send(());
+                        }
+                    }
+                    Ok::<_, String>(())
+                });
+                halfway
+                    .await
+                    .map_err(|_| "the flood stopped before its half".to_string())?;
+                Some(task)
+            }
+            None => None,
+        };
         let sent = Instant::now();
         sensors
             .publish(
@@ -232,7 +293,13 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
                 alarm.data
             ));
         }
-        acked.push(alarm.acked_at.saturating_duration_since(sent));
+        let latency = alarm.acked_at.saturating_duration_since(sent);
+        if let Some(task) = flood {
+            acked_in_flood.push(latency);
+            task.await.map_err(|e| e.to_string())??;
+        } else {
+            acked.push(latency);
+        }
         let alarm_id = json!(k + 1);
         let event_out = next_publish(&mut watched, |t, p| {
             t == "picket/bench/event"
@@ -240,7 +307,9 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
                     .is_ok_and(|e| e["kind"] == "alarm_raised" && e["alarm"] == alarm_id)
         })
         .await?;
-        committed.push(event_out.saturating_duration_since(sent));
+        if flood_round.is_none() {
+            committed.push(event_out.saturating_duration_since(sent));
+        }
 
         sensors
             .publish(
@@ -286,6 +355,7 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
     Ok(PicketFigures {
         committed,
         acked,
+        acked_in_flood,
         memory,
     })
 }
@@ -385,6 +455,18 @@ pub async fn run(dir: &Path, alarms: usize) -> Result<(), String> {
             p99.as_secs_f64() / b99.as_secs_f64()
         );
     }
+    picket.acked_in_flood.sort();
+    let flood = &picket.acked_in_flood;
+    println!(
+        "| picket: the same for an alarm published behind {} of a {FLOOD}-message flood from \
+         {FLOOD_SENSORS} sensors (median / slowest of {}) | {:.2} ms | {:.2} ms | {:.2}× | {:.2}× |",
+        FLOOD / 2,
+        flood.len(),
+        ms(percentile(flood, 0.5)),
+        ms(percentile(flood, 1.0)),
+        percentile(flood, 0.5).as_secs_f64() / b50.as_secs_f64(),
+        percentile(flood, 1.0).as_secs_f64() / b99.as_secs_f64()
+    );
     println!("\npicket memory after the run: {}", picket.memory);
     Ok(())
 }
