@@ -55,6 +55,10 @@ pub struct BenchArgs {
     /// holding only them.
     #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report", "heartbeats"])]
     startup: bool,
+    /// Run the mail benchmark instead: one alarm mail's SMTP session, picket's against a
+    /// bare client's and lettre's own transport, to a server in this process.
+    #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report", "heartbeats", "startup"])]
+    mail: bool,
     /// Length of each of the heartbeat benchmark's two windows, seconds.
     #[arg(long, default_value_t = 120)]
     seconds: u64,
@@ -141,8 +145,13 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             }
         };
     }
-    if args.cameras {
-        return match super::bench_cameras::run().await {
+    if args.cameras || args.mail {
+        let result = if args.mail {
+            super::bench_mail::run().await
+        } else {
+            super::bench_cameras::run().await
+        };
+        return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bench failed: {e}");

@@ -6,6 +6,7 @@ mod bench;
 mod bench_cameras;
 mod bench_delivery;
 mod bench_heartbeats;
+mod bench_mail;
 mod bench_mqtt;
 mod bench_report;
 mod bench_startup;
