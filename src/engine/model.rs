@@ -785,6 +785,10 @@ pub struct Outcome {
     /// For each zone restore event: every open alarm of that zone and code, so those told
     /// about any of them hear the one restore.
     pub zone_restores: Vec<ZoneRestore>,
+    /// Alarms retriggered by a zone that had been back to normal (its restore told): a new
+    /// report of the same code, which those told hear as they heard the restore. A zone
+    /// tripped again while it is still held (another of its sensors) stays one report.
+    pub retriggered_after_restore: Vec<AlarmId>,
 }
 
 /// One zone restore event and the open alarms it restores.

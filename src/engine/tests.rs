@@ -978,6 +978,54 @@ async fn swinger_shutdown_never_takes_panic_tamper_or_technical_zones() {
     assert!(!e.areas().any(|a| a.bypassed.contains_key("panic")));
 }
 
+/// What was seen (a camera's motion on a 24-hour fence, from the README alone): the centre
+/// heard the alarm once and then a restore for every later crossing, each new crossing
+/// untold. A zone tripped again after it was back to normal is a report again; tripped by
+/// a second sensor while the first still holds it, it stays one.
+#[tokio::test(start_paused = true)]
+async fn a_zone_tripped_again_after_its_restore_is_reported_again_while_held_it_is_not() {
+    let config = config::parse_str(&SITE.replace("swinger_limit = 2", "swinger_limit = 10"))
+        .expect("test site is valid");
+    let mut e = Engine::new(
+        Arc::new(Site::from_config(&config)),
+        TokioClock::starting_at(T0),
+    );
+    armed_away(&mut e).await;
+    let first = set(&mut e, "fence_a", true);
+    assert!(has(&first, EventKind::AlarmRaised), "{:?}", kinds(&first));
+    let id = first.alarms[0].id;
+    let held = set(&mut e, "fence_b", true);
+    assert!(
+        has(&held, EventKind::AlarmRetriggered),
+        "{:?}",
+        kinds(&held)
+    );
+    assert!(
+        held.retriggered_after_restore.is_empty(),
+        "the zone was still held"
+    );
+    assert!(!has(
+        &set(&mut e, "fence_a", false),
+        EventKind::AlarmZoneRestored
+    ));
+    assert!(has(
+        &set(&mut e, "fence_b", false),
+        EventKind::AlarmZoneRestored
+    ));
+    let again = set(&mut e, "fence_a", true);
+    assert!(
+        has(&again, EventKind::AlarmRetriggered),
+        "{:?}",
+        kinds(&again)
+    );
+    assert_eq!(again.retriggered_after_restore, [id]);
+    assert_eq!(
+        e.open_alarms().count(),
+        1,
+        "still one alarm, reported again"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn swinger_zone_is_bypassed_after_the_limit() {
     let mut e = engine();

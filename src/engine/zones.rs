@@ -21,6 +21,23 @@ impl<C: Clock> Engine<C> {
         })
     }
 
+    /// Whether a sensor of `zone` other than `sensor` still shows what `code` reports
+    /// (its tamper for a sensor tamper, its detection otherwise): if none does, the zone
+    /// was back to normal, and its restore told, before `sensor` tripped it again.
+    fn zone_held_besides(&self, zone: &str, sensor: &str, code: ContactId) -> bool {
+        self.site.zones.get(zone).is_some_and(|z| {
+            z.sensors.iter().filter(|s| *s != sensor).any(|s| {
+                self.sensors.get(s).is_some_and(|st| {
+                    if code == ContactId::SENSOR_TAMPER {
+                        st.tamper
+                    } else {
+                        st.active
+                    }
+                })
+            })
+        })
+    }
+
     pub(super) fn in_walk_test(&self, zone: &str) -> bool {
         let Some(z) = self.site.zones.get(zone) else {
             return false;
@@ -298,6 +315,9 @@ impl<C: Clock> Engine<C> {
             alarm.siren_until = Some(step.now.plus_secs(limit));
         }
         step.dirty_alarms.insert(id);
+        if !self.zone_held_besides(&zdef.id, sensor, code) {
+            step.out.retriggered_after_restore.push(id);
+        }
         let area_names = self.area_names(&zdef.area);
         let text = messages::at_zone(
             &format!("{} (lặp lại)", code.name_vi()),

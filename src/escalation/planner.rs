@@ -196,8 +196,8 @@ impl OutboxPlanner for Planner {
 }
 
 impl Planner {
-    /// Rows an event owes by itself: the test report, a zone restore, a reportable event
-    /// that is no alarm.
+    /// Rows an event owes by itself: the test report, a zone restore, an alarm tripped
+    /// again after its zone's restore, a reportable event that is no alarm.
     fn plan_event(&self, ops: &mut Vec<OutboxOp>, outcome: &Outcome, c: &CommittedEvent) {
         let e = &c.event;
         match (e.kind, e.alarm, e.code) {
@@ -222,6 +222,16 @@ impl Planner {
                     })
                     .unwrap_or_default();
                 self.tell_those_told(ops, alarm, told_about, c);
+            }
+            (EventKind::AlarmRetriggered, Some(id), Some(_))
+                if outcome.retriggered_after_restore.contains(&id) =>
+            {
+                let alarm = outcome
+                    .alarms
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map(AlarmInfo::of);
+                self.tell_those_told(ops, alarm, Vec::new(), c);
             }
             (_, None, Some(_)) => self.enqueue_each(ops, &self.policy.events, NoticeKind::Event, c),
             _ => {}
