@@ -1259,6 +1259,19 @@ async fn in_chromium_a_guard_logs_in_sees_an_alarm_arrive_unreloaded_acknowledge
     );
     browser.viewport(390, 844).await;
     let narrow = browser.screenshot("overview-alarm-390x844.png").await;
+    // Who was told, and where each message is, in the page's language (seen at 390 px:
+    // "Đã báo cho: sms (pending)").
+    let article = browser.text_of("article.alarm").await;
+    let told = article
+        .lines()
+        .find(|l| l.starts_with("Đã báo cho"))
+        .unwrap_or_else(|| panic!("no told line in {article}"));
+    assert!(
+        ["đang chờ gửi", "đã gửi", "đã nhận"]
+            .iter()
+            .any(|w| told.contains(&format!("sms ({w})"))),
+        "{told}"
+    );
     assert!(
         browser.fits_its_width().await,
         "sideways scrolling at 390 px"
@@ -1285,8 +1298,12 @@ async fn in_chromium_a_guard_logs_in_sees_an_alarm_arrive_unreloaded_acknowledge
         .type_into(&format!("{form} input[name=note]"), "Mèo chạy qua hàng rào")
         .await;
     browser.click(&format!("{form} button[type=submit]")).await;
+    // The alarm was acknowledged already (data-unacked is 0 since): wait for the
+    // resolution itself, its note on the page (seen: read before it arrived, 1 run in 4).
     c.wait()
-        .for_element(Css("section.alarm[data-unacked='0']"))
+        .for_element(fantoccini::Locator::XPath(
+            "//section[contains(@class, 'alarm')][contains(., 'Mèo chạy qua hàng rào')]",
+        ))
         .await
         .unwrap();
     let shown = browser.text_of("section.alarm").await;

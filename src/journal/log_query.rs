@@ -4,7 +4,7 @@
 
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::outbox::{Delivery, DeliveryRow, delivery, select_deliveries};
+use super::outbox::{Delivery, DeliveryRow, DeliveryState, delivery, select_deliveries};
 use super::{EventRow, Journal, JournalError};
 
 /// What the event log shows: every condition is optional.
@@ -176,8 +176,9 @@ impl Journal {
     pub async fn told_about(
         &self,
         alarms: &[i64],
-    ) -> Result<std::collections::BTreeMap<i64, Vec<(String, String)>>, JournalError> {
-        let mut out: std::collections::BTreeMap<i64, Vec<(String, String)>> = Default::default();
+    ) -> Result<std::collections::BTreeMap<i64, Vec<(String, DeliveryState)>>, JournalError> {
+        let mut out: std::collections::BTreeMap<i64, Vec<(String, DeliveryState)>> =
+            Default::default();
         if alarms.is_empty() {
             return Ok(out);
         }
@@ -196,7 +197,9 @@ impl Journal {
         .await
         .map_err(|e| self.err("reading deliveries", e))?;
         for (alarm, channel, state) in rows {
-            out.entry(alarm).or_default().push((channel, state));
+            out.entry(alarm)
+                .or_default()
+                .push((channel, DeliveryState::parse(&state)));
         }
         Ok(out)
     }

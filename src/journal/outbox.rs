@@ -118,7 +118,7 @@ impl DeliveryState {
         }
     }
 
-    fn parse(s: &str) -> DeliveryState {
+    pub(crate) fn parse(s: &str) -> DeliveryState {
         match s {
             "sent" => DeliveryState::Sent,
             "acknowledged" => DeliveryState::Acknowledged,

@@ -165,6 +165,16 @@ pub struct Texts {
     pub told: &'static str,
     /// Nobody told yet.
     pub told_nobody: &'static str,
+    /// Where a channel's message about the alarm is: queued, …
+    pub told_pending: &'static str,
+    /// … handed over (SMTP accepted it, the modem sent it), …
+    pub told_sent: &'static str,
+    /// … confirmed by the recipient (DC-09 ACK, HTTP 2xx, MQTT PUBACK, delivery report), …
+    pub told_acknowledged: &'static str,
+    /// … refused for good, …
+    pub told_failed: &'static str,
+    /// … or not needed any more (a later tier after the alarm was acknowledged).
+    pub told_skipped: &'static str,
     /// Button.
     pub acknowledge: &'static str,
     /// Button.
@@ -441,6 +451,11 @@ pub static VI: Texts = Texts {
     raised_ago: "Thời gian",
     told: "Đã báo cho",
     told_nobody: "chưa ai",
+    told_pending: "đang chờ gửi",
+    told_sent: "đã gửi",
+    told_acknowledged: "đã nhận",
+    told_failed: "lỗi",
+    told_skipped: "không cần gửi",
     acknowledge: "Xác nhận xử lý",
     resolve: "Đóng báo động",
     resolution: "Kết luận",
@@ -604,6 +619,11 @@ pub static EN: Texts = Texts {
     raised_ago: "Time",
     told: "Told",
     told_nobody: "nobody yet",
+    told_pending: "pending",
+    told_sent: "sent",
+    told_acknowledged: "received",
+    told_failed: "failed",
+    told_skipped: "not needed",
     acknowledge: "Acknowledge",
     resolve: "Resolve",
     resolution: "Resolution",

@@ -10,6 +10,7 @@ use super::i18n::Lang;
 use crate::channels::LinkState;
 use crate::engine::state::{AreaState, SensorState};
 use crate::engine::{Alarm, AlarmState, Mode, Site, Timestamp};
+use crate::journal::DeliveryState;
 use crate::runtime::Effects;
 
 /// Times as people read them: the site's zone.
@@ -221,7 +222,7 @@ pub fn areas(
 pub fn alarm(
     site: &Site,
     a: &Alarm,
-    told: &[(String, String)],
+    told: &[(String, DeliveryState)],
     now_ms: i64,
     clock: &Clock,
     lang: Lang,
@@ -259,7 +260,7 @@ pub fn alarm(
         acknowledged_by: a.acknowledged_by.clone().unwrap_or_default(),
         told: told
             .iter()
-            .map(|(channel, state)| format!("{channel} ({state})"))
+            .map(|(channel, state)| format!("{channel} ({})", delivery_word(*state, lang)))
             .collect(),
     }
 }
@@ -339,6 +340,18 @@ pub fn link_word(state: LinkState, lang: Lang) -> (&'static str, &'static str) {
         LinkState::Degraded => ("warn", t.degraded),
         LinkState::Down => ("bad", t.down),
         LinkState::Unknown => ("muted", t.unknown),
+    }
+}
+
+/// A delivery's state in the page's language.
+fn delivery_word(state: DeliveryState, lang: Lang) -> &'static str {
+    let t = lang.t();
+    match state {
+        DeliveryState::Pending => t.told_pending,
+        DeliveryState::Sent => t.told_sent,
+        DeliveryState::Acknowledged => t.told_acknowledged,
+        DeliveryState::Failed => t.told_failed,
+        DeliveryState::Skipped => t.told_skipped,
     }
 }
 
