@@ -65,6 +65,12 @@ impl From<lettre::transport::smtp::Error> for SmtpError {
     }
 }
 
+impl From<io::Error> for SmtpError {
+    fn from(e: io::Error) -> SmtpError {
+        SmtpError::Failed(e.to_string())
+    }
+}
+
 /// Where and how an email channel's mail is sent.
 pub struct SmtpServer {
     /// Host name or address.
@@ -179,12 +185,6 @@ impl SmtpServer {
                 self.timeout.as_secs()
             ))),
         }
-    }
-}
-
-impl From<io::Error> for SmtpError {
-    fn from(e: io::Error) -> SmtpError {
-        SmtpError::Failed(e.to_string())
     }
 }
 

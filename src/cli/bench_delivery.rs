@@ -201,6 +201,41 @@ struct PicketFigures {
     memory: String,
 }
 
+/// Starts flood `round` (each message a state change of one of the flood's sensors) and
+/// returns once half of it is handed to the broker connection; the task finishes it.
+async fn half_a_flood(
+    flooder: &rumqttc::AsyncClient,
+    round: usize,
+) -> Result<tokio::task::JoinHandle<Result<(), String>>, String> {
+    let (half, halfway) = tokio::sync::oneshot::channel();
+    let flooder = flooder.clone();
+    let task = tokio::spawn(async move {
+        let mut half = Some(half);
+        for j in 0..FLOOD {
+            let closed = !((round * FLOOD + j) / FLOOD_SENSORS).is_multiple_of(2);
+            flooder
+                .publish(
+                    format!("zigbee2mqtt/f{}", j % FLOOD_SENSORS),
+                    QoS::AtLeastOnce,
+                    false,
+                    contact_payload(closed),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            if j == FLOOD / 2
+                && let Some(half) = half.take()
+            {
+                let _ = half.send(());
+            }
+        }
+        Ok(())
+    });
+    halfway
+        .await
+        .map_err(|_| "the flood stopped before its half".to_string())?;
+    Ok(task)
+}
+
 /// picket's latencies for `alarms` alarms, and its memory at the end.
 async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigures, String> {
     let (arc_port, mut arc) = start_receiver().await?;
@@ -242,36 +277,7 @@ async fn picket_run(dir: &Path, port: u16, alarms: usize) -> Result<PicketFigure
         let topic = format!("zigbee2mqtt/s{zone}");
         let flood_round = (k + FLOOD_ROUNDS).checked_sub(alarms);
         let flood = match flood_round {
-            Some(round) => {
-                let (half, halfway) = tokio::sync::oneshot::channel();
-                let flooder = flooder.clone();
-                let task = tokio::spawn(async move {
-                    let mut half = Some(half);
-                    for j in 0..FLOOD {
-                        let sensor = j % FLOOD_SENSORS;
-                        let open = ((round * FLOOD + j) / FLOOD_SENSORS).is_multiple_of(2);
-                        flooder
-                            .publish(
-                                format!("zigbee2mqtt/f{sensor}"),
-                                QoS::AtLeastOnce,
-                                false,
-                                contact_payload(!open),
-                            )
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        if j == FLOOD / 2
-                            && let Some(half) = half.take()
-                        {
-                            let _ = half.send(());
-                        }
-                    }
-                    Ok::<_, String>(())
-                });
-                halfway
-                    .await
-                    .map_err(|_| "the flood stopped before its half".to_string())?;
-                Some(task)
-            }
+            Some(round) => Some(half_a_flood(&flooder, round).await?),
             None => None,
         };
         let sent = Instant::now();

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::bench::percentile;
 use super::sample_history::write_sample_history;
 use crate::engine::{Engine, Input, ManualClock, Observation, Reading, Site, Timestamp};
 use crate::journal::{Journal, Writer};
@@ -118,11 +119,6 @@ fn start_to_ready(exe: &Path, config: &Path, dir: &Path) -> Result<Duration, Str
     ready
 }
 
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs.get(runs.len() / 2).copied().unwrap_or_default()
-}
-
 /// Runs the benchmark and prints a Markdown table.
 pub async fn run(dir: &Path) -> Result<(), String> {
     eprintln!("bench: writing a journal of {ALARMS} open alarms (the baseline)…");
@@ -135,7 +131,9 @@ pub async fn run(dir: &Path) -> Result<(), String> {
         baseline.push(start_to_ready(&exe, &small, dir)?);
         picket.push(start_to_ready(&exe, &large, dir)?);
     }
-    let (base, large) = (median(baseline), median(picket));
+    baseline.sort();
+    picket.sort();
+    let (base, large) = (percentile(&baseline, 0.5), percentile(&picket, 0.5));
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
     println!("### Start → systemd READY ({})\n", super::bench::machine());
     println!("| journal (median of {RUNS} starts) | start → READY | × baseline |");
