@@ -70,6 +70,7 @@ pub mod log_limit;
 pub mod phone;
 pub mod report;
 pub mod runtime;
+pub mod shared;
 pub mod shared_state;
 pub mod sources;
 pub mod text;

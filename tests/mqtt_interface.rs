@@ -634,3 +634,113 @@ async fn a_camera_has_its_state_and_thumbnail_retained_and_is_discovered() {
     assert_eq!(&retained[&thumbnail_topic][..2], [0xFF, 0xD8]);
     picket.stop().await;
 }
+
+/// The change stream's slow reader (issue 17), on picket's own topics. While the broker
+/// is frozen (SIGSTOP) the interface cannot publish and falls more than the stream's
+/// buffer behind; the engine does not wait for it, and holds no more for it than that
+/// buffer. When the broker thaws, the interface takes the panel as it stands and goes on:
+/// the retained topics show a fire alarm raised while it was behind, and the changes after
+/// it come in commit order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_frozen_behind_the_change_stream_catch_up_from_the_panel_and_go_on_in_order() {
+    use picket::engine::{Observation, Reading};
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), BrokerOptions::default()).await;
+    let config = picket::config::parse_str(&config_text(dir.path(), broker.port)).unwrap();
+    let base = "picket/nha_may_song_hong";
+    let (_c, mut rx) = listen(broker.port, "watcher", &format!("{base}/#")).await;
+    let (picket, console) = Picket::start_with_console(config).await;
+    expect(&mut rx, &format!("{base}/availability"), |p| p == b"online").await;
+    let door = |open: bool| Observation {
+        sensor: "door_c".into(),
+        reading: Reading::Contact { active: open },
+        source_ref: None,
+    };
+
+    broker.freeze();
+    let changes = 2 * picket::shared::changes::BUFFERED;
+    for n in 0..changes {
+        console.observe(door(n % 2 == 0)).await.expect("committed");
+    }
+    let fire = console
+        .observe(Observation {
+            sensor: "smoke_1".into(),
+            reading: Reading::Smoke { active: true },
+            source_ref: None,
+        })
+        .await
+        .expect("committed");
+    let alarm = fire
+        .events
+        .iter()
+        .find_map(|p| p.event.alarm)
+        .expect("a fire alarm");
+    broker.thaw();
+
+    let stats = picket.mqtt_commands();
+    common::delivery::wait_for("the topics resynchronised", async || {
+        stats.resyncs.load(Ordering::Relaxed) >= 1
+    })
+    .await;
+    // Before the freeze the watcher heard the smoke detector idle and no alarm: what it
+    // hears now was raised while the topics were behind.
+    let raised = json(&expect(&mut rx, &format!("{base}/alarm/{alarm}"), |_| true).await);
+    assert_eq!(raised["state"], "raised", "{raised}");
+    assert_eq!(raised["category"], "fire", "{raised}");
+    // (State topics go out in the order of their names.)
+    expect(&mut rx, &format!("{base}/area/gate/ha_state"), |p| {
+        p == b"triggered"
+    })
+    .await;
+    expect(&mut rx, &format!("{base}/sensor/smoke_1"), |p| {
+        json(p)["active"] == true
+    })
+    .await;
+    expect(&mut rx, &format!("{base}/state"), |p| {
+        let state = json(p);
+        state["open_alarm_count"] == 1 && state["open_alarms"][0]["id"] == alarm
+    })
+    .await;
+
+    // And goes on: each change after it, in commit order.
+    let mut seqs = Vec::new();
+    for open in [true, false, true] {
+        let receipt = console.observe(door(open)).await.expect("committed");
+        seqs.push(receipt.events[0].seq.expect("journaled"));
+    }
+    let mut heard = Vec::new();
+    while heard.len() < seqs.len() {
+        let event = json(&expect(&mut rx, &format!("{base}/event"), |_| true).await);
+        let seq = event["seq"].as_i64().expect("seq");
+        if seqs.contains(&seq) {
+            heard.push(seq);
+        }
+    }
+    assert_eq!(heard, seqs, "in commit order");
+    // A newcomer is given the state as it stands, retained.
+    let (_n, mut newcomer) = listen(broker.port, "newcomer", &format!("{base}/#")).await;
+    let wanted = [
+        format!("{base}/sensor/door_c"),
+        format!("{base}/alarm/{alarm}"),
+        format!("{base}/area/gate/ha_state"),
+    ];
+    let mut now = BTreeMap::new();
+    while !wanted.iter().all(|t| now.contains_key(t)) {
+        let (topic, payload, retained) = tokio::time::timeout(PATIENCE, newcomer.recv())
+            .await
+            .expect("retained topics")
+            .expect("listener gone");
+        assert!(retained, "{topic}: the newcomer hears retained state first");
+        now.insert(topic, payload);
+    }
+    let door_now = json(&now[&format!("{base}/sensor/door_c")]);
+    assert_eq!(door_now["active"], true, "{door_now}");
+    assert_eq!(
+        json(&now[&format!("{base}/alarm/{alarm}")])["state"],
+        "raised"
+    );
+    assert_eq!(now[&format!("{base}/area/gate/ha_state")], b"triggered");
+    drop(console);
+    picket.stop().await;
+}

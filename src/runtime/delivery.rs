@@ -232,7 +232,7 @@ fn spawn_sms_inbox(deps: SmsInboxDeps<'_>, supervisor: &Supervisor, tasks: &mut 
         deps.shutdown.clone(),
         deps.counters,
     );
-    let panel = deps.effects.panel.clone();
+    let changes = deps.effects.changes.clone();
     supervisor.spawn(
         tasks,
         Supervised {
@@ -243,13 +243,13 @@ fn spawn_sms_inbox(deps: SmsInboxDeps<'_>, supervisor: &Supervisor, tasks: &mut 
         move || {
             let (channel, config, journal) = (channel.clone(), config.clone(), journal.clone());
             let (engine, shutdown, counters) = (engine.clone(), shutdown.clone(), counters.clone());
-            let panel = panel.subscribe();
+            let changes = changes.clone();
             async move {
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };
                 crate::channels::sms::inbox::SmsInbox::new(
-                    &channel, &config, journal, engine, panel, counters,
+                    &channel, &config, journal, engine, changes, counters,
                 )
                 .run(shutdown)
                 .await;

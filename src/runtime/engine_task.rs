@@ -19,6 +19,7 @@ use crate::engine::{
     OutputPattern, Qualifier, Refusal,
 };
 use crate::journal::Writer;
+pub use crate::shared::changes::{ChangeSet, Changes, PanelView, Published};
 
 /// Inputs committed together at most.
 pub const MAX_BATCH: usize = 256;
@@ -47,15 +48,6 @@ pub enum SubmitError {
 pub struct Receipt {
     /// The events it produced, with their journal sequence numbers.
     pub events: Vec<Published>,
-}
-
-/// An event as published to the page, MQTT and channels.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Published {
-    /// Journal sequence number; `None` if the journal could not be written.
-    pub seq: Option<i64>,
-    /// The event.
-    pub event: Event,
 }
 
 type Reply = oneshot::Sender<Result<Receipt, SubmitError>>;
@@ -234,65 +226,16 @@ pub struct Health {
     pub tasks: Arc<super::supervisor::TaskBoard>,
 }
 
-/// The panel as it is now, for interfaces that publish state (MQTT, the page).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PanelView {
-    /// Areas by id.
-    pub areas: BTreeMap<String, crate::engine::state::AreaState>,
-    /// Sensors by id.
-    pub sensors: BTreeMap<String, crate::engine::state::SensorState>,
-    /// Open alarms by id.
-    pub alarms: BTreeMap<crate::engine::AlarmId, crate::engine::Alarm>,
-}
-
-impl PanelView {
-    /// The engine's state now.
-    pub fn of<C: Clock>(engine: &Engine<C>) -> Self {
-        PanelView {
-            areas: engine
-                .areas()
-                .map(|a| (a.area.clone(), a.clone()))
-                .collect(),
-            sensors: engine
-                .sensors()
-                .map(|s| (s.sensor.clone(), s.clone()))
-                .collect(),
-            alarms: engine.open_alarms().map(|a| (a.id, a.clone())).collect(),
-        }
-    }
-
-    fn apply(&mut self, outcome: &Outcome) {
-        for a in &outcome.areas {
-            self.areas.insert(a.area.clone(), a.clone());
-        }
-        for s in &outcome.sensors {
-            self.sensors.insert(s.sensor.clone(), s.clone());
-        }
-        for (sensor, at) in &outcome.seen {
-            if let Some(s) = self.sensors.get_mut(sensor) {
-                s.last_seen = Some(*at);
-            }
-        }
-        for alarm in &outcome.alarms {
-            if alarm.state == crate::engine::AlarmState::Resolved {
-                self.alarms.remove(&alarm.id);
-            } else {
-                self.alarms.insert(alarm.id, alarm.clone());
-            }
-        }
-    }
-}
-
 /// What the engine publishes after a commit.
 #[derive(Clone)]
 pub struct Effects {
-    /// Every alarm record as it changes (resolved ones included, once).
-    pub alarms: broadcast::Sender<Arc<crate::engine::Alarm>>,
-    /// The panel now; changes only when areas, sensors or alarms change.
-    pub panel: watch::Sender<Arc<PanelView>>,
+    /// What each commit changed, and the panel after it: what the page, the API and
+    /// picket's MQTT topics show.
+    pub changes: Changes,
     /// Health of sources and channels.
     pub health: Arc<Health>,
-    /// Every event, in order.
+    /// Every event as it happens, one by one, for the service log and the demo (the same
+    /// events are in [`Effects::changes`], with the records they changed).
     pub events: broadcast::Sender<Arc<Published>>,
     /// Current output patterns.
     pub outputs: watch::Sender<BTreeMap<String, OutputPattern>>,
@@ -307,8 +250,7 @@ impl Effects {
     pub fn new<C: Clock>(engine: &Engine<C>) -> Self {
         let initial_outputs = engine.outputs().clone();
         Effects {
-            alarms: broadcast::channel(1024).0,
-            panel: watch::channel(Arc::new(PanelView::of(engine))).0,
+            changes: Changes::new(PanelView::of(engine)),
             events: broadcast::channel(4096).0,
             outputs: watch::channel(initial_outputs).0,
             stats: Arc::new(EngineStats::default()),
@@ -463,26 +405,24 @@ impl<C: Clock + 'static> EngineTask<C> {
             replies.push((req.reply, outcome.refused.clone()));
             fresh.push(outcome);
         }
-        // The state others publish, prepared now and sent only after the commit.
-        let changed_alarms: Vec<Arc<crate::engine::Alarm>> = fresh
-            .iter()
-            .flat_map(|o| o.alarms.iter().cloned().map(Arc::new))
-            .collect();
-        let next_view = fresh
-            .iter()
-            .any(|o| !o.areas.is_empty() || !o.sensors.is_empty() || !o.alarms.is_empty())
-            .then(|| {
-                let mut view = PanelView::clone(&self.effects.panel.borrow());
-                for o in &fresh {
-                    view.apply(o);
-                }
-                view
-            });
+        // What others are told, prepared now and sent only after the commit.
+        let mut changed = ChangeSet::default();
+        for o in &fresh {
+            changed.areas.extend(o.areas.iter().cloned().map(Arc::new));
+            changed
+                .sensors
+                .extend(o.sensors.iter().cloned().map(Arc::new));
+            changed
+                .alarms
+                .extend(o.alarms.iter().cloned().map(Arc::new));
+        }
         // A sensor only repeating itself costs no write now: its last-heard time waits in
         // memory (see `unsaved_seen`).
+        let mut seen = Vec::new();
         for o in &mut fresh {
             for (sensor, at) in o.seen.drain(..) {
-                self.unsaved_seen.insert(sensor, at);
+                self.unsaved_seen.insert(sensor.clone(), at);
+                seen.push((sensor, at));
             }
         }
         let worth_writing = |o: &Outcome| o.changes_state() || !o.seen.is_empty();
@@ -527,7 +467,7 @@ impl<C: Clock + 'static> EngineTask<C> {
                 if self.journal_trouble && backlog > 0 {
                     self.journal_trouble = false;
                     tracing::info!(backlog, "journal writable again; backlog written");
-                    let restored = self.journal_event(false);
+                    let restored = self.journal_event(false, &mut changed.events);
                     self.unwritten.push_back(restored);
                 }
                 for ((reply, refused), outcome) in replies.into_iter().zip(fresh.iter()) {
@@ -544,7 +484,9 @@ impl<C: Clock + 'static> EngineTask<C> {
                         })
                         .collect();
                     for p in &published {
-                        let _ = self.effects.events.send(Arc::new(p.clone()));
+                        let p = Arc::new(p.clone());
+                        let _ = self.effects.events.send(p.clone());
+                        changed.events.push(p);
                     }
                     if let Some(reply) = reply {
                         let _ = reply.send(match refused {
@@ -566,10 +508,12 @@ impl<C: Clock + 'static> EngineTask<C> {
                 tracing::error!(error = %err, "journal commit failed; effects go out regardless");
                 for outcome in &fresh {
                     for event in &outcome.events {
-                        let _ = self.effects.events.send(Arc::new(Published {
+                        let p = Arc::new(Published {
                             seq: None,
                             event: event.clone(),
-                        }));
+                        });
+                        let _ = self.effects.events.send(p.clone());
+                        changed.events.push(p);
                     }
                 }
                 for (reply, refused) in replies {
@@ -584,7 +528,7 @@ impl<C: Clock + 'static> EngineTask<C> {
                     fresh.into_iter().filter(|o| worth_writing(o)).collect();
                 if !self.journal_trouble {
                     self.journal_trouble = true;
-                    newly.push(self.journal_event(true));
+                    newly.push(self.journal_event(true, &mut changed.events));
                 }
                 // Deliveries go out regardless, planned in memory in the order the backlog
                 // will be written.
@@ -601,12 +545,7 @@ impl<C: Clock + 'static> EngineTask<C> {
                 }
             }
         }
-        if let Some(view) = next_view {
-            self.effects.panel.send_replace(Arc::new(view));
-        }
-        for alarm in changed_alarms {
-            let _ = self.effects.alarms.send(alarm);
-        }
+        self.effects.changes.publish(changed, &seen);
         let _ = self.effects.outputs.send_if_modified(|current| {
             let next = self.engine.outputs();
             if current != next {
@@ -618,8 +557,9 @@ impl<C: Clock + 'static> EngineTask<C> {
         });
     }
 
-    /// Publishes a system trouble about the journal itself, and returns it to be written.
-    fn journal_event(&mut self, begins: bool) -> Outcome {
+    /// Publishes a system trouble about the journal itself (into `told` as well), and
+    /// returns it to be written.
+    fn journal_event(&mut self, begins: bool, told: &mut Vec<Arc<Published>>) -> Outcome {
         let event = Event {
             at: self.engine.now(),
             kind: if begins {
@@ -653,10 +593,12 @@ impl<C: Clock + 'static> EngineTask<C> {
             },
             source_ref: Some(format!("{}journal", crate::engine::SYSTEM_TROUBLE_REF)),
         };
-        let _ = self.effects.events.send(Arc::new(Published {
+        let published = Arc::new(Published {
             seq: None,
             event: event.clone(),
-        }));
+        });
+        let _ = self.effects.events.send(published.clone());
+        told.push(published);
         Outcome {
             events: vec![event],
             ..Outcome::default()

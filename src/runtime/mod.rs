@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use engine_task::{
-    Effects, EngineHandle, EngineStats, Health, MAX_BATCH, PanelView, Published, Receipt,
-    SubmitError, WeakEngineHandle,
+    ChangeSet, Changes, Effects, EngineHandle, EngineStats, Health, MAX_BATCH, PanelView,
+    Published, Receipt, SubmitError, WeakEngineHandle,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
 
@@ -353,7 +353,7 @@ fn configured_sources(
         let _ = effects.health.mqtt_commands.set(mqtt.commands.clone());
         sources.push(Box::new(mqtt));
     }
-    let cameras = CameraSource::from_config(config, &effects.alarms, journal)
+    let cameras = CameraSource::from_config(config, &effects.changes, journal)
         .map_err(|e| RunError::Config(e.to_string()))?;
     if !cameras.is_empty() {
         sources.push(Box::new(EvidenceRetention {

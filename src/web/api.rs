@@ -177,7 +177,7 @@ async fn state(State(state): State<WebState>, _who: Who) -> Response {
     let Some(page) = &state.page else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let panel = state.effects.panel.borrow().clone();
+    let panel = state.effects.changes.panel();
     let areas = panel
         .areas
         .values()
@@ -195,7 +195,12 @@ async fn state(State(state): State<WebState>, _who: Who) -> Response {
             })
         })
         .collect();
-    let alarms = panel.alarms.values().rev().map(ApiAlarm::of).collect();
+    let alarms = panel
+        .alarms
+        .values()
+        .rev()
+        .map(|a| ApiAlarm::of(a))
+        .collect();
     let sensors = panel
         .sensors
         .values()
@@ -223,8 +228,15 @@ async fn state(State(state): State<WebState>, _who: Who) -> Response {
 /// The open alarms, newest first.
 #[utoipa::path(get, path = "/api/alarms", responses((status = 200, body = Vec<ApiAlarm>)), security(("bearer" = [])))]
 async fn alarms(State(state): State<WebState>, _who: Who) -> Json<Vec<ApiAlarm>> {
-    let panel = state.effects.panel.borrow().clone();
-    Json(panel.alarms.values().rev().map(ApiAlarm::of).collect())
+    let panel = state.effects.changes.panel();
+    Json(
+        panel
+            .alarms
+            .values()
+            .rev()
+            .map(|a| ApiAlarm::of(a))
+            .collect(),
+    )
 }
 
 /// One event of the journal.

@@ -77,7 +77,7 @@ pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
         (
             "open_alarms",
             "Alarms raised or acknowledged and not yet resolved",
-            to_i64(effects.panel.borrow().alarms.len() as u64),
+            to_i64(effects.changes.panel().alarms.len() as u64),
         ),
     ];
     if let Some(mqtt) = effects.health.mqtt.get() {
@@ -110,6 +110,12 @@ pub fn render(effects: &Effects) -> Result<String, std::fmt::Error> {
                 "mqtt_wrong_codes",
                 "Wrong codes entered on the MQTT command topic",
                 count(&commands.wrong_codes),
+            ),
+            (
+                "mqtt_state_resyncs",
+                "Times picket's MQTT topics fell behind the change stream and were brought up \
+                 to date from the panel as it stood",
+                count(&commands.resyncs),
             ),
         ]);
     }
@@ -465,7 +471,7 @@ pub fn health_json(effects: &Effects) -> Value {
             "commits": count(&stats.committed),
             "commit_failures": count(&stats.commit_failures),
         },
-        "open_alarms": effects.panel.borrow().alarms.len(),
+        "open_alarms": effects.changes.panel().alarms.len(),
         "mqtt": mqtt,
         "channels": channels(effects),
         "cameras": cameras(effects),

@@ -210,13 +210,14 @@ async fn overview_parts(
     Vec<SensorView>,
     Vec<CameraView>,
 ) {
-    let panel = effects.panel.borrow().clone();
+    let panel = effects.changes.panel();
     let now = jiff::Timestamp::now().as_millisecond();
     // A duress alarm is silent: it is not shown where the person under duress (and
     // whoever forces them) stands, only to supervisors and the security team.
     let shows =
         |a: &&crate::engine::Alarm| a.category != Category::Duress || who.role != Role::Guard;
-    let mut open: Vec<&crate::engine::Alarm> = panel.alarms.values().filter(shows).collect();
+    let mut open: Vec<&crate::engine::Alarm> =
+        panel.alarms.values().map(|a| &**a).filter(shows).collect();
     // Not yet acknowledged first, then fire and panic, then the newest.
     open.sort_by_key(|a| {
         (
@@ -250,7 +251,7 @@ async fn overview_parts(
             view::alarm(&page.site, a, told, now, &page.clock, who.lang)
         })
         .collect();
-    let area_states: Vec<_> = panel.areas.values().cloned().collect();
+    let area_states: Vec<_> = panel.areas.values().map(|a| (**a).clone()).collect();
     let areas = view::areas(
         &page.site,
         &area_states,
@@ -263,7 +264,7 @@ async fn overview_parts(
         },
         who.lang,
     );
-    let sensor_states: Vec<_> = panel.sensors.values().cloned().collect();
+    let sensor_states: Vec<_> = panel.sensors.values().map(|s| (**s).clone()).collect();
     let sensors = view::sensors(&page.site, &sensor_states, &area_states, now, who.lang);
     (
         view::links(effects, &page.clock, who.lang),
@@ -418,7 +419,12 @@ async fn alarm_parts(
     Vec<ViewerLine>,
 )> {
     let key = i64::try_from(id).ok()?;
-    let live = effects.panel.borrow().alarms.get(&id).cloned();
+    let live = effects
+        .changes
+        .panel()
+        .alarms
+        .get(&id)
+        .map(|a| (**a).clone());
     let record = match live {
         Some(a) => Some(a),
         None => page.journal.alarm(key).await.ok().flatten(),
@@ -714,8 +720,8 @@ struct WalkTestLive {
 }
 
 fn walk_test_areas(page: &PageState, effects: &Effects, who: &Who) -> Vec<AreaView> {
-    let panel = effects.panel.borrow().clone();
-    let states: Vec<_> = panel.areas.values().cloned().collect();
+    let panel = effects.changes.panel();
+    let states: Vec<_> = panel.areas.values().map(|a| (**a).clone()).collect();
     view::areas(
         &page.site,
         &states,

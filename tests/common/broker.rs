@@ -163,6 +163,23 @@ impl Broker {
         }
     }
 
+    /// Freezes the broker (SIGSTOP): its connections stay open and nothing is read from
+    /// them, as with a broker that has hung.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a frozen broker run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: i32) {
+        let pid = self.child.as_ref().expect("the broker runs").id();
+        // SAFETY: kill(2) on our own child with a valid signal number.
+        assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0, "kill failed");
+    }
+
     /// Stops and starts it again on the same port.
     pub async fn restart(&mut self) {
         self.stop();

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::watch;
 
 use super::InboxCounters;
 use super::commands::SmsCommand;
@@ -25,7 +24,7 @@ use crate::engine::Origin;
 use crate::journal::Journal;
 use crate::keypad::Keypad;
 use crate::log_limit::RateLimit;
-use crate::runtime::{EngineHandle, PanelView, Shutdown};
+use crate::runtime::{Changes, EngineHandle, Shutdown};
 
 /// How often gammu-smsd's inbox is read.
 const POLL: Duration = Duration::from_millis(500);
@@ -43,7 +42,7 @@ pub struct SmsInbox {
     /// Checks codes and carries out commands; one lockout for the SMS way in; audits.
     keypad: Keypad,
     /// The panel now, for `TT`.
-    panel: watch::Receiver<Arc<PanelView>>,
+    panel: Changes,
     /// Area names, for replies.
     places: Places,
     /// Area ids by Contact ID area number, so `TAT 2 1234` works.
@@ -63,7 +62,7 @@ impl SmsInbox {
         config: &Config,
         journal: Journal,
         engine: EngineHandle,
-        panel: watch::Receiver<Arc<PanelView>>,
+        panel: Changes,
         counters: Arc<InboxCounters>,
     ) -> SmsInbox {
         SmsInbox {
@@ -215,7 +214,7 @@ impl SmsInbox {
 
     /// `TT`: the open alarms and every area's mode.
     fn status(&self) -> (String, String) {
-        let panel = self.panel.borrow().clone();
+        let panel = self.panel.panel();
         let mut vi = Vec::new();
         let mut en = Vec::new();
         for a in panel.areas.values() {

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
@@ -23,6 +23,7 @@ use super::{clip, picture};
 use crate::engine::{Alarm, AlarmId, AlarmState, EvidenceKind, EvidenceNote, Input, Timestamp};
 use crate::journal::{EvidenceFile, Journal};
 use crate::runtime::{EngineHandle, Shutdown};
+use crate::shared::changes::{Change, ChangeReader};
 use crate::shared_state::lock;
 
 /// A clip being gathered for one alarm.
@@ -137,53 +138,76 @@ pub struct EvidenceSetup {
     pub journal: Journal,
 }
 
-/// Starts a recording for each new alarm in a covered zone, until shutdown.
+/// Starts a clip (and writes its snapshot) for each new alarm in a zone the camera
+/// covers, as the change stream tells of it; ends each clip after its post-event time.
+/// Alarms already open when the camera starts are not recorded again (their picture is
+/// long gone); alarms raised while this reader was behind are, once it catches up.
 pub async fn record_alarms(
     setup: &EvidenceSetup,
     engine: &EngineHandle,
     recorder: Arc<Mutex<Recorder>>,
-    mut alarms: broadcast::Receiver<Arc<Alarm>>,
+    mut changes: ChangeReader,
     mut shutdown: Shutdown,
 ) {
     let mut started: HashSet<AlarmId> = HashSet::new();
+    let mut first = true;
     let mut deadlines = tokio::task::JoinSet::new();
     loop {
-        tokio::select! {
+        let news: Vec<Arc<Alarm>> = tokio::select! {
             _ = shutdown.wait() => break,
             Some(Ok(alarm)) = deadlines.join_next(), if !deadlines.is_empty() => {
                 lock(&recorder).finish(alarm);
+                continue;
             }
-            received = alarms.recv() => match received {
-                Ok(alarm) => {
-                    if alarm.state == AlarmState::Resolved {
-                        started.remove(&alarm.id);
-                        continue;
-                    }
-                    let covered = alarm.zone.as_ref().is_some_and(|z| setup.zones.contains(z));
-                    if covered && started.insert(alarm.id) {
-                        tracing::info!(camera = setup.camera, alarm = alarm.id, "recording the alarm's clip");
-                        let keyframe = {
-                            let mut recorder = lock(&recorder);
-                            recorder.start(alarm.id, alarm.raised_at);
-                            recorder.newest_keyframe()
-                        };
-                        match keyframe {
-                            Some(frame) => write_snapshot(setup, engine, alarm.id, alarm.raised_at, frame).await,
-                            None => tracing::warn!(camera = setup.camera, alarm = alarm.id, "no picture buffered for the alarm's snapshot"),
-                        }
-                        let id = alarm.id;
-                        let limit = setup.post + setup.stall;
-                        deadlines.spawn(async move {
-                            tokio::time::sleep(limit).await;
-                            id
-                        });
-                    }
+            change = changes.next() => match change {
+                None => break,
+                Some(Change::Snapshot(panel)) if first => {
+                    first = false;
+                    started.extend(panel.alarms.keys().copied());
+                    continue;
                 }
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::error!(camera = setup.camera, missed = n, "alarm notices missed; their clips are not recorded");
+                Some(Change::Snapshot(panel)) => {
+                    started.retain(|id| panel.alarms.contains_key(id));
+                    panel.alarms.values().cloned().collect()
                 }
-                Err(broadcast::error::RecvError::Closed) => break,
+                Some(Change::Set(set)) => set.alarms.clone(),
+            },
+        };
+        for alarm in news {
+            if alarm.state == AlarmState::Resolved {
+                started.remove(&alarm.id);
+                continue;
             }
+            let covered = alarm.zone.as_ref().is_some_and(|z| setup.zones.contains(z));
+            if !covered || !started.insert(alarm.id) {
+                continue;
+            }
+            tracing::info!(
+                camera = setup.camera,
+                alarm = alarm.id,
+                "recording the alarm's clip"
+            );
+            let keyframe = {
+                let mut recorder = lock(&recorder);
+                recorder.start(alarm.id, alarm.raised_at);
+                recorder.newest_keyframe()
+            };
+            match keyframe {
+                Some(frame) => {
+                    write_snapshot(setup, engine, alarm.id, alarm.raised_at, frame).await
+                }
+                None => tracing::warn!(
+                    camera = setup.camera,
+                    alarm = alarm.id,
+                    "no picture buffered for the alarm's snapshot"
+                ),
+            }
+            let id = alarm.id;
+            let limit = setup.post + setup.stall;
+            deadlines.spawn(async move {
+                tokio::time::sleep(limit).await;
+                id
+            });
         }
     }
     lock(&recorder).finish_all();

@@ -34,11 +34,12 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::config::{CameraTransport, Config, SourceBinding};
-use crate::engine::{Alarm, Observation, Reading};
+use crate::engine::{Observation, Reading};
 use crate::journal::Journal;
 use crate::runtime::EngineHandle;
+use crate::shared::changes::{ChangeReader, Changes};
 use evidence::{EvidenceSetup, Recorder, Recording};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 pub use health::CameraHealth;
 pub use stream::{CameraError, CameraErrorKind, Frame, FrameStream, Opener, VideoParams};
@@ -155,17 +156,17 @@ pub struct CameraSource {
     /// Finished recordings, to be written.
     finished: Option<mpsc::UnboundedReceiver<Recording>>,
     /// The engine's alarms, to start recordings.
-    alarms: Option<broadcast::Receiver<Arc<Alarm>>>,
+    alarms: Option<ChangeReader>,
     /// Where clips go.
     evidence: EvidenceSetup,
 }
 
 impl CameraSource {
-    /// One source per `[[cameras]]` entry; clips of alarms from `alarms` go to the
+    /// One source per `[[cameras]]` entry; clips of alarms from `changes` go to the
     /// evidence directory and their fingerprints to `journal`.
     pub fn from_config(
         config: &Config,
-        alarms: &broadcast::Sender<Arc<Alarm>>,
+        changes: &Changes,
         journal: &Journal,
     ) -> Result<Vec<CameraSource>, CameraError> {
         config
@@ -230,7 +231,7 @@ impl CameraSource {
                     },
                     recorder: Arc::new(Mutex::new(recorder)),
                     finished: Some(finished),
-                    alarms: Some(alarms.subscribe()),
+                    alarms: Some(changes.reader()),
                     evidence: EvidenceSetup {
                         camera: camera.id.clone(),
                         zones: camera.zones.iter().cloned().collect(),

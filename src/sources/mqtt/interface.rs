@@ -20,17 +20,18 @@ use rumqttc::{AsyncClient, QoS};
 use super::camera_topics::{self, CameraTopics};
 use super::connect::MAX_OUTGOING;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::time::Instant;
 
 use crate::config::{Config, SensorKind};
-use crate::engine::state::AreaState;
-use crate::engine::{Alarm, AlarmState, Mode, Origin, Site};
+use crate::engine::state::{AreaState, SensorState};
+use crate::engine::{Alarm, AlarmId, AlarmState, Mode, Origin, Site};
 use crate::journal::Journal;
 use crate::keypad::{Answer, Keypad, Request};
-use crate::runtime::{Effects, EngineHandle, PanelView, Published};
+use crate::runtime::{ChangeSet, Effects, EngineHandle, PanelView, Published};
+use crate::shared::changes::Change;
 
 /// Counters for health and `/metrics`.
 #[derive(Debug, Default)]
@@ -43,6 +44,9 @@ pub struct InterfaceStats {
     pub wrong_codes: AtomicU64,
     /// Messages not published because they exceeded the packet limit.
     pub oversized: AtomicU64,
+    /// Times the topics fell more than the change stream's buffer behind (the broker slow
+    /// or unreachable) and were brought up to date from the panel as it stood.
+    pub resyncs: AtomicU64,
 }
 
 /// Open alarms carried in full on the `state` topic (the newest); each open alarm also has
@@ -333,16 +337,76 @@ fn both(vi: &str, en: &str) -> String {
     }
 }
 
+/// What a commit touched among the retained state topics: work per change is what the
+/// change touched, not the size of the site.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Areas whose `ha_state` may have changed.
+    areas: BTreeSet<String>,
+    /// Sensors whose topic may have changed.
+    sensors: BTreeSet<String>,
+    /// Zones whose topic may have changed.
+    zones: BTreeSet<String>,
+    /// The `state` topic (areas and open alarms) may have changed.
+    state: bool,
+}
+
+impl Touched {
+    /// The topics `set` can have changed.
+    pub fn by(set: &ChangeSet, site: &Site) -> Touched {
+        let mut t = Touched::default();
+        for s in &set.sensors {
+            t.sensors.insert(s.sensor.clone());
+            if let Some(def) = site.sensors.get(&s.sensor) {
+                t.zones.insert(def.zone.clone());
+            }
+        }
+        for a in &set.areas {
+            t.areas.insert(a.area.clone());
+            t.zones.extend(
+                site.zones
+                    .values()
+                    .filter(|z| z.area == a.area)
+                    .map(|z| z.id.clone()),
+            );
+            t.state = true;
+        }
+        for alarm in &set.alarms {
+            t.areas.insert(alarm.area.clone());
+            t.state = true;
+        }
+        t
+    }
+}
+
 /// Retained state topics for a panel view: topic → payload.
 pub fn state_topics(topics: &Topics, site: &Site, view: &PanelView) -> BTreeMap<String, String> {
+    state_topics_of(topics, site, view, None)
+}
+
+/// The retained state topics `touched` names (all of them for `None`): topic → payload.
+pub fn state_topics_of(
+    topics: &Topics,
+    site: &Site,
+    view: &PanelView,
+    touched: Option<&Touched>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for area in view.areas.values() {
+    let areas: Box<dyn Iterator<Item = &Arc<AreaState>>> = match touched {
+        None => Box::new(view.areas.values()),
+        Some(t) => Box::new(t.areas.iter().filter_map(|id| view.areas.get(id))),
+    };
+    for area in areas {
         out.insert(
             format!("{}/area/{}/ha_state", topics.base, area.area),
             ha_state(area, view).to_string(),
         );
     }
-    for s in view.sensors.values() {
+    let sensors: Box<dyn Iterator<Item = &Arc<SensorState>>> = match touched {
+        None => Box::new(view.sensors.values()),
+        Some(t) => Box::new(t.sensors.iter().filter_map(|id| view.sensors.get(id))),
+    };
+    for s in sensors {
         let payload = json!({
             "active": s.active,
             "tamper": s.tamper,
@@ -356,7 +420,11 @@ pub fn state_topics(topics: &Topics, site: &Site, view: &PanelView) -> BTreeMap<
             payload.to_string(),
         );
     }
-    for zone in site.zones.values() {
+    let zones: Box<dyn Iterator<Item = &crate::engine::site::ZoneDef>> = match touched {
+        None => Box::new(site.zones.values()),
+        Some(t) => Box::new(t.zones.iter().filter_map(|id| site.zones.get(id))),
+    };
+    for zone in zones {
         let active = zone
             .sensors
             .iter()
@@ -371,6 +439,9 @@ pub fn state_topics(topics: &Topics, site: &Site, view: &PanelView) -> BTreeMap<
             payload.to_string(),
         );
     }
+    if touched.is_some_and(|t| !t.state) {
+        return out;
+    }
     let state = json!({
         "areas": view.areas.values().map(|a| json!({
             "id": a.area, "mode": a.mode.as_str(), "ha_state": ha_state(a, view),
@@ -378,7 +449,7 @@ pub fn state_topics(topics: &Topics, site: &Site, view: &PanelView) -> BTreeMap<
             "bypassed": a.bypassed.keys().collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "open_alarm_count": view.alarms.len(),
-        "open_alarms": view.alarms.values().rev().take(STATE_ALARMS_MAX).rev().map(alarm_json).collect::<Vec<_>>(),
+        "open_alarms": view.alarms.values().rev().take(STATE_ALARMS_MAX).rev().map(|a| alarm_json(a)).collect::<Vec<_>>(),
     });
     out.insert(format!("{}/state", topics.base), state.to_string());
     out
@@ -415,11 +486,13 @@ pub async fn publish(
     stats: Arc<InterfaceStats>,
     mut connected: tokio::sync::watch::Receiver<u64>,
 ) {
-    let mut panel = deps.effects.panel.subscribe();
-    let mut events = deps.effects.events.subscribe();
-    let mut alarms = deps.effects.alarms.subscribe();
+    let mut changes = deps.effects.changes.reader();
+    // The reader's first change, the panel as it stood, has been read.
+    let mut first_snapshot_read = false;
     let mut outputs = deps.effects.outputs.subscribe();
     let mut published: BTreeMap<String, String> = BTreeMap::new();
+    // Open alarms whose retained `alarm/<id>` is on the broker.
+    let mut retained_alarms: BTreeSet<AlarmId> = BTreeSet::new();
     let discovery_on = config.mqtt.as_ref().is_some_and(|m| m.discovery);
     let out = Sender { client, stats };
     let mut cameras = CameraTopics::default();
@@ -444,11 +517,9 @@ pub async fn publish(
                     }
                 }
                 published.clear();
-                let view = panel.borrow_and_update().clone();
-                for alarm in view.alarms.values() {
-                    out.send(format!("{}/alarm/{}", topics.base, alarm.id), true, alarm_json(alarm).to_string()).await;
-                }
-                publish_changes(&out, &topics, &deps.site, &view, &mut published).await;
+                let view = deps.effects.changes.panel();
+                publish_alarms(&out, &topics, &view, &mut retained_alarms).await;
+                publish_changes(&out, &topics, &deps.site, &view, None, &mut published).await;
                 let now = outputs.borrow_and_update().clone();
                 publish_outputs(&out, &topics, &config, &now, &mut published).await;
             }
@@ -457,30 +528,64 @@ pub async fn publish(
                 let now = outputs.borrow_and_update().clone();
                 publish_outputs(&out, &topics, &config, &now, &mut published).await;
             }
-            changed = panel.changed() => {
-                if changed.is_err() { return; }
-                let view = panel.borrow_and_update().clone();
-                publish_changes(&out, &topics, &deps.site, &view, &mut published).await;
-            }
-            event = events.recv() => match event {
-                Ok(p) => out.send(format!("{}/event", topics.base), false, event_json(&p).to_string()).await,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "MQTT event publishing fell behind"),
-                Err(_) => return,
-            },
-            alarm = alarms.recv() => match alarm {
-                Ok(a) => {
-                    let topic = format!("{}/alarm/{}", topics.base, a.id);
-                    let resolved = a.state == AlarmState::Resolved;
-                    out.send(topic.clone(), !resolved, alarm_json(&a).to_string()).await;
-                    if resolved {
-                        // Clear the retained copy: a resolved alarm is history, kept in the journal.
-                        out.send(topic, true, String::new()).await;
-                    }
+            change = changes.next() => match change {
+                None => return,
+                // At the start: the connection publishes everything when it comes up.
+                Some(Change::Snapshot(_)) if !first_snapshot_read => first_snapshot_read = true,
+                Some(Change::Snapshot(view)) => {
+                    // After falling behind: the state as it stands now. Events missed
+                    // meanwhile are in the journal and on the page.
+                    out.stats.resyncs.fetch_add(1, Ordering::Relaxed);
+                    publish_alarms(&out, &topics, &view, &mut retained_alarms).await;
+                    publish_changes(&out, &topics, &deps.site, &view, None, &mut published).await;
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(_) => return,
+                Some(Change::Set(set)) => {
+                    for p in &set.events {
+                        out.send(format!("{}/event", topics.base), false, event_json(p).to_string()).await;
+                    }
+                    for a in &set.alarms {
+                        let topic = format!("{}/alarm/{}", topics.base, a.id);
+                        let resolved = a.state == AlarmState::Resolved;
+                        out.send(topic.clone(), !resolved, alarm_json(a).to_string()).await;
+                        if resolved {
+                            // Clear the retained copy: a resolved alarm is history, kept in
+                            // the journal.
+                            out.send(topic, true, String::new()).await;
+                            retained_alarms.remove(&a.id);
+                        } else {
+                            retained_alarms.insert(a.id);
+                        }
+                    }
+                    let view = deps.effects.changes.panel();
+                    let touched = Touched::by(&set, &deps.site);
+                    publish_changes(&out, &topics, &deps.site, &view, Some(&touched), &mut published).await;
+                }
             },
         }
+    }
+}
+
+/// Publishes every open alarm's retained `alarm/<id>`, and clears those of alarms no
+/// longer open (resolved while the topics were not being kept up).
+async fn publish_alarms(
+    out: &Sender,
+    topics: &Topics,
+    view: &PanelView,
+    retained: &mut BTreeSet<AlarmId>,
+) {
+    for gone in retained.iter().filter(|id| !view.alarms.contains_key(*id)) {
+        out.send(format!("{}/alarm/{gone}", topics.base), true, String::new())
+            .await;
+    }
+    retained.clear();
+    for alarm in view.alarms.values() {
+        out.send(
+            format!("{}/alarm/{}", topics.base, alarm.id),
+            true,
+            alarm_json(alarm).to_string(),
+        )
+        .await;
+        retained.insert(alarm.id);
     }
 }
 
@@ -512,14 +617,16 @@ async fn publish_outputs(
     }
 }
 
+/// Publishes the state topics `touched` names (all for `None`) whose payload changed.
 async fn publish_changes(
     out: &Sender,
     topics: &Topics,
     site: &Site,
     view: &PanelView,
+    touched: Option<&Touched>,
     published: &mut BTreeMap<String, String>,
 ) {
-    for (topic, payload) in state_topics(topics, site, view) {
+    for (topic, payload) in state_topics_of(topics, site, view, touched) {
         if published.get(&topic) != Some(&payload) {
             out.send(topic.clone(), true, payload.clone()).await;
             published.insert(topic, payload);
@@ -666,9 +773,8 @@ mod tests {
         .unwrap();
         let site = Site::from_config(&config);
         let view = PanelView {
-            areas: BTreeMap::new(),
-            sensors: BTreeMap::new(),
-            alarms: (1..=1000).map(|id| (id, alarm(id))).collect(),
+            alarms: (1..=1000).map(|id| (id, Arc::new(alarm(id)))).collect(),
+            ..PanelView::default()
         };
         let topics = Topics::new(&config);
         let state = state_topics(&topics, &site, &view)
