@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use crate::shared_state::lock;
+use crate::shared::lock::lock;
 
 /// Where tasks look for an armed fault. Cheap to clone; empty unless a test armed one.
 #[derive(Debug, Clone, Default)]

@@ -15,7 +15,7 @@ use crate::engine::{
 };
 use crate::journal::Journal;
 use crate::log_limit::RateLimit;
-use crate::runtime::{EngineHandle, SubmitError};
+use crate::shared::engine_handle::{EngineHandle, SubmitError};
 
 /// Wrong codes tolerated within [`FAILURE_WINDOW`] before the way in locks.
 pub const MAX_FAILURES: usize = 5;

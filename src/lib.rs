@@ -9,11 +9,34 @@
 //!
 //! # Layout
 //!
+//! What flows where:
+//!
 //! ```text
-//!  sources ──Observation──▶ engine ──Outcome──▶ journal ──▶ effects (events, outputs)
-//!     ▲                       ▲                    │ outbox rows, same transaction
-//!     └─ feed, simulator      └─ Command (arm…)    ▼
-//!                                               channels (DC-09, webhook, email, MQTT, SMS)
+//!  sources ──Observation──▶ engine ──Outcome──▶ journal ──▶ change stream (shared)
+//!     ▲                       ▲                    │ outbox rows,        │ page, API, SSE,
+//!     └─ feed, simulator,     └─ Command (arm…)    ▼ same transaction    ▼ MQTT topics
+//!        MQTT, GPIO, cameras                    channels (DC-09, webhook, email, MQTT, SMS)
+//! ```
+//!
+//! Imports run one way: a module uses only those on the rows below it (`tests/layout.rs`
+//! checks it against this table):
+//!
+//! ```text
+//!  cli
+//!  runtime                          assembles the daemon: makes the engine task and the
+//!                                   shared records, starts every task, hands them out
+//!  web
+//!  gpio
+//!  sources · channels · report
+//!  keypad · fault
+//!  shared                           engine handle, change stream, effects, stop signal,
+//!                                   health records
+//!  escalation
+//!  mqtt_connection · journal
+//!  engine
+//!  config
+//!  phone · log_limit · backoff
+//!  text
 //! ```
 //!
 //! - [`config`] — the TOML file: typed sections, validation that names the key and
@@ -35,6 +58,14 @@
 //!   reader turns replies from people's phones into commands through the [`keypad`]).
 //! - [`phone`] — phone numbers brought to one form, so a configured number, a person's
 //!   phone and an SMS sender compare equal.
+//! - [`shared`] — what every task shares, below all of them: the [`shared::engine_handle`]
+//!   (the way in to the engine), the [`shared::changes`] stream (each commit's changes and
+//!   the panel after it, which the page, the API and picket's MQTT topics read; a reader
+//!   that falls behind gets the panel as it stands), the other [`shared::effects`], the
+//!   [`shared::shutdown`] signal, and the [`shared::health`] records sources, channels and
+//!   the supervisor fill in.
+//! - [`mqtt_connection`] — connections to an MQTT broker (endpoint, session, TLS, the
+//!   site's topic segment), for the sensors' broker and the upstream channel alike.
 //! - [`runtime`] — the daemon: the engine task (the journal's only writer, group commit,
 //!   commit before effect), graceful shutdown, sd_notify and the watchdog, logging.
 //! - [`sources`] — where observations come from, each behind the [`sources::Source`]
@@ -44,14 +75,13 @@
 //! - [`web`] — the local HTTP server: the guards' status page (askama templates,
 //!   sessions, CSRF, the keypad, live updates over SSE from the daemon's change stream),
 //!   the JSON API with its OpenAPI document, `/healthz` and `/metrics`. It reads
-//!   [`runtime::Effects`] and the journal, and every button is a command through the
+//!   [`shared::effects::Effects`] and the journal, and every button is a command through the
 //!   engine handle, as MQTT and GPIO commands are.
 //! - [`gpio`] — wired contacts, tamper loops and keyswitches in, sirens and lights out,
 //!   behind the [`gpio::GpioBackend`] trait (rppal on a Pi, simulated elsewhere).
 //! - [`report`] — the periodic security review's report (month, quarter, assessment year)
 //!   from the journal alone: figures, one document drawn as printable HTML (SVG charts) and
 //!   PDF (krilla), and CSV tables. [`runtime`] mails the scheduled ones through the outbox.
-//! - [`shared_state`] — one way to lock the records tasks share.
 //! - [`backoff`] — capped exponential backoff with jitter for every reconnect loop.
 //! - [`cli`] — `picket run | check-config | verify-journal | user | alarm | report | demo |
 //!   bench`.
@@ -67,11 +97,11 @@ pub mod gpio;
 pub mod journal;
 pub mod keypad;
 pub mod log_limit;
+pub mod mqtt_connection;
 pub mod phone;
 pub mod report;
 pub mod runtime;
 pub mod shared;
-pub mod shared_state;
 pub mod sources;
 pub mod text;
 pub mod web;

@@ -9,7 +9,6 @@
 //! stuck) goes back into the engine, so it reaches the other channels like any trouble.
 
 pub mod email;
-pub mod health;
 pub mod places;
 pub mod sia;
 pub mod sms;
@@ -26,7 +25,7 @@ use crate::engine::SystemTrouble;
 use crate::escalation::Notice;
 use crate::journal::{Delivery, DeliveryState};
 
-pub use health::{ChannelHealth, LinkState, ModemStatus, PathStatus};
+pub use crate::shared::health::{ChannelHealth, LinkState, ModemStatus, PathStatus};
 
 /// Why a delivery did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -15,7 +15,7 @@ use crate::backoff::Backoff;
 use crate::config::{Config, UpstreamMqttChannel};
 use crate::escalation::Notice;
 use crate::journal::{Delivery, DeliveryState};
-use crate::sources::mqtt::Endpoint;
+use crate::mqtt_connection::Endpoint;
 
 /// What the event loop tells the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl Drop for UpstreamMqtt {
 impl UpstreamMqtt {
     /// A channel from its configuration (already validated); connects in the background.
     pub fn new(c: &UpstreamMqttChannel, config: &Config) -> Result<UpstreamMqtt, String> {
-        let site = crate::sources::mqtt::site_topic(config);
+        let site = crate::mqtt_connection::site_topic(config);
         let client_id = c
             .client_id
             .clone()
@@ -74,9 +74,9 @@ impl UpstreamMqtt {
             tls: c.tls.as_ref(),
             keep_alive_s: c.keep_alive_s,
         };
-        let mut options = crate::sources::mqtt::connect_options(&client_id, broker)?;
+        let mut options = crate::mqtt_connection::options(&client_id, broker)?;
         options.set_manual_acks(false).set_inflight(10);
-        let (client, eventloop) = crate::sources::mqtt::client(options, 16);
+        let (client, eventloop) = crate::mqtt_connection::client(options, 16);
         let (tx, signals) = mpsc::unbounded_channel();
         let poller = tokio::spawn(poll(eventloop, tx, c.id.clone()));
         Ok(UpstreamMqtt {
@@ -153,7 +153,7 @@ impl Deliver for UpstreamMqtt {
         if self.poller.is_finished() {
             // The event loop task only ends by panicking: make it this worker's panic, so
             // the supervisor builds the channel (and its connection) again.
-            crate::sources::propagate_panic((&mut self.poller).await);
+            crate::shared::panics::propagate_panic((&mut self.poller).await);
             panic!("upstream mqtt {}: the MQTT event loop ended", self.id);
         }
         while let Ok(signal) = self.signals.try_recv() {

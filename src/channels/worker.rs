@@ -15,15 +15,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::health::{ChannelHealth, LinkState};
 use super::{Deliver, DeliveryError};
 use crate::backoff::Backoff;
 use crate::engine::{Clock, ContactId, Input, SystemTrouble};
 use crate::escalation::Notice;
 use crate::fault::FaultHooks;
 use crate::journal::{Delivery, DeliveryState, Journal, ShadowOutbox};
-use crate::runtime::{EngineHandle, Shutdown};
-use crate::shared_state::lock;
+use crate::shared::engine_handle::EngineHandle;
+use crate::shared::health::{ChannelHealth, LinkState};
+use crate::shared::lock::lock;
+use crate::shared::shutdown::Shutdown;
 
 /// How often finished rows are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);

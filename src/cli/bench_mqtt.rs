@@ -82,7 +82,7 @@ pub(super) async fn connect(
         o.set_inflight(100)
             .set_keep_alive(Duration::from_secs(30))
             .set_max_packet_size(1 << 20, 1 << 20);
-        let (client, mut ev) = crate::sources::mqtt::client(o, 100_000);
+        let (client, mut ev) = crate::mqtt_connection::client(o, 100_000);
         loop {
             match ev.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok((client, ev)),

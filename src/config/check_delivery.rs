@@ -186,7 +186,7 @@ fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>)
                 sia.key_hex_env.as_deref(),
                 problems,
             );
-            if let Err((field, e)) = crate::channels::sia::codec::Key::of_channel(sia) {
+            if let Err((field, e)) = super::sia_key::SiaKey::of_channel(sia) {
                 problems.push((format!("{path}.{field}"), e));
             }
         }

@@ -10,6 +10,8 @@ mod delivery;
 mod load;
 pub mod model;
 pub mod secret;
+pub mod sia_key;
+pub mod sim_scene;
 mod spans;
 mod validate;
 

@@ -619,7 +619,7 @@ fn check_camera_url(path: &str, url: &str, problems: &mut Vec<Problem>) {
             "put credentials in username/password_file, not in the URL".to_string(),
         ));
     } else if url.starts_with("sim://") {
-        if crate::sources::camera::sim::Scene::from_url(url).is_none() {
+        if super::sim_scene::Scene::from_url(url).is_none() {
             problems.push((
                 path.to_string(),
                 format!(

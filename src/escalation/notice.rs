@@ -48,7 +48,7 @@ impl SiteInfo {
     /// The site as configured.
     pub fn from_config(config: &Config) -> SiteInfo {
         SiteInfo {
-            id: crate::sources::mqtt::site_topic(config),
+            id: crate::mqtt_connection::site_topic(config),
             name: config.site.name.clone(),
             address: config.site.address.clone(),
             latitude: config.site.coordinates.as_ref().map(|c| c.lat),

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::{GpioBackend, GpioError, OutputPin};
 use crate::config::{Config, OutputKind};
 use crate::engine::OutputPattern;
-use crate::runtime::Shutdown;
+use crate::shared::shutdown::Shutdown;
 
 /// ISO 8201 temporal-3: (on, off) pairs in milliseconds.
 pub const TEMPORAL_3: [(u64, u64); 3] = [(500, 500), (500, 500), (500, 1500)];

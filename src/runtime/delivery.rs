@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
-use super::supervisor::{Supervised, Supervisor, TaskKind};
+use super::supervisor::{Supervised, Supervisor};
 use super::{Effects, EngineHandle, RunError, Shutdown};
 use crate::backoff::Backoff;
 use crate::channels::worker::{self, WorkerContext};
@@ -15,6 +15,7 @@ use crate::engine::{Clock, Input, SystemClock};
 use crate::escalation::{EvidenceLinks, EvidencePlan, Planner, Policy, SiteInfo};
 use crate::fault::FaultHooks;
 use crate::journal::{Journal, ShadowOutbox, Writer};
+use crate::shared::health::TaskKind;
 
 /// First retry delay of a failed delivery.
 const RETRY_BASE: Duration = Duration::from_secs(1);

@@ -8,30 +8,31 @@ pub mod logging;
 pub mod malloc;
 pub mod notify;
 pub mod scheduled_reports;
-mod shutdown;
 pub mod supervisor;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use engine_task::{
-    ChangeSet, Changes, Effects, EngineHandle, EngineStats, Health, MAX_BATCH, PanelView,
-    Published, Receipt, SubmitError, WeakEngineHandle,
-};
-pub use shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
+pub use crate::shared::changes::{ChangeSet, Changes, PanelView, Published};
+pub use crate::shared::effects::{Effects, EngineStats};
+pub use crate::shared::engine_handle::{EngineHandle, Receipt, SubmitError, WeakEngineHandle};
+pub use crate::shared::health::Health;
+pub use crate::shared::shutdown::{Shutdown, ShutdownTrigger, channel as shutdown_channel};
+pub use engine_task::MAX_BATCH;
 
 use crate::config::Config;
 use crate::engine::{Engine, Site, SystemClock};
 use crate::escalation::EvidenceLinks;
 use crate::journal::{Journal, JournalError, Writer};
+use crate::shared::health::TaskKind;
 use crate::sources::camera::CameraSource;
 use crate::sources::camera::evidence::EvidenceRetention;
 use crate::sources::control::ControlSource;
 use crate::sources::feed::FeedSource;
 use crate::sources::mqtt::MqttSource;
 use crate::sources::{Source, SourceContext, SourceError, supervise};
-use supervisor::{Supervised, Supervisor, TaskKind};
+use supervisor::{Supervised, Supervisor};
 use tokio::task::JoinSet;
 
 /// Why the daemon could not start or stopped badly.
@@ -121,7 +122,7 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     let faults = options.faults.clone();
     let (task, handle) =
         engine_task::spawn_parts(engine, writer, effects.clone(), notify::watchdog_interval());
-    let (trigger, shutdown) = shutdown::channel();
+    let (trigger, shutdown) = shutdown_channel();
     let supervisor = Supervisor::new(
         effects.health.tasks.clone(),
         handle.downgrade(),
@@ -131,7 +132,7 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     )
     .with_timing(options.restart_timing);
     // The event log outlives the drain: it stops once the engine has ended.
-    let (log_stop, log_shutdown) = shutdown::channel();
+    let (log_stop, log_shutdown) = shutdown_channel();
     let mut log_task = JoinSet::new();
     spawn_event_log(&supervisor, &mut log_task, &effects, log_shutdown);
     let mut engine_task = tokio::spawn(task.with_faults(faults.clone()).run());

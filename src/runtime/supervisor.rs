@@ -11,105 +11,19 @@
 //! The engine task is not restarted here: a panic there ends the daemon (see
 //! [`crate::runtime::run`]) so systemd restarts it, which the journal makes safe.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::Shutdown;
-use super::engine_task::WeakEngineHandle;
 use crate::backoff::Backoff;
-use crate::channels::{ChannelHealth, LinkState};
-use crate::engine::{Clock, ContactId, Input, SystemTrouble};
+use crate::engine::{Clock, Input, SystemTrouble};
 use crate::fault::FaultHooks;
-use crate::shared_state::lock;
-
-/// What kind of task it is, which decides the trouble code its panic raises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskKind {
-    /// A channel's outbox worker (354: events cannot be communicated on it).
-    Channel,
-    /// A source of observations (380: its sensors are not heard).
-    Source,
-    /// A service of the daemon: web server, event log, outputs, test reports (300).
-    Service,
-}
-
-impl TaskKind {
-    /// Stable name, for metrics and the page.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Channel => "channel",
-            TaskKind::Source => "source",
-            TaskKind::Service => "service",
-        }
-    }
-
-    fn trouble_code(self) -> ContactId {
-        match self {
-            TaskKind::Channel => ContactId(354),
-            TaskKind::Source => ContactId(380),
-            TaskKind::Service => ContactId::SYSTEM_TROUBLE,
-        }
-    }
-}
-
-/// One supervised task as health readers see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TaskStatus {
-    /// Its name: `channel:<id>`, `source:<name>`, `service:<name>`.
-    pub name: String,
-    /// Its kind.
-    pub kind: TaskKind,
-    /// False from a panic until it has been started again.
-    pub running: bool,
-    /// Panics since the daemon started.
-    pub panics: u64,
-    /// What the last panic said (escaped and cut).
-    pub last_panic: Option<String>,
-    /// When it was, ms since the epoch.
-    pub last_panic_ms: Option<i64>,
-}
-
-/// Every supervised task's status, shared with `/healthz`, `/metrics` and the page.
-#[derive(Debug, Default)]
-pub struct TaskBoard {
-    /// By task name.
-    tasks: Mutex<BTreeMap<String, TaskStatus>>,
-}
-
-impl TaskBoard {
-    /// Every task, by name.
-    pub fn snapshot(&self) -> Vec<TaskStatus> {
-        lock(&self.tasks).values().cloned().collect()
-    }
-
-    /// Names of the tasks that are dead now (panicked, not yet restarted).
-    pub fn down(&self) -> Vec<String> {
-        lock(&self.tasks)
-            .values()
-            .filter(|t| !t.running)
-            .map(|t| t.name.clone())
-            .collect()
-    }
-
-    fn update(&self, name: &str, kind: TaskKind, change: impl FnOnce(&mut TaskStatus)) {
-        let mut tasks = lock(&self.tasks);
-        let status = tasks.entry(name.to_string()).or_insert_with(|| TaskStatus {
-            name: name.to_string(),
-            kind,
-            running: true,
-            panics: 0,
-            last_panic: None,
-            last_panic_ms: None,
-        });
-        change(status);
-    }
-}
+use crate::shared::engine_handle::WeakEngineHandle;
+use crate::shared::health::{ChannelHealth, LinkState, TaskBoard, TaskKind};
+use crate::shared::lock::lock;
+use crate::shared::shutdown::Shutdown;
 
 /// How quickly a panicked task comes back, and when it counts as healthy again.
 #[derive(Debug, Clone, Copy)]
@@ -288,7 +202,7 @@ impl Supervisor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Timestamp;
+    use crate::engine::{ContactId, Timestamp};
     use std::sync::atomic::{AtomicU32, Ordering};
 
     /// A clock at a fixed time.
@@ -308,7 +222,7 @@ mod tests {
     }
 
     fn rig() -> Rig {
-        let (engine, troubles) = super::super::engine_task::handle_for_tests();
+        let (engine, troubles) = crate::shared::engine_handle::handle_for_tests();
         let (stop, shutdown) = super::super::shutdown_channel();
         let faults = FaultHooks::armable();
         let supervisor = Supervisor::new(

@@ -81,7 +81,7 @@ impl Source for ControlSource {
 async fn serve(
     stream: UnixStream,
     keypad: Arc<Mutex<Keypad>>,
-    mut shutdown: crate::runtime::Shutdown,
+    mut shutdown: crate::shared::shutdown::Shutdown,
 ) {
     let from = match stream.peer_cred() {
         Ok(cred) => format!("control socket, uid {}", cred.uid()),

@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
@@ -22,19 +22,11 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Source, SourceContext, SourceError, SourceFuture};
 use crate::engine::{Input, Observation, Reading};
 use crate::log_limit::RateLimit;
-use crate::runtime::{Receipt, SubmitError};
+use crate::shared::engine_handle::{Receipt, SubmitError};
+pub use crate::shared::health::FeedStats;
 
 /// Longest accepted line.
 pub const MAX_LINE: usize = 64 * 1024;
-
-/// Counters for health.
-#[derive(Debug, Default)]
-pub struct FeedStats {
-    /// Lines acknowledged.
-    pub accepted: AtomicU64,
-    /// Lines rejected (bad JSON, unknown or unbound sensor, too long).
-    pub rejected: AtomicU64,
-}
 
 /// The feed source.
 pub struct FeedSource {
@@ -188,7 +180,7 @@ impl Connection {
     fn reject(&self, line: u64, reason: String) -> Pending {
         self.stats.rejected.fetch_add(1, Ordering::Relaxed);
         crate::warn_limited!(
-            &mut *crate::shared_state::lock(&self.log_limit),
+            &mut *crate::shared::lock::lock(&self.log_limit),
             line,
             reason = %crate::text::for_log(&reason),
             "feed line rejected"

@@ -13,7 +13,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::runtime::{EngineHandle, Shutdown};
+use crate::shared::engine_handle::EngineHandle;
+use crate::shared::shutdown::Shutdown;
 use tokio::io::AsyncBufReadExt;
 
 /// A source's failure.
@@ -47,16 +48,7 @@ pub trait Source: Send {
     fn run<'a>(&'a mut self, ctx: &'a SourceContext) -> SourceFuture<'a>;
 }
 
-/// Makes a helper task's panic the source's own, so the daemon's supervisor sees it and
-/// restarts the whole source, instead of the helper vanishing while the source carries on
-/// half-working.
-pub fn propagate_panic<T>(joined: Result<T, tokio::task::JoinError>) -> Option<T> {
-    match joined {
-        Ok(value) => Some(value),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => None,
-    }
-}
+pub use crate::shared::panics::propagate_panic;
 
 /// Runs a source until shutdown, restarting it with backoff after each failure (an
 /// `Err`; a panic is the daemon's supervisor's to catch).

@@ -10,7 +10,7 @@ use super::{Source, SourceContext, SourceFuture};
 use crate::engine::{
     Actor, AlarmId, Command, CommandKind, EventKind, Observation, Reading, Resolution,
 };
-use crate::runtime::Receipt;
+use crate::shared::engine_handle::Receipt;
 
 /// One thing the simulator does.
 #[derive(Debug, Clone)]

@@ -22,7 +22,7 @@ use super::session::same_secret;
 use super::{PageState, WebState};
 use crate::engine::{Actor, AuditEntry, Command, CommandKind, Origin, Resolution, Role, Timestamp};
 use crate::keypad::Request;
-use crate::runtime::SubmitError;
+use crate::shared::engine_handle::SubmitError;
 
 /// The POST routes.
 pub fn routes() -> Router<WebState> {

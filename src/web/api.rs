@@ -19,7 +19,7 @@ use super::actions::actor_of;
 use super::auth::Who;
 use crate::engine::{AlarmState, Command, CommandKind, Origin, Role};
 use crate::keypad::Request;
-use crate::runtime::SubmitError;
+use crate::shared::engine_handle::SubmitError;
 
 /// The document's frame.
 #[derive(OpenApi)]
@@ -423,7 +423,7 @@ async fn thumbnail(
     let found = state.effects.health.cameras.get().and_then(|cameras| {
         cameras
             .iter()
-            .map(|c| crate::shared_state::lock(c))
+            .map(|c| crate::shared::lock::lock(c))
             .find(|c| c.camera == camera)
             .map(|c| c.thumbnail.clone())
     });

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::channels::{ChannelHealth, LinkState};
-use crate::runtime::Effects;
-use crate::runtime::supervisor::TaskStatus;
+use crate::shared::effects::Effects;
+use crate::shared::health::TaskStatus;
 use crate::sources::camera::CameraHealth;
 
 /// Label pairs of one series.
@@ -39,12 +39,12 @@ fn to_i64(v: u64) -> i64 {
 
 /// The channels' health records, copied out of their locks.
 pub fn channels(effects: &Effects) -> Vec<ChannelHealth> {
-    crate::shared_state::copies(&effects.health.channels)
+    crate::shared::lock::copies(&effects.health.channels)
 }
 
 /// The cameras' health records, copied out of their locks.
 pub fn cameras(effects: &Effects) -> Vec<CameraHealth> {
-    crate::shared_state::copies(&effects.health.cameras)
+    crate::shared::lock::copies(&effects.health.cameras)
 }
 
 /// Everything, in OpenMetrics text.

@@ -41,7 +41,8 @@ use serde_json::json;
 
 use crate::escalation::EvidenceLinks;
 use crate::journal::{EvidenceFile, Journal};
-use crate::runtime::{Effects, Shutdown};
+use crate::shared::effects::Effects;
+use crate::shared::shutdown::Shutdown;
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -54,7 +55,7 @@ pub struct WebState {
     pub page: Option<Arc<PageState>>,
     /// The daemon's stop signal: live streams end on it, so a stop never waits on an
     /// open page.
-    pub stopping: crate::runtime::Shutdown,
+    pub stopping: crate::shared::shutdown::Shutdown,
 }
 
 /// What the page and the API need beyond the live state.
@@ -72,7 +73,7 @@ pub struct PageState {
     /// Logged-in people and login limits.
     pub sessions: session::Sessions,
     /// Where commands go; weak, so the page never keeps the engine running.
-    pub engine: crate::runtime::WeakEngineHandle,
+    pub engine: crate::shared::engine_handle::WeakEngineHandle,
     /// One keypad per person: their wrong codes lock their code entry.
     pub keypads: tokio::sync::Mutex<HashMap<String, crate::keypad::Keypad>>,
     /// Cookies get `Secure` (the page is served over TLS).
@@ -89,7 +90,7 @@ impl PageState {
         config: &crate::config::Config,
         site: Arc<crate::engine::Site>,
         journal: Journal,
-        engine: crate::runtime::WeakEngineHandle,
+        engine: crate::shared::engine_handle::WeakEngineHandle,
     ) -> PageState {
         let idle = config.web.as_ref().map_or(15, |w| w.session_idle_min);
         PageState {

@@ -18,7 +18,7 @@ use super::view::{self, AlarmView, AreaView, CameraView, LinkView, SensorView};
 use super::{PageState, WebState};
 use crate::config::ZoneType;
 use crate::engine::{AlarmState, Category, Role};
-use crate::runtime::Effects;
+use crate::shared::effects::Effects;
 
 /// The header and frame of every page.
 pub struct Chrome {
@@ -608,7 +608,7 @@ fn health_parts(
     String,
 ) {
     let t = who.lang.t();
-    let channels = crate::shared_state::copies(&effects.health.channels)
+    let channels = crate::shared::lock::copies(&effects.health.channels)
         .into_iter()
         .map(|c| {
             let (_, word) = super::view::link_word(c.state, who.lang);

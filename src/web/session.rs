@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::engine::Role;
-use crate::shared_state::lock;
+use crate::shared::lock::lock;
 
 /// Failed logins for one name within [`FAILURE_WINDOW`] before it is locked.
 pub const NAME_MAX_FAILURES: usize = 5;

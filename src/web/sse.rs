@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::WebState;
 use super::auth::Who;
-use crate::runtime::ChangeSet;
+use crate::shared::changes::ChangeSet;
 use crate::shared::changes::{Change, ChangeReader};
 
 /// What one stream reads: the change stream, and the messages of the set being sent.
@@ -24,7 +24,7 @@ struct Feeds {
     queued: VecDeque<serde_json::Value>,
     /// The reader's first change (the panel as it was) is still to come.
     first: bool,
-    stopping: crate::runtime::Shutdown,
+    stopping: crate::shared::shutdown::Shutdown,
 }
 
 /// The message for one change.
@@ -102,7 +102,7 @@ pub async fn stream(
 mod tests {
     use super::*;
     use crate::engine::{Category, Event, EventKind, Qualifier, Timestamp};
-    use crate::runtime::Published;
+    use crate::shared::changes::Published;
     use crate::shared::changes::{BUFFERED, Changes, PanelView};
     use std::sync::Arc;
 
@@ -144,7 +144,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_far_behind_is_told_to_resync_then_gets_each_change_in_order() {
         let changes = Changes::new(PanelView::default());
-        let (_trigger, stopping) = crate::runtime::shutdown_channel();
+        let (_trigger, stopping) = crate::shared::shutdown::channel();
         let mut feeds = Feeds {
             changes: changes.reader(),
             queued: VecDeque::new(),

@@ -11,7 +11,7 @@ use crate::channels::LinkState;
 use crate::engine::state::{AreaState, SensorState};
 use crate::engine::{Alarm, AlarmState, Mode, Site, Timestamp};
 use crate::journal::DeliveryState;
-use crate::runtime::Effects;
+use crate::shared::effects::Effects;
 
 /// Times as people read them: the site's zone.
 #[derive(Debug, Clone)]
@@ -316,7 +316,7 @@ pub fn sensors(
 
 /// Every camera.
 pub fn cameras(effects: &Effects) -> Vec<CameraView> {
-    crate::shared_state::copies(&effects.health.cameras)
+    crate::shared::lock::copies(&effects.health.cameras)
         .into_iter()
         .map(|c| CameraView {
             id: c.camera.clone(),
@@ -386,7 +386,7 @@ pub fn links(effects: &Effects, clock: &Clock, lang: Lang) -> Vec<LinkView> {
             lang,
         ));
     }
-    for c in crate::shared_state::copies(&effects.health.channels) {
+    for c in crate::shared::lock::copies(&effects.health.channels) {
         if c.paths.is_empty() {
             out.push(link(c.channel.clone(), c.state, lang));
         }
@@ -394,7 +394,7 @@ pub fn links(effects: &Effects, clock: &Clock, lang: Lang) -> Vec<LinkView> {
             out.push(link(format!("{} {}", c.channel, p.name), p.state, lang));
         }
     }
-    for cam in crate::shared_state::copies(&effects.health.cameras) {
+    for cam in crate::shared::lock::copies(&effects.health.cameras) {
         out.push(link(
             format!("camera {}", cam.camera),
             if cam.online {

@@ -74,15 +74,7 @@ pub struct Message {
     pub timestamp: Option<jiff::civil::DateTime>,
 }
 
-/// An AES key of 16, 24 or 32 bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Key(Vec<u8>);
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Key(AES-{}, <redacted>)", self.0.len() * 8)
-    }
-}
+pub use crate::config::sia_key::SiaKey as Key;
 
 /// Why a frame could not be made sense of.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,77 +118,17 @@ fn field(field: &'static str, detail: impl Into<String>) -> CodecError {
     }
 }
 
+/// The cipher, where the codec uses it.
 impl Key {
-    /// From the hex string installers are given (32, 48 or 64 hex digits).
-    pub fn from_hex(hex_key: &str) -> Result<Key, CodecError> {
-        let bytes = hex::decode(hex_key.trim())
-            .map_err(|e| CodecError::Crypto(format!("key is not hex: {e}")))?;
-        match bytes.len() {
-            16 | 24 | 32 => Ok(Key(bytes)),
-            n => Err(CodecError::Crypto(format!(
-                "key is {n} bytes; AES needs 16, 24 or 32"
-            ))),
-        }
-    }
-
-    /// From a key written as text (16, 24 or 32 ASCII characters), as pysiaalarm and Home
-    /// Assistant take it.
-    pub fn from_text(text: &str) -> Result<Key, CodecError> {
-        let bytes = text.as_bytes().to_vec();
-        match bytes.len() {
-            16 | 24 | 32 if text.is_ascii() => Ok(Key(bytes)),
-            n => Err(CodecError::Crypto(format!(
-                "key text is {n} bytes; AES needs 16, 24 or 32 ASCII characters"
-            ))),
-        }
-    }
-
-    /// A channel's key: `key` (text) or `key_hex` (hex digits), never both; `None` for
-    /// an account in clear. The error names the key to fix and says what it must be.
-    pub fn of_channel(
-        channel: &crate::config::SiaChannel,
-    ) -> Result<Option<Key>, (&'static str, String)> {
-        match (&channel.key, &channel.key_hex) {
-            (Some(_), Some(_)) => Err((
-                "key_hex",
-                "give the AES key once: `key` as text or `key_hex` as hex digits, not both".into(),
-            )),
-            (Some(text), None) => Key::from_text(text.expose()).map(Some).map_err(|e| {
-                let hint = if text.expose().chars().all(|c| c.is_ascii_hexdigit()) {
-                    "; for hex digits write key_hex"
-                } else {
-                    ""
-                };
-                (
-                    "key",
-                    format!(
-                        "{e}: `key` is the AES key as text, 16, 24 or 32 characters \
-                         (AES-128/192/256), as pysiaalarm and Home Assistant take it{hint}"
-                    ),
-                )
-            }),
-            (None, Some(hex_key)) => Key::from_hex(hex_key.expose()).map(Some).map_err(|e| {
-                (
-                    "key_hex",
-                    format!(
-                        "{e}: `key_hex` is the AES key as 32, 48 or 64 hex digits \
-                         (AES-128/192/256)"
-                    ),
-                )
-            }),
-            (None, None) => Ok(None),
-        }
-    }
-
     fn encrypt(&self, buf: &mut [u8]) {
         let iv = [0u8; 16];
         let len = buf.len();
-        let _ = match self.0.len() {
-            16 => cbc::Encryptor::<aes::Aes128>::new_from_slices(&self.0, &iv)
+        let _ = match self.bytes().len() {
+            16 => cbc::Encryptor::<aes::Aes128>::new_from_slices(self.bytes(), &iv)
                 .map(|c| c.encrypt_padded_mut::<NoPadding>(buf, len).map(|_| ())),
-            24 => cbc::Encryptor::<aes::Aes192>::new_from_slices(&self.0, &iv)
+            24 => cbc::Encryptor::<aes::Aes192>::new_from_slices(self.bytes(), &iv)
                 .map(|c| c.encrypt_padded_mut::<NoPadding>(buf, len).map(|_| ())),
-            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(&self.0, &iv)
+            _ => cbc::Encryptor::<aes::Aes256>::new_from_slices(self.bytes(), &iv)
                 .map(|c| c.encrypt_padded_mut::<NoPadding>(buf, len).map(|_| ())),
         };
     }
@@ -204,16 +136,16 @@ impl Key {
     fn decrypt(&self, buf: &mut [u8]) -> Result<(), CodecError> {
         let iv = [0u8; 16];
         let bad = |e: String| CodecError::Crypto(e);
-        let result = match self.0.len() {
-            16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(&self.0, &iv)
+        let result = match self.bytes().len() {
+            16 => cbc::Decryptor::<aes::Aes128>::new_from_slices(self.bytes(), &iv)
                 .map_err(|e| bad(e.to_string()))?
                 .decrypt_padded_mut::<NoPadding>(buf)
                 .map(|_| ()),
-            24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(&self.0, &iv)
+            24 => cbc::Decryptor::<aes::Aes192>::new_from_slices(self.bytes(), &iv)
                 .map_err(|e| bad(e.to_string()))?
                 .decrypt_padded_mut::<NoPadding>(buf)
                 .map(|_| ()),
-            _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(&self.0, &iv)
+            _ => cbc::Decryptor::<aes::Aes256>::new_from_slices(self.bytes(), &iv)
                 .map_err(|e| bad(e.to_string()))?
                 .decrypt_padded_mut::<NoPadding>(buf)
                 .map(|_| ()),
@@ -555,7 +487,7 @@ mod tests {
                 "{:?}",
                 Key::from_hex("AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBB").unwrap()
             ),
-            "Key(AES-128, <redacted>)"
+            "SiaKey(AES-128, <redacted>)"
         );
     }
 

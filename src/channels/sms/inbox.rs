@@ -24,7 +24,9 @@ use crate::engine::Origin;
 use crate::journal::Journal;
 use crate::keypad::Keypad;
 use crate::log_limit::RateLimit;
-use crate::runtime::{Changes, EngineHandle, Shutdown};
+use crate::shared::changes::Changes;
+use crate::shared::engine_handle::EngineHandle;
+use crate::shared::shutdown::Shutdown;
 
 /// How often gammu-smsd's inbox is read.
 const POLL: Duration = Duration::from_millis(500);

@@ -25,12 +25,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
-use super::health::{LinkState, ModemStatus, PathStatus};
 use super::{Deliver, DeliveryError};
 use crate::config::{Config, SmsChannel, SmsEncoding};
 use crate::engine::{ContactId, SystemTrouble};
 use crate::escalation::{Notice, Policy};
 use crate::journal::{Delivery, DeliveryState, Journal};
+use crate::shared::health::{LinkState, ModemStatus, PathStatus};
 use gammu::{GammuDb, PhoneStatus, SendStatus};
 use text::{Places, Style};
 

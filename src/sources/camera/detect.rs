@@ -19,8 +19,9 @@ use super::picture;
 use super::stream::Frame;
 use super::watch::Findings;
 use crate::engine::{ContactId, Input, Reading, SystemTrouble};
-use crate::runtime::{EngineHandle, Shutdown};
-use crate::shared_state::lock;
+use crate::shared::engine_handle::EngineHandle;
+use crate::shared::lock::lock;
+use crate::shared::shutdown::Shutdown;
 
 /// Frames queued for the analyser at most.
 pub const ANALYSIS_QUEUE: usize = 30;

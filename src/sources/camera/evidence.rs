@@ -22,9 +22,10 @@ use super::stream::Frame;
 use super::{clip, picture};
 use crate::engine::{Alarm, AlarmId, AlarmState, EvidenceKind, EvidenceNote, Input, Timestamp};
 use crate::journal::{EvidenceFile, Journal};
-use crate::runtime::{EngineHandle, Shutdown};
 use crate::shared::changes::{Change, ChangeReader};
-use crate::shared_state::lock;
+use crate::shared::engine_handle::EngineHandle;
+use crate::shared::lock::lock;
+use crate::shared::shutdown::Shutdown;
 
 /// A clip being gathered for one alarm.
 #[derive(Debug)]

@@ -1,64 +1,13 @@
 //! A camera's health, for the page and `/metrics`: online or not, frame rate, bit rate,
 //! age of the last keyframe, reconnects and the last error, and what the analysis sees.
 
-use serde::Serialize;
 use tokio::time::Instant;
 
 use super::stream::{CameraError, Frame};
+pub use crate::shared::health::CameraHealth;
 
 /// Frame and bit rates are averaged over windows this long.
 const RATE_WINDOW_S: f64 = 2.0;
-
-/// One camera's health.
-#[derive(Debug, Clone, Serialize)]
-pub struct CameraHealth {
-    /// Configured camera id.
-    pub camera: String,
-    /// Frames are arriving.
-    pub online: bool,
-    /// Frames per second, over the last few seconds.
-    pub fps: f64,
-    /// Kilobits per second, over the last few seconds.
-    pub kbit_s: f64,
-    /// Picture size, once known.
-    pub width: u32,
-    /// Picture size, once known.
-    pub height: u32,
-    /// Wall-clock time of the last keyframe, Unix milliseconds.
-    pub last_keyframe_ms: Option<i64>,
-    /// Frames received since start.
-    pub frames: u64,
-    /// Connections made after the first.
-    pub reconnects: u64,
-    /// Times the picture was declared lost.
-    pub losses: u64,
-    /// Why the camera last failed, in words.
-    pub last_error: Option<String>,
-    /// The kind of that failure (`unauthorized`, `stalled`…).
-    pub last_error_kind: Option<&'static str>,
-    /// The camera's picture is analysed for motion and tamper (`[cameras.analysis]`), so
-    /// the analysis figures below mean something.
-    pub analysing: bool,
-    /// The analysis sees motion now.
-    pub motion: bool,
-    /// The analysis sees tamper now: `covered`, `defocused` or `turned_away`.
-    pub tamper: Option<&'static str>,
-    /// Pictures decoded by the analysis.
-    pub analysed_frames: u64,
-    /// Frames the analysis could not keep up with (skipped to the next keyframe).
-    pub analysis_skipped: u64,
-    /// The page's small picture: a JPEG of a recent keyframe, at most 320 wide.
-    #[serde(skip)]
-    pub thumbnail: Option<std::sync::Arc<super::picture::Jpeg>>,
-    /// When the thumbnail was taken, Unix milliseconds.
-    pub thumbnail_ms: Option<i64>,
-    /// Connections made.
-    #[serde(skip)]
-    connections: u64,
-    /// Start of the current rate window, and what arrived in it.
-    #[serde(skip)]
-    window: Option<(Instant, u64, u64)>,
-}
 
 impl CameraHealth {
     /// A camera not yet heard from, with its picture analysed or not.

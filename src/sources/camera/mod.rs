@@ -36,8 +36,8 @@ use crate::backoff::Backoff;
 use crate::config::{CameraTransport, Config, SourceBinding};
 use crate::engine::{Observation, Reading};
 use crate::journal::Journal;
-use crate::runtime::EngineHandle;
 use crate::shared::changes::{ChangeReader, Changes};
+use crate::shared::engine_handle::EngineHandle;
 use evidence::{EvidenceSetup, Recorder, Recording};
 use tokio::sync::mpsc;
 
@@ -110,7 +110,7 @@ impl Findings for CameraFindings {
     }
 
     fn frame(&mut self, frame: &Frame) {
-        crate::shared_state::lock(&self.recorder).frame(frame);
+        crate::shared::lock::lock(&self.recorder).frame(frame);
         if let Some(feed) = &mut self.analysis {
             feed.offer(frame);
         }

@@ -32,16 +32,7 @@ pub enum PictureError {
     Jpeg(String),
 }
 
-/// A snapshot as encoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Jpeg {
-    /// The JPEG file.
-    pub bytes: Vec<u8>,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-}
+pub use crate::shared::health::Jpeg;
 
 /// The SPS and PPS of `params` in Annex B.
 fn parameter_sets_annex_b(params: &VideoParams) -> Vec<u8> {

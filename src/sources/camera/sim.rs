@@ -25,32 +25,7 @@ const CROSSING_S: f64 = 4.0;
 /// Bits per second the encoder aims at: enough for a sharp 640×360 picture.
 const BITRATE: u32 = 1_000_000;
 
-/// What the simulated camera sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scene {
-    /// A fenced yard that someone crosses now and then.
-    Yard,
-    /// The same yard at night, with the same crossings: dark, faint and grainy, the person
-    /// lit by a torch.
-    Night,
-    /// The same yard, with nobody.
-    Still,
-    /// A covered lens.
-    Black,
-}
-
-impl Scene {
-    /// The scene named by a `sim://<scene>` URL.
-    pub fn from_url(url: &str) -> Option<Scene> {
-        match url.strip_prefix("sim://")? {
-            "yard" => Some(Scene::Yard),
-            "night" => Some(Scene::Night),
-            "still" => Some(Scene::Still),
-            "black" => Some(Scene::Black),
-            _ => None,
-        }
-    }
-}
+pub use crate::config::sim_scene::Scene;
 
 /// Opens simulated streams.
 #[derive(Debug, Clone)]

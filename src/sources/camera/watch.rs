@@ -15,8 +15,8 @@ use tokio::time::Instant;
 use super::health::CameraHealth;
 use super::stream::{CameraError, CameraErrorKind, Frame, FrameStream, Opener};
 use crate::backoff::Backoff;
-use crate::runtime::Shutdown;
-use crate::shared_state::lock;
+use crate::shared::lock::lock;
+use crate::shared::shutdown::Shutdown;
 
 /// How a camera is watched.
 #[derive(Debug, Clone)]
@@ -228,7 +228,7 @@ async fn guarded<T, F: Findings>(
 mod tests {
     use super::super::stream::VideoParams;
     use super::*;
-    use crate::runtime::shutdown_channel;
+    use crate::shared::shutdown::channel as shutdown_channel;
     use tokio::sync::mpsc;
 
     /// A camera driven by the test: each connection takes the next frame channel the test
@@ -299,7 +299,7 @@ mod tests {
         reports: mpsc::UnboundedReceiver<(bool, Instant)>,
         frames: mpsc::UnboundedReceiver<Instant>,
         closed: mpsc::UnboundedReceiver<()>,
-        stop: crate::runtime::ShutdownTrigger,
+        stop: crate::shared::shutdown::ShutdownTrigger,
         task: tokio::task::JoinHandle<()>,
         health: Arc<Mutex<CameraHealth>>,
     }

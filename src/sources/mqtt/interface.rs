@@ -18,11 +18,11 @@
 use rumqttc::{AsyncClient, QoS};
 
 use super::camera_topics::{self, CameraTopics};
-use super::connect::MAX_OUTGOING;
+use crate::mqtt_connection::MAX_OUTGOING;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use crate::config::{Config, SensorKind};
@@ -30,24 +30,11 @@ use crate::engine::state::{AreaState, SensorState};
 use crate::engine::{Alarm, AlarmId, AlarmState, Mode, Origin, Site};
 use crate::journal::Journal;
 use crate::keypad::{Answer, Keypad, Request};
-use crate::runtime::{ChangeSet, Effects, EngineHandle, PanelView, Published};
 use crate::shared::changes::Change;
-
-/// Counters for health and `/metrics`.
-#[derive(Debug, Default)]
-pub struct InterfaceStats {
-    /// Commands carried out.
-    pub commands_accepted: AtomicU64,
-    /// Commands refused (wrong code, locked out, malformed, refused by the panel).
-    pub commands_refused: AtomicU64,
-    /// Wrong codes entered.
-    pub wrong_codes: AtomicU64,
-    /// Messages not published because they exceeded the packet limit.
-    pub oversized: AtomicU64,
-    /// Times the topics fell more than the change stream's buffer behind (the broker slow
-    /// or unreachable) and were brought up to date from the panel as it stood.
-    pub resyncs: AtomicU64,
-}
+use crate::shared::changes::{ChangeSet, PanelView, Published};
+use crate::shared::effects::Effects;
+use crate::shared::engine_handle::EngineHandle;
+pub use crate::shared::health::InterfaceStats;
 
 /// Open alarms carried in full on the `state` topic (the newest); each open alarm also has
 /// its own retained `alarm/<id>` topic, so a long list of unresolved alarms never makes
@@ -110,7 +97,7 @@ pub struct Topics {
 impl Topics {
     /// From the configuration.
     pub fn new(config: &Config) -> Topics {
-        let site = super::connect::site_topic(config);
+        let site = crate::mqtt_connection::site_topic(config);
         let mqtt = config.mqtt.as_ref();
         Topics {
             base: format!(
@@ -501,7 +488,7 @@ pub async fn publish(
     loop {
         tokio::select! {
             _ = look.tick(), if !config.cameras.is_empty() => {
-                let health = crate::shared_state::copies(&deps.effects.health.cameras);
+                let health = crate::shared::lock::copies(&deps.effects.health.cameras);
                 for m in cameras.changes(&topics, &health, Instant::now()) {
                     out.send(m.topic, true, m.payload).await;
                 }

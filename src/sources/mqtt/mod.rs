@@ -10,19 +10,19 @@
 //! broker stays unreachable beyond the configured grace.
 
 pub mod camera_topics;
-mod connect;
 pub mod interface;
 pub mod profiles;
 
 use rumqttc::{AsyncClient, Event, Packet, Publish, QoS};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-pub use connect::{Endpoint, client, client_id, options as connect_options, site_topic};
+use crate::mqtt_connection as connect;
+use crate::mqtt_connection::Endpoint;
 use profiles::TopicRole;
 
 use super::{Source, SourceContext, SourceError, SourceFuture};
@@ -30,48 +30,9 @@ use crate::backoff::Backoff;
 use crate::config::{Config, Mqtt, SensorKind, SourceBinding};
 use crate::engine::{ContactId, Input, Observation, SystemTrouble};
 use crate::log_limit::RateLimit;
-use crate::runtime::{Receipt, SubmitError};
-use crate::shared_state::lock;
-
-/// Counters and state for health and `/metrics`.
-#[derive(Debug)]
-pub struct MqttHealth {
-    /// Connected to the broker now.
-    pub connected: AtomicBool,
-    /// Messages received on sensor topics.
-    pub received: AtomicU64,
-    /// Messages acknowledged after commit.
-    pub acknowledged: AtomicU64,
-    /// Messages (or parts) rejected: unknown topic, bad payload.
-    pub rejected: AtomicU64,
-    /// Sensor payloads rejected for being larger than the decoder takes.
-    pub oversized: AtomicU64,
-    /// Why the last connection attempt failed, in words an installer can act on.
-    pub last_error: std::sync::Mutex<Option<String>>,
-    /// Connections whose subscriptions the broker confirmed (SUBACK), awaitable.
-    pub subscribed: tokio::sync::watch::Sender<u64>,
-}
-
-impl Default for MqttHealth {
-    fn default() -> Self {
-        MqttHealth {
-            connected: AtomicBool::new(false),
-            received: AtomicU64::new(0),
-            acknowledged: AtomicU64::new(0),
-            rejected: AtomicU64::new(0),
-            oversized: AtomicU64::new(0),
-            last_error: std::sync::Mutex::new(None),
-            subscribed: tokio::sync::watch::channel(0).0,
-        }
-    }
-}
-
-impl MqttHealth {
-    /// Waits until the broker has confirmed picket's subscriptions `n` times.
-    pub async fn subscribed_times(&self, n: u64) {
-        let _ = self.subscribed.subscribe().wait_for(|c| *c >= n).await;
-    }
-}
+use crate::shared::engine_handle::{Receipt, SubmitError};
+pub use crate::shared::health::MqttHealth;
+use crate::shared::lock::lock;
 
 /// One sensor reading from a topic.
 #[derive(Debug, Clone)]
@@ -330,7 +291,7 @@ impl Source for MqttSource {
                     true,
                 ));
             }
-            let (client, eventloop) = client(options, 1024);
+            let (client, eventloop) = connect::client(options, 1024);
             // The event loop turns in its own task and never waits on picket: it is what
             // drains rumqttc's request queue (acks, state publishes), so blocking it on
             // downstream work would deadlock under a flood. Incoming QoS 1 messages are

@@ -1,5 +1,8 @@
-//! Connection options for the local broker: stable client id, persistent session, manual
-//! acknowledgements, credentials and TLS (rustls with the ring provider).
+//! Connections to an MQTT broker, for the sensors' broker ([`crate::sources::mqtt`], which
+//! also carries picket's own topics) and the enterprise's upstream broker
+//! ([`crate::channels::upstream_mqtt`]) alike: where the broker is ([`Endpoint`]), stable
+//! client id, persistent session, manual acknowledgements, credentials and TLS (rustls
+//! with the ring provider), Nagle off, and the site's segment of every topic.
 
 use rumqttc::{AsyncClient, EventLoop, MqttOptions, NetworkOptions, TlsConfiguration, Transport};
 use rustls::pki_types::pem::PemObject;
@@ -15,7 +18,7 @@ use crate::config::{Config, Mqtt, MqttTls};
 const MAX_INCOMING: usize = 4 * 1024 * 1024;
 
 /// Largest packet picket sends. rumqttc drops the whole connection on a larger one, so
-/// publishers check against it first ([`super::interface`]).
+/// publishers check against it first ([`crate::sources::mqtt::interface`]).
 pub const MAX_OUTGOING: usize = 256 * 1024;
 
 /// The site segment of picket's topics: `site_topic`, or the site name folded to ASCII.
