@@ -59,6 +59,10 @@ pub struct BenchArgs {
     /// bare client's and lettre's own transport, to a server in this process.
     #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report", "heartbeats", "startup"])]
     mail: bool,
+    /// Run the code benchmark instead: a wrong code checked with 50 people, against 1
+    /// person, and against the 50 without the code index.
+    #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report", "heartbeats", "startup", "mail"])]
+    codes: bool,
     /// Length of each of the heartbeat benchmark's two windows, seconds.
     #[arg(long, default_value_t = 120)]
     seconds: u64,
@@ -159,8 +163,17 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             }
         };
     }
-    if args.mqtt || args.delivery || args.web || args.report || args.heartbeats || args.startup {
-        let result = if args.startup {
+    if args.mqtt
+        || args.delivery
+        || args.web
+        || args.report
+        || args.heartbeats
+        || args.startup
+        || args.codes
+    {
+        let result = if args.codes {
+            super::bench_codes::run(&dir).await
+        } else if args.startup {
             super::bench_startup::run(&dir).await
         } else if args.heartbeats {
             super::bench_heartbeats::run(&dir, Duration::from_secs(args.seconds.max(10))).await

@@ -4,6 +4,7 @@
 mod alarms;
 mod bench;
 mod bench_cameras;
+mod bench_codes;
 mod bench_delivery;
 mod bench_heartbeats;
 mod bench_mail;

@@ -43,6 +43,22 @@ fn hash_code(code: &str) -> Result<String, String> {
         .map_err(|e| format!("hashing the code failed: {e}"))
 }
 
+/// A code's entry in the code index: argon2id of the code with the installation's own
+/// salt (see `migrations/0007_code_index.sql`), so a code typed is found with one
+/// computation, whoever's it is.
+fn code_tag(code: &str, salt: &[u8]) -> Result<String, String> {
+    let mut tag = [0u8; 32];
+    Argon2::default()
+        .hash_password_into(code.as_bytes(), salt, &mut tag)
+        .map_err(|e| format!("indexing the code failed: {e}"))?;
+    Ok(hex::encode(tag))
+}
+
+/// A code's hash (the authority) and its tag (the index entry).
+fn hash_and_tag(code: &str, salt: &[u8]) -> Result<(String, String), String> {
+    Ok((hash_code(code)?, code_tag(code, salt)?))
+}
+
 fn code_matches(code: &str, hash: &str) -> bool {
     Argon2::default()
         .verify_password(code.as_bytes(), hash)
@@ -86,7 +102,59 @@ fn admin_action(action: &str, target: String, by: By<'_>, at: Timestamp) -> Audi
 }
 
 /// A user's name, role, number, code hash and duress code hash.
-type CodeRow = (String, String, i64, Option<String>, Option<String>);
+/// A user as a code is checked against: name, role, number, code hash, duress hash, and
+/// their tags in the code index.
+type CodeRow = (
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Which of a user's codes a typed code is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhichCode {
+    /// The arming code.
+    Code,
+    /// The duress code.
+    Duress,
+}
+
+impl WhichCode {
+    /// The statement that indexes this code of a user.
+    fn indexing(self) -> &'static str {
+        match self {
+            WhichCode::Code => "UPDATE users SET code_tag = ? WHERE name = ?",
+            WhichCode::Duress => "UPDATE users SET duress_tag = ? WHERE name = ?",
+        }
+    }
+}
+
+/// The user `code` belongs to among `rows`, and which of their codes it is: first those
+/// whose tag matched (one hash check), then users from before the index (whose codes have
+/// no tag yet).
+fn match_code(code: &str, tag: &str, rows: &[CodeRow]) -> Option<(usize, WhichCode)> {
+    let tagged = rows.iter().enumerate().flat_map(|(i, r)| {
+        let code = (r.5.as_deref() == Some(tag)).then_some((i, WhichCode::Code));
+        let duress = (r.6.as_deref() == Some(tag)).then_some((i, WhichCode::Duress));
+        code.into_iter().chain(duress)
+    });
+    let untagged = rows.iter().enumerate().flat_map(|(i, r)| {
+        let code = (r.3.is_some() && r.5.is_none()).then_some((i, WhichCode::Code));
+        let duress = (r.4.is_some() && r.6.is_none()).then_some((i, WhichCode::Duress));
+        code.into_iter().chain(duress)
+    });
+    tagged.chain(untagged).find(|&(i, which)| {
+        let hash = match which {
+            WhichCode::Code => &rows[i].3,
+            WhichCode::Duress => &rows[i].4,
+        };
+        hash.as_deref().is_some_and(|h| code_matches(code, h))
+    })
+}
 
 /// The lowest user number nobody has.
 async fn lowest_free_number(conn: &mut sqlx::SqliteConnection) -> Result<Option<u16>, sqlx::Error> {
@@ -158,19 +226,27 @@ impl Journal {
                 ));
             }
         }
+        let salt = self.code_salt().await?;
         let (code_hash, duress_hash) = {
             let code = code.map(str::to_string);
             let duress = duress.map(str::to_string);
             tokio::task::spawn_blocking(move || {
                 Ok::<_, String>((
-                    code.as_deref().map(hash_code).transpose()?,
-                    duress.as_deref().map(hash_code).transpose()?,
+                    code.as_deref()
+                        .map(|c| hash_and_tag(c, &salt))
+                        .transpose()?,
+                    duress
+                        .as_deref()
+                        .map(|c| hash_and_tag(c, &salt))
+                        .transpose()?,
                 ))
             })
             .await
             .map_err(|e| invalid(e.to_string()))?
             .map_err(invalid)?
         };
+        let (code_hash, code_tag) = code_hash.unzip();
+        let (duress_hash, duress_tag) = duress_hash.unzip();
         let mut tx = self
             .pool()
             .begin_with("BEGIN IMMEDIATE")
@@ -185,14 +261,16 @@ impl Journal {
                 .ok_or_else(|| invalid("every user number 1..999 is taken".into()))?,
         };
         sqlx::query(
-            "INSERT INTO users (name, role, number, code_hash, duress_hash, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (name, role, number, code_hash, duress_hash, code_tag, \
+             duress_tag, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(name)
         .bind(role.as_str())
         .bind(i64::from(number))
         .bind(code_hash)
         .bind(duress_hash)
+        .bind(code_tag)
+        .bind(duress_tag)
         .bind(at.0)
         .execute(&mut *tx)
         .await
@@ -349,43 +427,65 @@ impl Journal {
         Ok(phone.flatten())
     }
 
-    /// Finds the enabled user whose code or duress code this is. Hash checks run on the
-    /// blocking pool so the caller's task is not stalled.
+    /// The installation's salt for the code index.
+    async fn code_salt(&self) -> Result<Vec<u8>, JournalError> {
+        sqlx::query_scalar("SELECT salt FROM code_index WHERE id = 1")
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| self.err("reading the code index", e))
+    }
+
+    /// Finds the enabled user whose code or duress code this is: one argon2id computation
+    /// finds the code in the index, one more verifies it against the user's own hash,
+    /// however many users there are. (A user from before the index is checked in turn, as
+    /// before, and indexed once their code is used.) Hash checks run on the blocking pool
+    /// so the caller's task is not stalled.
     pub async fn find_by_code(&self, code: &str) -> Result<Option<VerifiedUser>, JournalError> {
+        let other = |e: String| JournalError::new(JournalErrorKind::Other, self.path(), e);
+        let salt = self.code_salt().await?;
+        let typed = code.to_string();
+        let tag = tokio::task::spawn_blocking(move || code_tag(&typed, &salt))
+            .await
+            .map_err(|e| other(e.to_string()))?
+            .map_err(other)?;
         let rows: Vec<CodeRow> = sqlx::query_as(
-            "SELECT name, role, number, code_hash, duress_hash FROM users \
-             WHERE disabled = 0 ORDER BY id",
+            "SELECT name, role, number, code_hash, duress_hash, code_tag, duress_tag              FROM users WHERE disabled = 0 AND (code_tag = ?1 OR duress_tag = ?1              OR (code_hash IS NOT NULL AND code_tag IS NULL)              OR (duress_hash IS NOT NULL AND duress_tag IS NULL)) ORDER BY id",
         )
+        .bind(&tag)
         .fetch_all(self.pool())
         .await
         .map_err(|e| self.err("reading users", e))?;
-        let code = code.to_string();
-        let found = tokio::task::spawn_blocking(move || {
-            rows.into_iter()
-                .find_map(|(name, role, number, code_hash, duress_hash)| {
-                    let role = Role::parse(&role)?;
-                    let number = u16::try_from(number).unwrap_or(0);
-                    if code_hash.is_some_and(|h| code_matches(&code, &h)) {
-                        return Some(VerifiedUser {
-                            name,
-                            role,
-                            duress: false,
-                            number,
-                        });
-                    }
-                    duress_hash
-                        .filter(|h| code_matches(&code, h))
-                        .map(|_| VerifiedUser {
-                            name,
-                            role,
-                            duress: true,
-                            number,
-                        })
-                })
+        let typed = code.to_string();
+        let (rows, tag, found) = tokio::task::spawn_blocking(move || {
+            let found = match_code(&typed, &tag, &rows);
+            (rows, tag, found)
         })
         .await
-        .map_err(|e| JournalError::new(JournalErrorKind::Other, self.path(), e.to_string()))?;
-        Ok(found)
+        .map_err(|e| other(e.to_string()))?;
+        let Some((i, which)) = found else {
+            return Ok(None);
+        };
+        let Some((name, role, number, _, _, code_tag, duress_tag)) = rows.into_iter().nth(i) else {
+            return Ok(None);
+        };
+        let untagged = match which {
+            WhichCode::Code => code_tag.is_none(),
+            WhichCode::Duress => duress_tag.is_none(),
+        };
+        if untagged {
+            sqlx::query(which.indexing())
+                .bind(&tag)
+                .bind(&name)
+                .execute(self.pool())
+                .await
+                .map_err(|e| self.err("indexing a code", e))?;
+        }
+        Ok(Role::parse(&role).map(|role| VerifiedUser {
+            name,
+            role,
+            duress: which == WhichCode::Duress,
+            number: u16::try_from(number).unwrap_or(0),
+        }))
     }
 
     /// Every user, for listings.
@@ -560,28 +660,38 @@ impl Journal {
             }
         }
         let (code, duress) = (code.to_string(), duress.map(str::to_string));
-        let (code_hash, duress_hash) = tokio::task::spawn_blocking(move || {
+        let salt = self.code_salt().await?;
+        let ((code_hash, code_tag), duress_hash) = tokio::task::spawn_blocking(move || {
             Ok::<_, String>((
-                hash_code(&code)?,
-                duress.as_deref().map(hash_code).transpose()?,
+                hash_and_tag(&code, &salt)?,
+                duress
+                    .as_deref()
+                    .map(|d| hash_and_tag(d, &salt))
+                    .transpose()?,
             ))
         })
         .await
         .map_err(|e| invalid(e.to_string()))?
         .map_err(invalid)?;
+        let (duress_hash, duress_tag) = duress_hash.unzip();
         let mut tx = self
             .pool()
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| self.err("changing codes", e))?;
-        let changed = sqlx::query("UPDATE users SET code_hash = ?, duress_hash = ? WHERE name = ?")
-            .bind(code_hash)
-            .bind(duress_hash)
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.err("changing codes", e))?
-            .rows_affected();
+        let changed = sqlx::query(
+            "UPDATE users SET code_hash = ?, duress_hash = ?, code_tag = ?, duress_tag = ? \
+             WHERE name = ?",
+        )
+        .bind(code_hash)
+        .bind(duress_hash)
+        .bind(code_tag)
+        .bind(duress_tag)
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.err("changing codes", e))?
+        .rows_affected();
         if changed == 0 {
             return Err(invalid(format!("no user named `{name}`")));
         }
