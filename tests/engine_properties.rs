@@ -179,12 +179,25 @@ impl World {
 
 /// Runs the steps on a fresh engine; returns every outcome and the engine.
 fn play(world: &World, steps: &[Step]) -> (Vec<Outcome>, Engine<ManualClock>, ManualClock) {
+    play_looking(world, steps, false)
+}
+
+/// As [`play`]; with `every_input`, the engine looks at every timer before each input (as
+/// it did before it kept track of when they fall due).
+fn play_looking(
+    world: &World,
+    steps: &[Step],
+    every_input: bool,
+) -> (Vec<Outcome>, Engine<ManualClock>, ManualClock) {
     let clock = ManualClock::new(Timestamp(1_763_700_000_000));
     let mut engine = Engine::new(world.site.clone(), clock.clone());
     let mut outcomes = Vec::new();
     for step in steps {
         clock.advance(Duration::from_millis(250));
         if let Some(input) = world.input(step, &clock) {
+            if every_input {
+                engine.forget_timers();
+            }
             outcomes.push(engine.handle(input));
         }
     }
@@ -250,6 +263,17 @@ proptest! {
             prop_assert!(acked <= 1 && resolved <= 1, "alarm {}: {} acks, {} resolves", id, acked, resolved);
             prop_assert!(resolved <= acked, "alarm {} resolved without acknowledgement", id);
         }
+    }
+
+    /// An input costs what it changes: the engine looks at its timers (delays, walk tests,
+    /// siren limits, the supervision of every sensor) only once one can be due. That must
+    /// decide exactly as looking at all of them before every input.
+    #[test]
+    fn looking_at_timers_only_when_due_decides_as_looking_before_every_input(steps in prop::collection::vec(step(), 0..150)) {
+        let world = World::new();
+        let (lazy, ..) = play_looking(&world, &steps, false);
+        let (eager, ..) = play_looking(&world, &steps, true);
+        prop_assert_eq!(lazy, eager);
     }
 
     #[test]

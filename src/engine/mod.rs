@@ -66,6 +66,22 @@ pub struct Engine<C: Clock> {
     started_at: Timestamp,
     /// Gateway troubles open now (drive the fault LED).
     system_troubles: BTreeSet<String>,
+    /// The earliest a timer can fall due, as far as the engine knows: timers are looked
+    /// at only once it has come, so an input costs what it changes, not the number of
+    /// sensors, areas or open alarms.
+    timers_due: TimersDue,
+}
+
+/// When the engine's timers (exit and entry delays, walk tests, siren limits, sensor
+/// supervision) can next fall due: never earlier than this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimersDue {
+    /// Not known: look at every timer.
+    Unknown,
+    /// None is running.
+    Never,
+    /// Not before then.
+    At(Timestamp),
 }
 
 /// Work in progress for one input.
@@ -151,6 +167,7 @@ impl<C: Clock> Engine<C> {
             outputs: BTreeMap::new(),
             started_at,
             system_troubles: BTreeSet::new(),
+            timers_due: TimersDue::Unknown,
         };
         engine.outputs = engine.desired_outputs(started_at);
         engine
@@ -178,7 +195,15 @@ impl<C: Clock> Engine<C> {
             source_ref: None,
         };
         // Whatever fell due before this input happened before it.
-        self.run_timers(&mut step);
+        let due = match self.timers_due {
+            TimersDue::Unknown => true,
+            TimersDue::Never => false,
+            TimersDue::At(t) => t <= now,
+        };
+        if due {
+            self.run_timers(&mut step);
+            self.timers_due = TimersDue::Unknown;
+        }
         match input {
             Input::Observation(obs) => {
                 step.source_ref = obs.source_ref.clone();
@@ -200,8 +225,27 @@ impl<C: Clock> Engine<C> {
         self.finish(step)
     }
 
-    /// The earliest time at which a tick will change something, so the runtime can
-    /// sleep until then instead of polling.
+    /// A time no later than the earliest at which a tick will change something, so the
+    /// runtime can sleep until then instead of polling; it costs nothing to ask. (Sensors
+    /// heard since it was worked out may have moved their supervision later: a tick then
+    /// finds nothing due and works it out again.)
+    pub fn timers_due_by(&self) -> Option<Timestamp> {
+        match self.timers_due {
+            TimersDue::At(t) => Some(t),
+            TimersDue::Never => None,
+            TimersDue::Unknown => self.next_deadline(),
+        }
+    }
+
+    /// Makes the next input look at every timer, as if nothing were known of when they
+    /// fall due: for the property test that looking only when due decides the same.
+    #[doc(hidden)]
+    pub fn forget_timers(&mut self) {
+        self.timers_due = TimersDue::Unknown;
+    }
+
+    /// The earliest time at which a tick will change something, worked out from every
+    /// timer.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let areas = self.areas.values().flat_map(|a| {
             [

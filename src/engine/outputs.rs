@@ -143,6 +143,7 @@ impl<C: Clock> Engine<C> {
                 }
             }
         }
+        self.note_timers(&step);
         step.out
     }
 }

@@ -198,3 +198,36 @@ impl<C: Clock> Engine<C> {
         );
     }
 }
+
+impl<C: Clock> Engine<C> {
+    /// Keeps [`Engine::timers_due_by`] true after `step`: an area or alarm changed (a delay,
+    /// a walk test or a siren may have started) or the timers were looked at, so every
+    /// timer is looked at again; otherwise only the supervision of the sensors the step
+    /// changed can have come earlier (a sensor back from missing), and a sensor heard
+    /// without a change only moves its own later.
+    pub(super) fn note_timers(&mut self, step: &Step) {
+        if self.timers_due == TimersDue::Unknown
+            || !step.dirty_areas.is_empty()
+            || !step.dirty_alarms.is_empty()
+        {
+            self.timers_due = match self.next_deadline() {
+                Some(t) => TimersDue::At(t),
+                None => TimersDue::Never,
+            };
+            return;
+        }
+        for id in &step.dirty_sensors {
+            let Some(deadline) = self
+                .sensors
+                .get(id)
+                .and_then(|s| self.supervision_deadline(s))
+            else {
+                continue;
+            };
+            self.timers_due = match self.timers_due {
+                TimersDue::At(t) if t <= deadline => TimersDue::At(t),
+                _ => TimersDue::At(deadline),
+            };
+        }
+    }
+}

@@ -94,7 +94,7 @@ impl<C: Clock + 'static> EngineTask<C> {
         loop {
             let sleep_ms = self
                 .engine
-                .next_deadline()
+                .timers_due_by()
                 .map(|d| d.millis_since(self.engine.now()).max(0) as u64);
             tokio::select! {
                 biased;
