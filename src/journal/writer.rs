@@ -114,21 +114,28 @@ impl Writer {
             .map_err(|e| self.journal.err("starting a write", e))?;
         let (mut seq, mut hash) = (self.head_seq, self.head_hash);
         let mut committed = Vec::with_capacity(outcomes.len());
+        // Event rows and sensor states are many (a flood) and go in a few statements at
+        // the end, each statement being a round trip to SQLite's thread; the rest is rare.
+        let mut rows = Vec::new();
+        let mut sensors = SensorRows::default();
         for outcome in outcomes {
             let mut events = Vec::with_capacity(outcome.events.len());
             for event in &outcome.events {
                 seq += 1;
                 let row = row_of(seq, event);
                 let next = chain::hash(&hash, &row);
-                insert_event(&mut tx, &row, &hash, &next)
-                    .await
-                    .map_err(|e| self.journal.err("appending an event", e))?;
+                rows.push(ChainedRow {
+                    row,
+                    prev: hash,
+                    hash: next,
+                });
                 hash = next;
                 events.push(CommittedEvent {
                     seq,
                     event: event.clone(),
                 });
             }
+            sensors.add(outcome);
             write_state(&mut tx, outcome)
                 .await
                 .map_err(|e| self.journal.err("storing state", e))?;
@@ -143,6 +150,13 @@ impl Writer {
             }
             committed.push(events);
         }
+        insert_events(&mut tx, &rows)
+            .await
+            .map_err(|e| self.journal.err("appending events", e))?;
+        sensors
+            .write(&mut tx)
+            .await
+            .map_err(|e| self.journal.err("storing sensor state", e))?;
         if let Some(shadow_writer) = &self.shadow_writer {
             let finished = shadow_writer.journal.finished_deliveries().await?;
             let now_ms = jiff::Timestamp::now().as_millisecond();
@@ -220,37 +234,110 @@ pub(super) fn row_of(seq: i64, event: &Event) -> EventRow {
     }
 }
 
-async fn insert_event(
+/// An event row with the hashes that chain it.
+struct ChainedRow {
+    row: EventRow,
+    prev: [u8; 32],
+    hash: [u8; 32],
+}
+
+/// Event rows per `INSERT`: 17 values each, well under SQLite's 32,766 variables.
+const EVENT_ROWS_PER_INSERT: usize = 500;
+
+/// Appends `rows`, in order, a few hundred to a statement.
+async fn insert_events(
     conn: &mut SqliteConnection,
-    row: &EventRow,
-    prev: &[u8; 32],
-    hash: &[u8; 32],
+    rows: &[ChainedRow],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO events (seq, at_ms, kind, category, code, qualifier, area, zone, \
-         zone_number, sensor, alarm_id, user_name, message_vi, message_en, source_ref, \
-         prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(row.seq)
-    .bind(row.at_ms)
-    .bind(&row.kind)
-    .bind(&row.category)
-    .bind(row.code)
-    .bind(row.qualifier)
-    .bind(&row.area)
-    .bind(&row.zone)
-    .bind(row.zone_number)
-    .bind(&row.sensor)
-    .bind(row.alarm_id)
-    .bind(&row.user_name)
-    .bind(&row.message_vi)
-    .bind(&row.message_en)
-    .bind(&row.source_ref)
-    .bind(&prev[..])
-    .bind(&hash[..])
-    .execute(conn)
-    .await
-    .map(|_| ())
+    for chunk in rows.chunks(EVENT_ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO events (seq, at_ms, kind, category, code, qualifier, area, zone, \
+             zone_number, sensor, alarm_id, user_name, message_vi, message_en, source_ref, \
+             prev_hash, hash) ",
+        );
+        insert.push_values(chunk, |mut values, c| {
+            let row = &c.row;
+            values
+                .push_bind(row.seq)
+                .push_bind(row.at_ms)
+                .push_bind(&row.kind)
+                .push_bind(&row.category)
+                .push_bind(row.code)
+                .push_bind(row.qualifier)
+                .push_bind(&row.area)
+                .push_bind(&row.zone)
+                .push_bind(row.zone_number)
+                .push_bind(&row.sensor)
+                .push_bind(row.alarm_id)
+                .push_bind(&row.user_name)
+                .push_bind(&row.message_vi)
+                .push_bind(&row.message_en)
+                .push_bind(&row.source_ref)
+                .push_bind(&c.prev[..])
+                .push_bind(&c.hash[..]);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Sensor state rows of one transaction, the last of each sensor's kept: a state (and
+/// when it was last heard), or only when it was last heard.
+#[derive(Default)]
+struct SensorRows {
+    by_sensor: std::collections::BTreeMap<String, (Option<String>, Option<i64>)>,
+}
+
+impl SensorRows {
+    /// The sensor states and last-heard times of `outcome`, over earlier ones.
+    fn add(&mut self, outcome: &Outcome) {
+        for sensor in &outcome.sensors {
+            let json = serde_json::to_string(sensor).unwrap_or_default();
+            self.by_sensor.insert(
+                sensor.sensor.clone(),
+                (Some(json), sensor.last_seen.map(|t| t.0)),
+            );
+        }
+        for (sensor, at) in &outcome.seen {
+            let entry = self.by_sensor.entry(sensor.clone()).or_default();
+            entry.1 = Some(at.0);
+        }
+    }
+
+    /// Writes them: states in one statement per few hundred, last-heard times likewise.
+    async fn write(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        let (states, heard): (Vec<_>, Vec<_>) = self
+            .by_sensor
+            .iter()
+            .partition(|(_, (json, _))| json.is_some());
+        for chunk in states.chunks(EVENT_ROWS_PER_INSERT) {
+            let mut upsert = sqlx::QueryBuilder::new(
+                "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) ",
+            );
+            upsert.push_values(chunk, |mut values, (sensor, (json, seen))| {
+                values.push_bind(*sensor).push_bind(json).push_bind(*seen);
+            });
+            upsert.push(
+                " ON CONFLICT(sensor) DO UPDATE SET state_json = excluded.state_json, \
+                 last_seen_ms = excluded.last_seen_ms",
+            );
+            upsert.build().execute(&mut *conn).await?;
+        }
+        for chunk in heard.chunks(EVENT_ROWS_PER_INSERT) {
+            let mut upsert = sqlx::QueryBuilder::new(
+                "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) ",
+            );
+            upsert.push_values(chunk, |mut values, (sensor, (_, seen))| {
+                values
+                    .push_bind(*sensor)
+                    .push_bind(None::<String>)
+                    .push_bind(*seen);
+            });
+            upsert.push(" ON CONFLICT(sensor) DO UPDATE SET last_seen_ms = excluded.last_seen_ms");
+            upsert.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 }
 
 async fn write_state(conn: &mut SqliteConnection, outcome: &Outcome) -> Result<(), sqlx::Error> {
@@ -268,29 +355,6 @@ async fn write_state(conn: &mut SqliteConnection, outcome: &Outcome) -> Result<(
         )
         .bind(&area.area)
         .bind(json)
-        .execute(&mut *conn)
-        .await?;
-    }
-    for sensor in &outcome.sensors {
-        let json = serde_json::to_string(sensor).unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) VALUES (?, ?, ?) \
-             ON CONFLICT(sensor) DO UPDATE SET state_json = excluded.state_json, \
-             last_seen_ms = excluded.last_seen_ms",
-        )
-        .bind(&sensor.sensor)
-        .bind(json)
-        .bind(sensor.last_seen.map(|t| t.0))
-        .execute(&mut *conn)
-        .await?;
-    }
-    for (sensor, at) in &outcome.seen {
-        sqlx::query(
-            "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) VALUES (?, NULL, ?) \
-             ON CONFLICT(sensor) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
-        )
-        .bind(sensor)
-        .bind(at.0)
         .execute(&mut *conn)
         .await?;
     }
