@@ -195,18 +195,52 @@ impl ChangeReader {
         }
         loop {
             match self.sets.recv().await {
-                Ok(set) if set.version <= self.after => continue,
                 Ok(set) => {
-                    self.after = set.version;
-                    return Some(Change::Set(set));
+                    if let Some(change) = self.accept(set) {
+                        return Some(change);
+                    }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "a change reader fell behind; it resynchronises");
-                    return Some(self.snapshot());
+                    return Some(self.resync(missed));
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
+    }
+
+    /// The next change if one is waiting, without waiting: for a reader that takes what
+    /// has piled up in one go.
+    pub fn try_next(&mut self) -> Option<Change> {
+        if let Some(first) = self.first.take() {
+            return Some(Change::Snapshot(first));
+        }
+        loop {
+            match self.sets.try_recv() {
+                Ok(set) => {
+                    if let Some(change) = self.accept(set) {
+                        return Some(change);
+                    }
+                }
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                    return Some(self.resync(missed));
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// `set`, unless the panel this reader last had already includes it.
+    fn accept(&mut self, set: Arc<ChangeSet>) -> Option<Change> {
+        (set.version > self.after).then(|| {
+            self.after = set.version;
+            Change::Set(set)
+        })
+    }
+
+    /// The panel as it stands, for a reader `missed` sets behind.
+    fn resync(&mut self, missed: u64) -> Change {
+        tracing::warn!(missed, "a change reader fell behind; it resynchronises");
+        self.snapshot()
     }
 
     /// The panel as it stands, and this reader moved past every set it includes: to the

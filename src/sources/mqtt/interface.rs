@@ -36,6 +36,9 @@ use crate::shared::effects::Effects;
 use crate::shared::engine_handle::EngineHandle;
 pub use crate::shared::health::InterfaceStats;
 
+/// Commits whose changes are published together at most, when they have piled up.
+const BURST: usize = 256;
+
 /// Open alarms carried in full on the `state` topic (the newest); each open alarm also has
 /// its own retained `alarm/<id>` topic, so a long list of unresolved alarms never makes
 /// `state` too large to publish.
@@ -339,9 +342,17 @@ pub struct Touched {
 }
 
 impl Touched {
-    /// The topics `set` can have changed.
-    pub fn by(set: &ChangeSet, site: &Site) -> Touched {
+    /// The topics `sets` can have changed.
+    pub fn by(sets: &[Arc<ChangeSet>], site: &Site) -> Touched {
         let mut t = Touched::default();
+        for set in sets {
+            t.add(set, site);
+        }
+        t
+    }
+
+    fn add(&mut self, set: &ChangeSet, site: &Site) {
+        let t = self;
         for s in &set.sensors {
             t.sensors.insert(s.sensor.clone());
             if let Some(def) = site.sensors.get(&s.sensor) {
@@ -362,7 +373,6 @@ impl Touched {
             t.areas.insert(alarm.area.clone());
             t.state = true;
         }
-        t
     }
 }
 
@@ -520,17 +530,27 @@ pub async fn publish(
                 // At the start: the connection publishes everything when it comes up.
                 Some(Change::Snapshot(_)) if !first_snapshot_read => first_snapshot_read = true,
                 Some(Change::Snapshot(view)) => {
-                    // After falling behind: the state as it stands now. Events missed
-                    // meanwhile are in the journal and on the page.
-                    out.stats.resyncs.fetch_add(1, Ordering::Relaxed);
-                    publish_alarms(&out, &topics, &view, &mut retained_alarms).await;
-                    publish_changes(&out, &topics, &deps.site, &view, None, &mut published).await;
+                    catch_up(&out, &topics, &deps.site, &view, &mut retained_alarms, &mut published).await;
                 }
                 Some(Change::Set(set)) => {
-                    for p in &set.events {
+                    // Whatever else has piled up (a flood) goes out with it: every event
+                    // and alarm record in order, each retained topic once, as it stands.
+                    let mut burst = vec![set];
+                    let mut behind = None;
+                    while burst.len() < BURST {
+                        match changes.try_next() {
+                            Some(Change::Set(next)) => burst.push(next),
+                            Some(Change::Snapshot(view)) => {
+                                behind = Some(view);
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    for p in burst.iter().flat_map(|s| &s.events) {
                         out.send(format!("{}/event", topics.base), false, event_json(p).to_string()).await;
                     }
-                    for a in &set.alarms {
+                    for a in burst.iter().flat_map(|s| &s.alarms) {
                         let topic = format!("{}/alarm/{}", topics.base, a.id);
                         let resolved = a.state == AlarmState::Resolved;
                         out.send(topic.clone(), !resolved, alarm_json(a).to_string()).await;
@@ -544,12 +564,30 @@ pub async fn publish(
                         }
                     }
                     let view = deps.effects.changes.panel();
-                    let touched = Touched::by(&set, &deps.site);
+                    let touched = Touched::by(&burst, &deps.site);
                     publish_changes(&out, &topics, &deps.site, &view, Some(&touched), &mut published).await;
+                    if let Some(view) = behind {
+                        catch_up(&out, &topics, &deps.site, &view, &mut retained_alarms, &mut published).await;
+                    }
                 }
             },
         }
     }
+}
+
+/// After falling behind the change stream: the state as it stands now. Events missed
+/// meanwhile are in the journal and on the page.
+async fn catch_up(
+    out: &Sender,
+    topics: &Topics,
+    site: &Site,
+    view: &PanelView,
+    retained_alarms: &mut BTreeSet<AlarmId>,
+    published: &mut BTreeMap<String, String>,
+) {
+    out.stats.resyncs.fetch_add(1, Ordering::Relaxed);
+    publish_alarms(out, topics, view, retained_alarms).await;
+    publish_changes(out, topics, site, view, None, published).await;
 }
 
 /// Publishes every open alarm's retained `alarm/<id>`, and clears those of alarms no
