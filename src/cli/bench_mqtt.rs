@@ -1,6 +1,7 @@
 //! `picket bench --mqtt`: sustained sensor messages per second from an MQTT publish to the
 //! journal commit, and p99 latency, against the rate a plain subscriber receives from the
-//! same broker in the same run; and picket's memory with 200 sensors.
+//! same broker in the same run; and picket's memory with 200 sensors, idle and after a
+//! flood, without cameras (the baseline) and with 8 simulated cameras keeping 10 s each.
 //!
 //! It starts its own Mosquitto (from PATH) on a free port and runs `picket run` as a child
 //! process. The end of a message's journey is its event on `picket/<site>/event`, which
@@ -175,6 +176,16 @@ pub(super) async fn start_site(
     dir: &Path,
     port: u16,
 ) -> Result<(Killed, rumqttc::EventLoop), String> {
+    start_site_with_cameras(dir, port, 0).await
+}
+
+/// As [`start_site`], with `cameras` simulated cameras (`sim://yard`) keeping 10 s of
+/// picture each.
+async fn start_site_with_cameras(
+    dir: &Path,
+    port: u16,
+    cameras: usize,
+) -> Result<(Killed, rumqttc::EventLoop), String> {
     let mut config = format!(
         "[site]\nname = \"bench\"\n[journal]\npath = \"{}\"\n[mqtt]\nport = {port}\ndiscovery = false\n\
          [[areas]]\nid = \"a\"\nname = \"A\"\n[[zones]]\nid = \"z\"\nname = \"Z\"\narea = \"a\"\ntype = \"perimeter\"\n",
@@ -183,6 +194,13 @@ pub(super) async fn start_site(
     for i in 0..SENSORS {
         config.push_str(&format!(
             "[[sensors]]\nid = \"s{i}\"\nzone = \"z\"\nkind = \"contact\"\nsupervision_s = 3600\nsource = {{ kind = \"mqtt\", topic = \"zigbee2mqtt/s{i}\" }}\n"
+        ));
+    }
+    for c in 0..cameras {
+        config.push_str(&format!(
+            "[[cameras]]\nid = \"cam{c}\"\nurl = \"sim://yard\"\nzones = [\"z\"]\npre_s = 10\npost_s = 10\n\
+             [[sensors]]\nid = \"cam{c}_picture\"\nzone = \"z\"\nkind = \"camera\"\n\
+             source = {{ kind = \"camera\", camera = \"cam{c}\" }}\n"
         ));
     }
     let config_path = dir.join("picket.toml");
@@ -267,5 +285,53 @@ pub async fn run(dir: &Path, n: usize) -> Result<(), String> {
         pct(0.99)
     );
     println!("\npicket memory with {SENSORS} sensors: idle {idle}; after the flood {loaded}");
+
+    // One picket at a time on the broker: they would share a client id.
+    drop(watch_ev);
+    drop(daemon);
+    eprintln!("bench: the same site with {CAMERAS} simulated cameras…");
+    let with_cameras = dir.join("cameras");
+    std::fs::create_dir_all(&with_cameras).map_err(|e| e.to_string())?;
+    let (idle_cams, flood_cams) = memory_with_cameras(&with_cameras, port, n.min(10_000)).await?;
+    println!("\n| picket, {SENSORS} sensors (resident memory) | idle | after a flood (its peak) |");
+    println!("|---|---:|---:|");
+    println!("| baseline: no cameras | {idle} | {loaded} |");
+    println!(
+        "| {CAMERAS} simulated cameras, 10 s pre-event buffers (targets 40 / 64 MiB) | {idle_cams} | {flood_cams} |"
+    );
     Ok(())
+}
+
+/// Simulated cameras in the combined memory figure.
+const CAMERAS: usize = 8;
+
+/// picket's memory with [`SENSORS`] sensors and [`CAMERAS`] cameras: once every camera's
+/// buffer has filled (idle), and after a flood of `n` sensor messages.
+async fn memory_with_cameras(dir: &Path, port: u16, n: usize) -> Result<(String, String), String> {
+    let (daemon, mut watch_ev) = start_site_with_cameras(dir, port, CAMERAS).await?;
+    let pid = daemon.0.id();
+    // Each camera's pre-event buffer holds 10 s of picture: let them fill.
+    let filled = Instant::now() + Duration::from_secs(12);
+    while Instant::now() < filled {
+        let _ = tokio::time::timeout_at(filled.into(), watch_ev.poll()).await;
+    }
+    let idle = memory(pid);
+    let (publ, mut pub_ev) = connect(port, "bench-cameras-pub").await?;
+    tokio::spawn(async move { while pub_ev.poll().await.is_ok() {} });
+    let publisher = spawn_publisher(publ, n);
+    let mut seen = 0;
+    while seen < n {
+        match tokio::time::timeout(Duration::from_secs(60), watch_ev.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == "picket/bench/event" => {
+                if std::str::from_utf8(&p.payload).is_ok_and(|t| t.contains("\"sensor_changed\"")) {
+                    seen += 1;
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(format!("picket stalled after {seen} of {n} events")),
+        }
+    }
+    publisher.await.map_err(|e| e.to_string())?;
+    Ok((idle, memory(pid)))
 }
