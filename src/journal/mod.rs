@@ -41,6 +41,8 @@ pub struct Journal {
     pool: SqlitePool,
     /// The file, for messages.
     path: PathBuf,
+    /// The code index's salt, read once (it never changes): see [`users`].
+    code_salt: std::sync::Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 /// Connection options every picket connection uses.
@@ -75,6 +77,7 @@ impl Journal {
         let journal = Journal {
             pool,
             path: path.to_path_buf(),
+            code_salt: Default::default(),
         };
         journal.prove_writable().await?;
         Ok(journal)
@@ -97,6 +100,7 @@ impl Journal {
         Ok(Journal {
             pool,
             path: path.to_path_buf(),
+            code_salt: Default::default(),
         })
     }
 

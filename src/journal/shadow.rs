@@ -57,7 +57,11 @@ impl Journal {
             .await
             .map_err(|e| JournalError::from_sqlx(&path, "opening the shadow outbox", e))?;
         schema::upgrade(&pool, &path).await?;
-        Ok(Journal { pool, path })
+        Ok(Journal {
+            pool,
+            path,
+            code_salt: Default::default(),
+        })
     }
 
     /// Copies the rows that may still matter into `shadow`, keeping their ids. The newest

@@ -219,32 +219,21 @@ impl Journal {
                 return Err(invalid("the duress code must differ from the code".into()));
             }
         }
-        for candidate in code.into_iter().chain(duress) {
-            if self.find_by_code(candidate).await?.is_some() {
+        let candidates: Vec<String> = code.into_iter().chain(duress).map(str::to_string).collect();
+        let mut hashed = self.hash_and_tag_all(candidates.clone()).await?;
+        for (candidate, (_, tag)) in candidates.iter().zip(&hashed) {
+            if self
+                .find_by_tagged_code(candidate, tag.clone())
+                .await?
+                .is_some()
+            {
                 return Err(invalid(
                     "that code is already used by another user; choose another".into(),
                 ));
             }
         }
-        let salt = self.code_salt().await?;
-        let (code_hash, duress_hash) = {
-            let code = code.map(str::to_string);
-            let duress = duress.map(str::to_string);
-            tokio::task::spawn_blocking(move || {
-                Ok::<_, String>((
-                    code.as_deref()
-                        .map(|c| hash_and_tag(c, &salt))
-                        .transpose()?,
-                    duress
-                        .as_deref()
-                        .map(|c| hash_and_tag(c, &salt))
-                        .transpose()?,
-                ))
-            })
-            .await
-            .map_err(|e| invalid(e.to_string()))?
-            .map_err(invalid)?
-        };
+        let duress_hash = duress.and_then(|_| hashed.pop());
+        let code_hash = code.and_then(|_| hashed.pop());
         let (code_hash, code_tag) = code_hash.unzip();
         let (duress_hash, duress_tag) = duress_hash.unzip();
         let mut tx = self
@@ -427,12 +416,35 @@ impl Journal {
         Ok(phone.flatten())
     }
 
-    /// The installation's salt for the code index.
+    /// The installation's salt for the code index, read from the journal once.
     async fn code_salt(&self) -> Result<Vec<u8>, JournalError> {
-        sqlx::query_scalar("SELECT salt FROM code_index WHERE id = 1")
-            .fetch_one(self.pool())
+        self.code_salt
+            .get_or_try_init(|| async {
+                sqlx::query_scalar("SELECT salt FROM code_index WHERE id = 1")
+                    .fetch_one(self.pool())
+                    .await
+                    .map_err(|e| self.err("reading the code index", e))
+            })
             .await
-            .map_err(|e| self.err("reading the code index", e))
+            .cloned()
+    }
+
+    /// Each code's hash and index tag, worked out on the blocking pool.
+    async fn hash_and_tag_all(
+        &self,
+        codes: Vec<String>,
+    ) -> Result<Vec<(String, String)>, JournalError> {
+        let other = |e: String| JournalError::new(JournalErrorKind::Other, self.path(), e);
+        let salt = self.code_salt().await?;
+        tokio::task::spawn_blocking(move || {
+            codes
+                .iter()
+                .map(|c| hash_and_tag(c, &salt))
+                .collect::<Result<Vec<_>, String>>()
+        })
+        .await
+        .map_err(|e| other(e.to_string()))?
+        .map_err(other)
     }
 
     /// Finds the enabled user whose code or duress code this is: one argon2id computation
@@ -448,6 +460,16 @@ impl Journal {
             .await
             .map_err(|e| other(e.to_string()))?
             .map_err(other)?;
+        self.find_by_tagged_code(code, tag).await
+    }
+
+    /// [`Journal::find_by_code`] for a code whose index tag is already known.
+    async fn find_by_tagged_code(
+        &self,
+        code: &str,
+        tag: String,
+    ) -> Result<Option<VerifiedUser>, JournalError> {
+        let other = |e: String| JournalError::new(JournalErrorKind::Other, self.path(), e);
         let rows: Vec<CodeRow> = sqlx::query_as(
             "SELECT name, role, number, code_hash, duress_hash, code_tag, duress_tag              FROM users WHERE disabled = 0 AND (code_tag = ?1 OR duress_tag = ?1              OR (code_hash IS NOT NULL AND code_tag IS NULL)              OR (duress_hash IS NOT NULL AND duress_tag IS NULL)) ORDER BY id",
         )
@@ -648,9 +670,14 @@ impl Journal {
                 return Err(invalid("the duress code must differ from the code".into()));
             }
         }
-        for candidate in std::iter::once(code).chain(duress) {
+        let candidates: Vec<String> = std::iter::once(code)
+            .chain(duress)
+            .map(str::to_string)
+            .collect();
+        let mut hashed = self.hash_and_tag_all(candidates.clone()).await?;
+        for (candidate, (_, tag)) in candidates.iter().zip(&hashed) {
             if self
-                .find_by_code(candidate)
+                .find_by_tagged_code(candidate, tag.clone())
                 .await?
                 .is_some_and(|u| u.name != name)
             {
@@ -659,20 +686,10 @@ impl Journal {
                 ));
             }
         }
-        let (code, duress) = (code.to_string(), duress.map(str::to_string));
-        let salt = self.code_salt().await?;
-        let ((code_hash, code_tag), duress_hash) = tokio::task::spawn_blocking(move || {
-            Ok::<_, String>((
-                hash_and_tag(&code, &salt)?,
-                duress
-                    .as_deref()
-                    .map(|d| hash_and_tag(d, &salt))
-                    .transpose()?,
-            ))
-        })
-        .await
-        .map_err(|e| invalid(e.to_string()))?
-        .map_err(invalid)?;
+        let duress_hash = duress.and_then(|_| hashed.pop());
+        let Some((code_hash, code_tag)) = hashed.pop() else {
+            return Err(invalid("no code to set".into()));
+        };
         let (duress_hash, duress_tag) = duress_hash.unzip();
         let mut tx = self
             .pool()

@@ -155,6 +155,15 @@ impl Changes {
         }
     }
 
+    /// A reader that starts after the panel as it stands now: for a reader that has just
+    /// shown or published that panel itself, so its first change is the next set (or the
+    /// panel again, if it falls behind).
+    pub fn reader_after_now(&self) -> ChangeReader {
+        let mut reader = self.reader();
+        reader.first = None;
+        reader
+    }
+
     /// Publishes one commit's changes, and `seen` (sensors heard without a change) in the
     /// panel's records of them when there is a new panel anyway: an empty set publishes
     /// nothing, so a sensor repeating itself wakes no reader.
@@ -292,6 +301,19 @@ mod tests {
             assert_eq!(set.version, n + 2);
             assert_eq!(set.sensors[0].active, n % 2 == 1);
         }
+    }
+
+    #[tokio::test]
+    async fn a_reader_after_now_starts_with_the_next_set() {
+        let changes = Changes::new(PanelView::default());
+        changes.publish(set_of(vec![sensor("door", true)]), &[]);
+        let mut reader = changes.reader_after_now();
+        assert!(reader.try_next().is_none(), "nothing before the next set");
+        changes.publish(set_of(vec![sensor("door", false)]), &[]);
+        let Some(Change::Set(set)) = reader.next().await else {
+            panic!("the first change is the set after the panel");
+        };
+        assert_eq!(set.version, 2);
     }
 
     #[tokio::test]

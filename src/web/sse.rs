@@ -22,8 +22,6 @@ use crate::shared::changes::{Change, ChangeReader};
 struct Feeds {
     changes: ChangeReader,
     queued: VecDeque<serde_json::Value>,
-    /// The reader's first change (the panel as it was) is still to come.
-    first: bool,
     stopping: crate::shared::shutdown::Shutdown,
 }
 
@@ -71,12 +69,9 @@ impl Feeds {
                 change = self.changes.next() => change?,
             };
             match change {
-                // The page already shows the panel as it was when it connected.
-                Change::Snapshot(_) if self.first => {}
                 Change::Snapshot(_) => self.queued.push_back(json!({"type": "resync"})),
                 Change::Set(set) => messages_of(&set, &mut self.queued),
             }
-            self.first = false;
         }
     }
 }
@@ -87,9 +82,9 @@ pub async fn stream(
     _who: Who,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let feeds = Feeds {
-        changes: state.effects.changes.reader(),
+        // The page already shows the panel as it was when it connected.
+        changes: state.effects.changes.reader_after_now(),
         queued: VecDeque::new(),
-        first: true,
         stopping: state.stopping.clone(),
     };
     let stream = futures_util::stream::unfold(feeds, |mut feeds| async move {
@@ -146,9 +141,8 @@ mod tests {
         let changes = Changes::new(PanelView::default());
         let (_trigger, stopping) = crate::shared::shutdown::channel();
         let mut feeds = Feeds {
-            changes: changes.reader(),
+            changes: changes.reader_after_now(),
             queued: VecDeque::new(),
-            first: true,
             stopping,
         };
         changes.publish(one_event(1), &[]);

@@ -352,26 +352,25 @@ impl Touched {
     }
 
     fn add(&mut self, set: &ChangeSet, site: &Site) {
-        let t = self;
         for s in &set.sensors {
-            t.sensors.insert(s.sensor.clone());
+            self.sensors.insert(s.sensor.clone());
             if let Some(def) = site.sensors.get(&s.sensor) {
-                t.zones.insert(def.zone.clone());
+                self.zones.insert(def.zone.clone());
             }
         }
         for a in &set.areas {
-            t.areas.insert(a.area.clone());
-            t.zones.extend(
+            self.areas.insert(a.area.clone());
+            self.zones.extend(
                 site.zones
                     .values()
                     .filter(|z| z.area == a.area)
                     .map(|z| z.id.clone()),
             );
-            t.state = true;
+            self.state = true;
         }
         for alarm in &set.alarms {
-            t.areas.insert(alarm.area.clone());
-            t.state = true;
+            self.areas.insert(alarm.area.clone());
+            self.state = true;
         }
     }
 }
@@ -483,9 +482,9 @@ pub async fn publish(
     stats: Arc<InterfaceStats>,
     mut connected: tokio::sync::watch::Receiver<u64>,
 ) {
-    let mut changes = deps.effects.changes.reader();
-    // The reader's first change, the panel as it stood, has been read.
-    let mut first_snapshot_read = false;
+    // The connection publishes the panel whenever it comes up, so the stream starts after
+    // the panel as it stands now.
+    let mut changes = deps.effects.changes.reader_after_now();
     let mut outputs = deps.effects.outputs.subscribe();
     let mut published: BTreeMap<String, String> = BTreeMap::new();
     // Open alarms whose retained `alarm/<id>` is on the broker.
@@ -527,8 +526,6 @@ pub async fn publish(
             }
             change = changes.next() => match change {
                 None => return,
-                // At the start: the connection publishes everything when it comes up.
-                Some(Change::Snapshot(_)) if !first_snapshot_read => first_snapshot_read = true,
                 Some(Change::Snapshot(view)) => {
                     catch_up(&out, &topics, &deps.site, &view, &mut retained_alarms, &mut published).await;
                 }
