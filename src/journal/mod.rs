@@ -5,6 +5,7 @@
 //! of inputs in one `BEGIN IMMEDIATE` transaction with `synchronous=FULL`, and only after
 //! it returns may anything act on them (commit before effect).
 
+mod batch;
 mod chain;
 mod error;
 mod evidence;
@@ -70,6 +71,7 @@ impl Journal {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options(path, true))
             .await
             .map_err(|e| JournalError::from_sqlx(path, "opening", e))?;

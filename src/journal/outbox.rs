@@ -7,8 +7,8 @@
 //! when the recipient confirmed), `failed` when the recipient refused it for good, or
 //! `skipped` when the alarm was acknowledged or cancelled before the row was due.
 
+use super::batch::Batch;
 use serde::Serialize;
-use sqlx::SqliteConnection;
 
 use super::writer::CommittedEvent;
 use super::{Journal, JournalError};
@@ -218,48 +218,40 @@ pub struct QueueStats {
 }
 
 /// Applies planned changes inside the commit transaction.
-pub(super) async fn apply(
-    conn: &mut SqliteConnection,
-    ops: &[OutboxOp],
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
+pub(super) fn apply(batch: &mut Batch, ops: &[OutboxOp], now_ms: i64) {
     for op in ops {
         match op {
-            OutboxOp::Enqueue(d) => {
-                insert(&mut *conn, d, now_ms).await?;
-            }
+            OutboxOp::Enqueue(d) => push_insert(batch, d, now_ms),
             OutboxOp::SkipNotDue {
                 alarm_id,
                 at_ms,
                 reason,
             } => {
-                sqlx::query(
-                    "UPDATE outbox SET state = 'skipped', last_error = ?, updated_at_ms = ? \
+                batch
+                    .statement(
+                        "UPDATE outbox SET state = 'skipped', last_error = ?, updated_at_ms = ? \
                      WHERE alarm_id = ? AND state = 'pending' AND due_at_ms > ?",
-                )
-                .bind(reason)
-                .bind(now_ms)
-                .bind(alarm_id)
-                .bind(at_ms)
-                .execute(&mut *conn)
-                .await?;
+                    )
+                    .bind(reason)
+                    .bind(now_ms)
+                    .bind(alarm_id)
+                    .bind(at_ms);
             }
             OutboxOp::Expedite {
                 alarm_id,
                 max_tier,
                 at_ms,
             } => {
-                sqlx::query(
-                    "UPDATE outbox SET due_at_ms = ?, updated_at_ms = ? \
+                batch
+                    .statement(
+                        "UPDATE outbox SET due_at_ms = ?, updated_at_ms = ? \
                      WHERE alarm_id = ? AND state = 'pending' AND tier <= ? AND due_at_ms > ?",
-                )
-                .bind(at_ms)
-                .bind(now_ms)
-                .bind(alarm_id)
-                .bind(i64::from(*max_tier))
-                .bind(at_ms)
-                .execute(&mut *conn)
-                .await?;
+                    )
+                    .bind(at_ms)
+                    .bind(now_ms)
+                    .bind(alarm_id)
+                    .bind(i64::from(*max_tier))
+                    .bind(at_ms);
             }
             OutboxOp::TellThoseTold {
                 alarm_id,
@@ -277,8 +269,9 @@ pub(super) async fn apply(
                 // Rows told are grouped by whom they reached: a tier's own recipients
                 // (suffix `#<tier>`, the row keeps that tier) or the channel's usual ones
                 // (no suffix, the lowest such tier).
-                sqlx::query(
-                    "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, \
+                batch
+                    .statement(
+                        "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, \
                      tier, due_at_ms, state, payload_json, created_at_ms, updated_at_ms) \
                      SELECT ? || channel || who, channel, ?, ?, MIN(tier), ?, 'pending', ?, ?, ? \
                      FROM (SELECT id, channel, tier, CASE WHEN channel || '#' || tier IN \
@@ -287,49 +280,42 @@ pub(super) async fn apply(
                      (SELECT value FROM json_each(?))) AND due_at_ms <= ? AND state != 'skipped' \
                      AND channel IN (SELECT value FROM json_each(?))) \
                      GROUP BY channel, who ORDER BY MIN(id)",
-                )
-                .bind(message_prefix)
-                .bind(alarm_id)
-                .bind(event_seq)
-                .bind(at_ms)
-                .bind(payload_json)
-                .bind(now_ms)
-                .bind(now_ms)
-                .bind(own)
-                .bind(alarm_id)
-                .bind(told_about)
-                .bind(at_ms)
-                .bind(channels)
-                .execute(&mut *conn)
-                .await?;
+                    )
+                    .bind(message_prefix)
+                    .bind(alarm_id)
+                    .bind(event_seq)
+                    .bind(at_ms)
+                    .bind(payload_json)
+                    .bind(now_ms)
+                    .bind(now_ms)
+                    .bind(own)
+                    .bind(alarm_id)
+                    .bind(told_about)
+                    .bind(at_ms)
+                    .bind(channels);
             }
         }
     }
-    Ok(())
 }
 
 /// Inserts a new pending row unless one with its `message_id` exists.
-async fn insert<'e>(
-    exec: impl sqlx::SqliteExecutor<'e>,
-    d: &NewDelivery,
-    now_ms: i64,
-) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
-    sqlx::query(
-        "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, tier, \
-         due_at_ms, state, payload_json, created_at_ms, updated_at_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-    )
-    .bind(&d.message_id)
-    .bind(&d.channel)
-    .bind(d.alarm_id)
-    .bind(d.event_seq)
-    .bind(i64::from(d.tier))
-    .bind(d.due_at_ms)
-    .bind(&d.payload_json)
-    .bind(now_ms)
-    .bind(now_ms)
-    .execute(exec)
-    .await
+const INSERT: &str = "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_id, event_seq, tier, \
+     due_at_ms, state, payload_json, created_at_ms, updated_at_ms) \
+     VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)";
+
+/// [`INSERT`] in a batch.
+fn push_insert(batch: &mut Batch, d: &NewDelivery, now_ms: i64) {
+    batch
+        .statement(INSERT)
+        .bind(d.message_id.clone())
+        .bind(d.channel.clone())
+        .bind(d.alarm_id)
+        .bind(d.event_seq)
+        .bind(i64::from(d.tier))
+        .bind(d.due_at_ms)
+        .bind(d.payload_json.clone())
+        .bind(now_ms)
+        .bind(now_ms);
 }
 
 impl Journal {
@@ -337,7 +323,17 @@ impl Journal {
     /// with its `message_id` already there, delivered or not, is left alone. Returns
     /// whether it was queued now.
     pub async fn enqueue_once(&self, d: &NewDelivery, now_ms: i64) -> Result<bool, JournalError> {
-        let done = insert(self.pool(), d, now_ms)
+        let done = sqlx::query(INSERT)
+            .bind(&d.message_id)
+            .bind(&d.channel)
+            .bind(d.alarm_id)
+            .bind(d.event_seq)
+            .bind(i64::from(d.tier))
+            .bind(d.due_at_ms)
+            .bind(&d.payload_json)
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(self.pool())
             .await
             .map_err(|e| self.err("queueing a delivery", e))?;
         Ok(done.rows_affected() > 0)

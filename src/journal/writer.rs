@@ -1,10 +1,11 @@
 //! The single writer: commits the outcomes of a batch of engine inputs in one transaction
 //! and extends the hash chain.
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::SqliteConnection;
 
 use std::sync::Arc;
 
+use super::batch::Batch;
 use super::chain::{self, EventRow};
 use super::outbox::{self, OutboxPlanner};
 use super::shadow::{self, ShadowOutbox};
@@ -103,21 +104,34 @@ impl Writer {
     }
 
     /// The transaction of [`Writer::commit`]: the committed events and the new chain head.
+    /// It goes to SQLite's thread as one batch, `BEGIN IMMEDIATE` to `COMMIT` (see
+    /// [`Batch`]): an alarm's commit is one hand-over there, not one per statement.
     async fn write(
         &self,
         conn: &mut SqliteConnection,
         outcomes: &[&Outcome],
     ) -> Result<(Vec<Vec<CommittedEvent>>, i64, [u8; 32]), JournalError> {
-        let mut tx = conn
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.journal.err("starting a write", e))?;
+        // With a shadow outbox to reconcile (rare: the first commit after the journal came
+        // back), the transaction goes in steps: what the shadow finished is read once the
+        // write lock is held, so nothing it delivers while this waits for the lock is
+        // missed, and the rows are counted as they are marked.
+        let mut batch = match self.shadow_writer {
+            None => Batch::transaction(),
+            Some(_) => {
+                Batch::transaction()
+                    .run(conn)
+                    .await
+                    .map_err(|e| self.journal.err("starting a write", e))?;
+                Batch::new()
+            }
+        };
         let (mut seq, mut hash) = (self.head_seq, self.head_hash);
         let mut committed = Vec::with_capacity(outcomes.len());
-        // Event rows and sensor states are many (a flood) and go in a few statements at
-        // the end, each statement being a round trip to SQLite's thread; the rest is rare.
+        // Event rows and sensor states are many (a flood) and go in a few multi-row
+        // statements at the end; the rest is rare.
         let mut rows = Vec::new();
         let mut sensors = SensorRows::default();
+        let now_ms = jiff::Timestamp::now().as_millisecond();
         for outcome in outcomes {
             let mut events = Vec::with_capacity(outcome.events.len());
             for event in &outcome.events {
@@ -136,42 +150,32 @@ impl Writer {
                 });
             }
             sensors.add(outcome);
-            write_state(&mut tx, outcome)
-                .await
-                .map_err(|e| self.journal.err("storing state", e))?;
+            write_state(&mut batch, outcome);
             if let Some(planner) = &self.planner {
-                let ops = planner.plan(outcome, &events);
-                if !ops.is_empty() {
-                    let now_ms = jiff::Timestamp::now().as_millisecond();
-                    outbox::apply(&mut tx, &ops, now_ms)
-                        .await
-                        .map_err(|e| self.journal.err("planning deliveries", e))?;
-                }
+                outbox::apply(&mut batch, &planner.plan(outcome, &events), now_ms);
             }
             committed.push(events);
         }
-        insert_events(&mut tx, &rows)
-            .await
-            .map_err(|e| self.journal.err("appending events", e))?;
-        sensors
-            .write(&mut tx)
-            .await
-            .map_err(|e| self.journal.err("storing sensor state", e))?;
-        if let Some(shadow_writer) = &self.shadow_writer {
-            let finished = shadow_writer.journal.finished_deliveries().await?;
-            let now_ms = jiff::Timestamp::now().as_millisecond();
-            let marked = shadow::reconcile(&mut tx, &finished, now_ms)
+        insert_events(&mut batch, &rows);
+        sensors.write(&mut batch);
+        let done = match &self.shadow_writer {
+            None => batch.commit(conn).await,
+            Some(shadow_writer) => {
+                let finished = shadow_writer.journal.finished_deliveries().await?;
+                async {
+                    batch.run(conn).await?;
+                    let marked = shadow::reconcile(conn, &finished, now_ms).await?;
+                    tracing::info!(
+                        marked,
+                        made = finished.len(),
+                        "deliveries made while the journal could not be written are recorded"
+                    );
+                    Batch::new().commit(conn).await
+                }
                 .await
-                .map_err(|e| self.journal.err("recording deliveries made meanwhile", e))?;
-            tracing::info!(
-                marked,
-                made = finished.len(),
-                "deliveries made while the journal could not be written are recorded"
-            );
-        }
-        tx.commit()
-            .await
-            .map_err(|e| self.journal.err("committing", e))?;
+            }
+        };
+        done.map_err(|e| self.journal.err("committing", e))?;
         Ok((committed, seq, hash))
     }
 
@@ -245,40 +249,38 @@ struct ChainedRow {
 const EVENT_ROWS_PER_INSERT: usize = 500;
 
 /// Appends `rows`, in order, a few hundred to a statement.
-async fn insert_events(
-    conn: &mut SqliteConnection,
-    rows: &[ChainedRow],
-) -> Result<(), sqlx::Error> {
+fn insert_events(batch: &mut Batch, rows: &[ChainedRow]) {
     for chunk in rows.chunks(EVENT_ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO events (seq, at_ms, kind, category, code, qualifier, area, zone, \
-             zone_number, sensor, alarm_id, user_name, message_vi, message_en, source_ref, \
-             prev_hash, hash) ",
-        );
-        insert.push_values(chunk, |mut values, c| {
+        batch
+            .start(
+                "INSERT INTO events (seq, at_ms, kind, category, code, qualifier, area, zone, \
+                 zone_number, sensor, alarm_id, user_name, message_vi, message_en, source_ref, \
+                 prev_hash, hash)",
+            )
+            .rows(chunk.len(), 17)
+            .end("");
+        for c in chunk {
             let row = &c.row;
-            values
-                .push_bind(row.seq)
-                .push_bind(row.at_ms)
-                .push_bind(&row.kind)
-                .push_bind(&row.category)
-                .push_bind(row.code)
-                .push_bind(row.qualifier)
-                .push_bind(&row.area)
-                .push_bind(&row.zone)
-                .push_bind(row.zone_number)
-                .push_bind(&row.sensor)
-                .push_bind(row.alarm_id)
-                .push_bind(&row.user_name)
-                .push_bind(&row.message_vi)
-                .push_bind(&row.message_en)
-                .push_bind(&row.source_ref)
-                .push_bind(&c.prev[..])
-                .push_bind(&c.hash[..]);
-        });
-        insert.build().execute(&mut *conn).await?;
+            batch
+                .bind(row.seq)
+                .bind(row.at_ms)
+                .bind(row.kind.clone())
+                .bind(row.category.clone())
+                .bind(row.code)
+                .bind(row.qualifier)
+                .bind(row.area.clone())
+                .bind(row.zone.clone())
+                .bind(row.zone_number)
+                .bind(row.sensor.clone())
+                .bind(row.alarm_id)
+                .bind(row.user_name.clone())
+                .bind(row.message_vi.clone())
+                .bind(row.message_en.clone())
+                .bind(row.source_ref.clone())
+                .bind(c.prev.to_vec())
+                .bind(c.hash.to_vec());
+        }
     }
-    Ok(())
 }
 
 /// Sensor state rows of one transaction, the last of each sensor's kept: a state (and
@@ -305,116 +307,117 @@ impl SensorRows {
     }
 
     /// Writes them: states in one statement per few hundred, last-heard times likewise.
-    async fn write(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    fn write(&self, batch: &mut Batch) {
         let (states, heard): (Vec<_>, Vec<_>) = self
             .by_sensor
             .iter()
             .partition(|(_, (json, _))| json.is_some());
         for chunk in states.chunks(EVENT_ROWS_PER_INSERT) {
-            let mut upsert = sqlx::QueryBuilder::new(
-                "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) ",
-            );
-            upsert.push_values(chunk, |mut values, (sensor, (json, seen))| {
-                values.push_bind(*sensor).push_bind(json).push_bind(*seen);
-            });
-            upsert.push(
-                " ON CONFLICT(sensor) DO UPDATE SET state_json = excluded.state_json, \
-                 last_seen_ms = excluded.last_seen_ms",
-            );
-            upsert.build().execute(&mut *conn).await?;
+            batch
+                .start("INSERT INTO sensor_state (sensor, state_json, last_seen_ms)")
+                .rows(chunk.len(), 3)
+                .end(
+                    " ON CONFLICT(sensor) DO UPDATE SET state_json = excluded.state_json, \
+                     last_seen_ms = excluded.last_seen_ms",
+                );
+            for (sensor, (json, seen)) in chunk {
+                batch
+                    .bind(sensor.to_string())
+                    .bind(json.clone())
+                    .bind(*seen);
+            }
         }
         for chunk in heard.chunks(EVENT_ROWS_PER_INSERT) {
-            let mut upsert = sqlx::QueryBuilder::new(
-                "INSERT INTO sensor_state (sensor, state_json, last_seen_ms) ",
-            );
-            upsert.push_values(chunk, |mut values, (sensor, (_, seen))| {
-                values
-                    .push_bind(*sensor)
-                    .push_bind(None::<String>)
-                    .push_bind(*seen);
-            });
-            upsert.push(" ON CONFLICT(sensor) DO UPDATE SET last_seen_ms = excluded.last_seen_ms");
-            upsert.build().execute(&mut *conn).await?;
+            batch
+                .start("INSERT INTO sensor_state (sensor, state_json, last_seen_ms)")
+                .rows(chunk.len(), 3)
+                .end(" ON CONFLICT(sensor) DO UPDATE SET last_seen_ms = excluded.last_seen_ms");
+            for (sensor, (_, seen)) in chunk {
+                batch
+                    .bind(sensor.to_string())
+                    .bind(None::<String>)
+                    .bind(*seen);
+            }
         }
-        Ok(())
     }
 }
 
-async fn write_state(conn: &mut SqliteConnection, outcome: &Outcome) -> Result<(), sqlx::Error> {
+fn write_state(batch: &mut Batch, outcome: &Outcome) {
     for alarm in &outcome.alarms {
-        upsert_alarm(conn, alarm).await?;
+        upsert_alarm(batch, alarm);
     }
     for entry in &outcome.audit {
-        insert_audit(conn, entry).await?;
+        push_audit(batch, entry);
     }
     for area in &outcome.areas {
         let json = serde_json::to_string(area).unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO area_state (area, state_json) VALUES (?, ?) \
-             ON CONFLICT(area) DO UPDATE SET state_json = excluded.state_json",
-        )
-        .bind(&area.area)
-        .bind(json)
-        .execute(&mut *conn)
-        .await?;
+        batch
+            .statement(
+                "INSERT INTO area_state (area, state_json) VALUES (?, ?) \
+                 ON CONFLICT(area) DO UPDATE SET state_json = excluded.state_json",
+            )
+            .bind(area.area.clone())
+            .bind(json);
     }
-    Ok(())
 }
 
-async fn upsert_alarm(conn: &mut SqliteConnection, a: &Alarm) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO alarms (id, category, code, area, zone, sensor, raised_at_ms, confirmed, \
-         silent, cancelled, state, siren_until_ms, acknowledged_by, acknowledged_at_ms, \
-         resolved_by, resolved_at_ms, resolution, note) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT(id) DO UPDATE SET confirmed = excluded.confirmed, \
-         cancelled = excluded.cancelled, state = excluded.state, \
-         siren_until_ms = excluded.siren_until_ms, acknowledged_by = excluded.acknowledged_by, \
-         acknowledged_at_ms = excluded.acknowledged_at_ms, resolved_by = excluded.resolved_by, \
-         resolved_at_ms = excluded.resolved_at_ms, resolution = excluded.resolution, \
-         note = excluded.note",
-    )
-    .bind(i64::try_from(a.id).unwrap_or(i64::MAX))
-    .bind(a.category.as_str())
-    .bind(i64::from(a.code.0))
-    .bind(&a.area)
-    .bind(&a.zone)
-    .bind(&a.sensor)
-    .bind(a.raised_at.0)
-    .bind(a.confirmed)
-    .bind(a.silent)
-    .bind(a.cancelled)
-    .bind(a.state.as_str())
-    .bind(a.siren_until.map(|t| t.0))
-    .bind(&a.acknowledged_by)
-    .bind(a.acknowledged_at.map(|t| t.0))
-    .bind(&a.resolved_by)
-    .bind(a.resolved_at.map(|t| t.0))
-    .bind(a.resolution.map(|r| r.as_str()))
-    .bind(&a.note)
-    .execute(conn)
-    .await
-    .map(|_| ())
+fn upsert_alarm(batch: &mut Batch, a: &Alarm) {
+    batch
+        .statement(
+            "INSERT INTO alarms (id, category, code, area, zone, sensor, raised_at_ms, confirmed, \
+             silent, cancelled, state, siren_until_ms, acknowledged_by, acknowledged_at_ms, \
+             resolved_by, resolved_at_ms, resolution, note) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT(id) DO UPDATE SET confirmed = excluded.confirmed, \
+             cancelled = excluded.cancelled, state = excluded.state, \
+             siren_until_ms = excluded.siren_until_ms, acknowledged_by = excluded.acknowledged_by, \
+             acknowledged_at_ms = excluded.acknowledged_at_ms, resolved_by = excluded.resolved_by, \
+             resolved_at_ms = excluded.resolved_at_ms, resolution = excluded.resolution, \
+             note = excluded.note",
+        )
+        .bind(i64::try_from(a.id).unwrap_or(i64::MAX))
+        .bind(a.category.as_str())
+        .bind(i64::from(a.code.0))
+        .bind(a.area.clone())
+        .bind(a.zone.clone())
+        .bind(a.sensor.clone())
+        .bind(a.raised_at.0)
+        .bind(a.confirmed)
+        .bind(a.silent)
+        .bind(a.cancelled)
+        .bind(a.state.as_str())
+        .bind(a.siren_until.map(|t| t.0))
+        .bind(a.acknowledged_by.clone())
+        .bind(a.acknowledged_at.map(|t| t.0))
+        .bind(a.resolved_by.clone())
+        .bind(a.resolved_at.map(|t| t.0))
+        .bind(a.resolution.map(|r| r.as_str()))
+        .bind(a.note.clone());
 }
 
-/// Appends one audit entry.
+/// Appends one audit entry (in a transaction of its own caller's).
 pub(super) async fn insert_audit(
     conn: &mut SqliteConnection,
     e: &AuditEntry,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit (at_ms, user_name, role, origin, action, target, result, address) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.at.0)
-    .bind(&e.user)
-    .bind(e.role.map_or("none", |r| r.as_str()))
-    .bind(e.origin.as_str())
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(&e.result)
-    .bind(&e.address)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    let mut batch = Batch::new();
+    push_audit(&mut batch, e);
+    batch.run(conn).await
+}
+
+/// The statement appending one audit entry.
+fn push_audit(batch: &mut Batch, e: &AuditEntry) {
+    batch
+        .statement(
+            "INSERT INTO audit (at_ms, user_name, role, origin, action, target, result, address) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at.0)
+        .bind(e.user.clone())
+        .bind(e.role.map_or("none", |r| r.as_str()))
+        .bind(e.origin.as_str())
+        .bind(e.action.clone())
+        .bind(e.target.clone())
+        .bind(e.result.clone())
+        .bind(e.address.clone());
 }
