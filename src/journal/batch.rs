@@ -9,6 +9,10 @@
 //!
 //! Only plain `?` placeholders may be used: a numbered one (`?3`) would count from the
 //! batch's first value, not its statement's.
+//!
+//! Why not sqlx's `QueryBuilder`, which builds the same text: its `push_bind` panics on a
+//! value that cannot be encoded, where a batch keeps the error and refuses to run, so a
+//! commit fails (and is retried) instead of taking the engine down.
 
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Arguments, Encode, Sqlite, SqliteConnection, Type};
@@ -28,14 +32,6 @@ impl Batch {
         Batch::default()
     }
 
-    /// A batch that is one write transaction: `BEGIN IMMEDIATE` now, `COMMIT` when it
-    /// runs ([`Batch::commit`]).
-    pub(super) fn transaction() -> Self {
-        let mut batch = Batch::new();
-        batch.statement("BEGIN IMMEDIATE");
-        batch
-    }
-
     /// Appends a statement; its values follow with [`Batch::bind`], in order.
     pub(super) fn statement(&mut self, sql: &str) -> &mut Self {
         self.sql.push_str(sql);
@@ -43,14 +39,16 @@ impl Batch {
         self
     }
 
-    /// Appends the start of a statement whose rows follow with [`Batch::rows`].
-    pub(super) fn start(&mut self, sql: &str) -> &mut Self {
-        self.sql.push_str(sql);
-        self
-    }
-
-    /// Appends ` VALUES (?, …), …`: `rows` rows of `columns` placeholders each.
-    pub(super) fn rows(&mut self, rows: usize, columns: usize) -> &mut Self {
+    /// Appends `head VALUES (?, …), … tail`: `rows` rows of `columns` placeholders each,
+    /// whose values follow with [`Batch::bind`], row by row.
+    pub(super) fn rows(
+        &mut self,
+        head: &str,
+        rows: usize,
+        columns: usize,
+        tail: &str,
+    ) -> &mut Self {
+        self.sql.push_str(head);
         self.sql.push_str(" VALUES ");
         for r in 0..rows {
             if r > 0 {
@@ -62,12 +60,7 @@ impl Batch {
             }
             self.sql.push(')');
         }
-        self
-    }
-
-    /// Appends the end of a statement begun with [`Batch::start`].
-    pub(super) fn end(&mut self, sql: &str) -> &mut Self {
-        self.statement(sql)
+        self.statement(tail)
     }
 
     /// The next placeholder's value.
@@ -97,9 +90,14 @@ impl Batch {
             .map(|_| ())
     }
 
-    /// Ends a [`Batch::transaction`] with `COMMIT` and runs it. On an error the
-    /// connection may be left inside the transaction: the caller must not reuse it.
-    pub(super) async fn commit(mut self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    /// Runs every statement as one write transaction, `BEGIN IMMEDIATE` to `COMMIT`. On
+    /// an error the connection may be left inside the transaction: the caller must not
+    /// reuse it.
+    pub(super) async fn run_in_transaction(
+        mut self,
+        conn: &mut SqliteConnection,
+    ) -> Result<(), sqlx::Error> {
+        self.sql.insert_str(0, "BEGIN IMMEDIATE;\n");
         self.statement("COMMIT");
         self.run(conn).await
     }
@@ -130,13 +128,11 @@ mod tests {
     #[tokio::test]
     async fn each_statement_takes_its_own_values_in_order() {
         let mut conn = memory().await;
-        let mut b = Batch::transaction();
+        let mut b = Batch::new();
         b.statement("INSERT INTO t (a, b) VALUES (?, ?)")
             .bind(1_i64)
             .bind("one");
-        b.start("INSERT INTO t (a, b)")
-            .rows(2, 2)
-            .end("")
+        b.rows("INSERT INTO t (a, b)", 2, 2, "")
             .bind(2_i64)
             .bind("two")
             .bind(3_i64)
@@ -144,7 +140,7 @@ mod tests {
         b.statement("UPDATE t SET b = ? WHERE a = ?")
             .bind("uno")
             .bind(1_i64);
-        b.commit(&mut conn).await.expect("committed");
+        b.run_in_transaction(&mut conn).await.expect("committed");
         assert_eq!(
             rows(&mut conn).await,
             vec![(1, Some("uno".into())), (2, Some("two".into())), (3, None)]
@@ -154,13 +150,13 @@ mod tests {
     #[tokio::test]
     async fn a_failing_statement_leaves_nothing_committed() {
         let mut conn = memory().await;
-        let mut b = Batch::transaction();
+        let mut b = Batch::new();
         b.statement("INSERT INTO t (a, b) VALUES (?, ?)")
             .bind(1_i64)
             .bind("one");
         b.statement("INSERT INTO nowhere (a) VALUES (?)")
             .bind(2_i64);
-        assert!(b.commit(&mut conn).await.is_err());
+        assert!(b.run_in_transaction(&mut conn).await.is_err());
         let mut rollback = Batch::new();
         rollback.statement("ROLLBACK");
         rollback.run(&mut conn).await.expect("rolled back");

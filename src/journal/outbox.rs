@@ -307,13 +307,13 @@ const INSERT: &str = "INSERT OR IGNORE INTO outbox (message_id, channel, alarm_i
 fn push_insert(batch: &mut Batch, d: &NewDelivery, now_ms: i64) {
     batch
         .statement(INSERT)
-        .bind(d.message_id.clone())
-        .bind(d.channel.clone())
+        .bind(&d.message_id)
+        .bind(&d.channel)
         .bind(d.alarm_id)
         .bind(d.event_seq)
         .bind(i64::from(d.tier))
         .bind(d.due_at_ms)
-        .bind(d.payload_json.clone())
+        .bind(&d.payload_json)
         .bind(now_ms)
         .bind(now_ms);
 }

@@ -111,20 +111,7 @@ impl Writer {
         conn: &mut SqliteConnection,
         outcomes: &[&Outcome],
     ) -> Result<(Vec<Vec<CommittedEvent>>, i64, [u8; 32]), JournalError> {
-        // With a shadow outbox to reconcile (rare: the first commit after the journal came
-        // back), the transaction goes in steps: what the shadow finished is read once the
-        // write lock is held, so nothing it delivers while this waits for the lock is
-        // missed, and the rows are counted as they are marked.
-        let mut batch = match self.shadow_writer {
-            None => Batch::transaction(),
-            Some(_) => {
-                Batch::transaction()
-                    .run(conn)
-                    .await
-                    .map_err(|e| self.journal.err("starting a write", e))?;
-                Batch::new()
-            }
-        };
+        let mut batch = Batch::new();
         let (mut seq, mut hash) = (self.head_seq, self.head_hash);
         let mut committed = Vec::with_capacity(outcomes.len());
         // Event rows and sensor states are many (a flood) and go in a few multi-row
@@ -156,11 +143,21 @@ impl Writer {
             }
             committed.push(events);
         }
-        insert_events(&mut batch, &rows);
+        insert_events(&mut batch, rows);
         sensors.write(&mut batch);
         let done = match &self.shadow_writer {
-            None => batch.commit(conn).await,
+            None => batch.run_in_transaction(conn).await,
+            // With a shadow outbox to reconcile (rare: the first commit after the journal
+            // came back), the transaction goes in steps: what the shadow finished is read
+            // once the write lock is held, so nothing it delivers while this waits for the
+            // lock is missed, and the rows are counted as they are marked.
             Some(shadow_writer) => {
+                let mut begin = Batch::new();
+                begin.statement("BEGIN IMMEDIATE");
+                begin
+                    .run(conn)
+                    .await
+                    .map_err(|e| self.journal.err("starting a write", e))?;
                 let finished = shadow_writer.journal.finished_deliveries().await?;
                 async {
                     batch.run(conn).await?;
@@ -170,7 +167,9 @@ impl Writer {
                         made = finished.len(),
                         "deliveries made while the journal could not be written are recorded"
                     );
-                    Batch::new().commit(conn).await
+                    let mut commit = Batch::new();
+                    commit.statement("COMMIT");
+                    commit.run(conn).await
                 }
                 .await
             }
@@ -248,37 +247,39 @@ struct ChainedRow {
 /// Event rows per `INSERT`: 17 values each, well under SQLite's 32,766 variables.
 const EVENT_ROWS_PER_INSERT: usize = 500;
 
-/// Appends `rows`, in order, a few hundred to a statement.
-fn insert_events(batch: &mut Batch, rows: &[ChainedRow]) {
-    for chunk in rows.chunks(EVENT_ROWS_PER_INSERT) {
-        batch
-            .start(
-                "INSERT INTO events (seq, at_ms, kind, category, code, qualifier, area, zone, \
-                 zone_number, sensor, alarm_id, user_name, message_vi, message_en, source_ref, \
-                 prev_hash, hash)",
-            )
-            .rows(chunk.len(), 17)
-            .end("");
-        for c in chunk {
-            let row = &c.row;
+/// Appends `rows`, in order, a few hundred to a statement. The rows' text moves into the
+/// batch's values.
+fn insert_events(batch: &mut Batch, rows: Vec<ChainedRow>) {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<ChainedRow> = rows.by_ref().take(EVENT_ROWS_PER_INSERT).collect();
+        batch.rows(
+            "INSERT INTO events (seq, at_ms, kind, category, code, qualifier, area, zone, \
+             zone_number, sensor, alarm_id, user_name, message_vi, message_en, source_ref, \
+             prev_hash, hash)",
+            chunk.len(),
+            17,
+            "",
+        );
+        for ChainedRow { row, prev, hash } in chunk {
             batch
                 .bind(row.seq)
                 .bind(row.at_ms)
-                .bind(row.kind.clone())
-                .bind(row.category.clone())
+                .bind(row.kind)
+                .bind(row.category)
                 .bind(row.code)
                 .bind(row.qualifier)
-                .bind(row.area.clone())
-                .bind(row.zone.clone())
+                .bind(row.area)
+                .bind(row.zone)
                 .bind(row.zone_number)
-                .bind(row.sensor.clone())
+                .bind(row.sensor)
                 .bind(row.alarm_id)
-                .bind(row.user_name.clone())
-                .bind(row.message_vi.clone())
-                .bind(row.message_en.clone())
-                .bind(row.source_ref.clone())
-                .bind(c.prev.to_vec())
-                .bind(c.hash.to_vec());
+                .bind(row.user_name)
+                .bind(row.message_vi)
+                .bind(row.message_en)
+                .bind(row.source_ref)
+                .bind(prev.to_vec())
+                .bind(hash.to_vec());
         }
     }
 }
@@ -307,36 +308,35 @@ impl SensorRows {
     }
 
     /// Writes them: states in one statement per few hundred, last-heard times likewise.
-    fn write(&self, batch: &mut Batch) {
+    fn write(self, batch: &mut Batch) {
         let (states, heard): (Vec<_>, Vec<_>) = self
             .by_sensor
-            .iter()
+            .into_iter()
             .partition(|(_, (json, _))| json.is_some());
         for chunk in states.chunks(EVENT_ROWS_PER_INSERT) {
-            batch
-                .start("INSERT INTO sensor_state (sensor, state_json, last_seen_ms)")
-                .rows(chunk.len(), 3)
-                .end(
-                    " ON CONFLICT(sensor) DO UPDATE SET state_json = excluded.state_json, \
-                     last_seen_ms = excluded.last_seen_ms",
-                );
+            batch.rows(
+                "INSERT INTO sensor_state (sensor, state_json, last_seen_ms)",
+                chunk.len(),
+                3,
+                " ON CONFLICT(sensor) DO UPDATE SET state_json = excluded.state_json, \
+                 last_seen_ms = excluded.last_seen_ms",
+            );
             for (sensor, (json, seen)) in chunk {
                 batch
-                    .bind(sensor.to_string())
-                    .bind(json.clone())
+                    .bind(sensor.as_str())
+                    .bind(json.as_deref())
                     .bind(*seen);
             }
         }
         for chunk in heard.chunks(EVENT_ROWS_PER_INSERT) {
-            batch
-                .start("INSERT INTO sensor_state (sensor, state_json, last_seen_ms)")
-                .rows(chunk.len(), 3)
-                .end(" ON CONFLICT(sensor) DO UPDATE SET last_seen_ms = excluded.last_seen_ms");
+            batch.rows(
+                "INSERT INTO sensor_state (sensor, state_json, last_seen_ms)",
+                chunk.len(),
+                3,
+                " ON CONFLICT(sensor) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
+            );
             for (sensor, (_, seen)) in chunk {
-                batch
-                    .bind(sensor.to_string())
-                    .bind(None::<String>)
-                    .bind(*seen);
+                batch.bind(sensor.as_str()).bind(None::<&str>).bind(*seen);
             }
         }
     }
@@ -356,7 +356,7 @@ fn write_state(batch: &mut Batch, outcome: &Outcome) {
                 "INSERT INTO area_state (area, state_json) VALUES (?, ?) \
                  ON CONFLICT(area) DO UPDATE SET state_json = excluded.state_json",
             )
-            .bind(area.area.clone())
+            .bind(&area.area)
             .bind(json);
     }
 }
@@ -378,21 +378,21 @@ fn upsert_alarm(batch: &mut Batch, a: &Alarm) {
         .bind(i64::try_from(a.id).unwrap_or(i64::MAX))
         .bind(a.category.as_str())
         .bind(i64::from(a.code.0))
-        .bind(a.area.clone())
-        .bind(a.zone.clone())
-        .bind(a.sensor.clone())
+        .bind(&a.area)
+        .bind(&a.zone)
+        .bind(&a.sensor)
         .bind(a.raised_at.0)
         .bind(a.confirmed)
         .bind(a.silent)
         .bind(a.cancelled)
         .bind(a.state.as_str())
         .bind(a.siren_until.map(|t| t.0))
-        .bind(a.acknowledged_by.clone())
+        .bind(&a.acknowledged_by)
         .bind(a.acknowledged_at.map(|t| t.0))
-        .bind(a.resolved_by.clone())
+        .bind(&a.resolved_by)
         .bind(a.resolved_at.map(|t| t.0))
         .bind(a.resolution.map(|r| r.as_str()))
-        .bind(a.note.clone());
+        .bind(&a.note);
 }
 
 /// Appends one audit entry (in a transaction of its own caller's).
@@ -413,11 +413,11 @@ fn push_audit(batch: &mut Batch, e: &AuditEntry) {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(e.at.0)
-        .bind(e.user.clone())
+        .bind(&e.user)
         .bind(e.role.map_or("none", |r| r.as_str()))
         .bind(e.origin.as_str())
-        .bind(e.action.clone())
-        .bind(e.target.clone())
-        .bind(e.result.clone())
-        .bind(e.address.clone());
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.result)
+        .bind(&e.address);
 }
