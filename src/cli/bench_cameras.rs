@@ -61,7 +61,7 @@ fn own_rss_mib() -> f64 {
 
 /// Starts the test RTSP server sending noise at `size`, `fps` frames a second and a
 /// keyframe every `gop` frames; its URL.
-fn start_server(size: &str, fps: u32, gop: u32) -> Result<(Killed, String), String> {
+pub(super) fn start_server(size: &str, fps: u32, gop: u32) -> Result<(Killed, String), String> {
     let script = Path::new("tests/peers/rtsp_server.py");
     if !script.exists() {
         return Err("run from the repository: tests/peers/rtsp_server.py is needed".into());

@@ -176,15 +176,15 @@ pub(super) async fn start_site(
     dir: &Path,
     port: u16,
 ) -> Result<(Killed, rumqttc::EventLoop), String> {
-    start_site_with_cameras(dir, port, 0).await
+    start_site_with_cameras(dir, port, &[]).await
 }
 
-/// As [`start_site`], with `cameras` simulated cameras (`sim://yard`) keeping 10 s of
-/// picture each.
+/// As [`start_site`], with a camera reading each of `cameras` (URLs) and keeping 10 s of
+/// picture.
 async fn start_site_with_cameras(
     dir: &Path,
     port: u16,
-    cameras: usize,
+    cameras: &[String],
 ) -> Result<(Killed, rumqttc::EventLoop), String> {
     let mut config = format!(
         "[site]\nname = \"bench\"\n[journal]\npath = \"{}\"\n[mqtt]\nport = {port}\ndiscovery = false\n\
@@ -196,9 +196,9 @@ async fn start_site_with_cameras(
             "[[sensors]]\nid = \"s{i}\"\nzone = \"z\"\nkind = \"contact\"\nsupervision_s = 3600\nsource = {{ kind = \"mqtt\", topic = \"zigbee2mqtt/s{i}\" }}\n"
         ));
     }
-    for c in 0..cameras {
+    for (c, url) in cameras.iter().enumerate() {
         config.push_str(&format!(
-            "[[cameras]]\nid = \"cam{c}\"\nurl = \"sim://yard\"\nzones = [\"z\"]\npre_s = 10\npost_s = 10\n\
+            "[[cameras]]\nid = \"cam{c}\"\nurl = \"{url}\"\nzones = [\"z\"]\npre_s = 10\npost_s = 10\n\
              [[sensors]]\nid = \"cam{c}_picture\"\nzone = \"z\"\nkind = \"camera\"\n\
              source = {{ kind = \"camera\", camera = \"cam{c}\" }}\n"
         ));
@@ -212,8 +212,13 @@ async fn start_site_with_cameras(
         .await
         .map_err(|e| e.to_string())?;
     // picket is ready when it says it is online.
+    let patience = Instant::now() + Duration::from_secs(60);
     loop {
-        match watch_ev.poll().await {
+        let polled = tokio::time::timeout_at(patience.into(), watch_ev.poll()).await;
+        let Ok(polled) = polled else {
+            return Err("picket did not say it was online within 60 s".into());
+        };
+        match polled {
             Ok(Event::Incoming(Packet::Publish(p)))
                 if p.topic == "picket/bench/availability" && &p.payload[..] == b"online" =>
             {
@@ -289,28 +294,76 @@ pub async fn run(dir: &Path, n: usize) -> Result<(), String> {
     // One picket at a time on the broker: they would share a client id.
     drop(watch_ev);
     drop(daemon);
+    let flood = n.min(10_000);
+    eprintln!("bench: the same site with {CAMERAS} RTSP cameras…");
+    // A server each, as a site has a camera each: one server's shared stream stalled
+    // when eight clients read it.
+    let mut servers = Vec::with_capacity(CAMERAS);
+    let mut urls = Vec::with_capacity(CAMERAS);
+    for _ in 0..CAMERAS {
+        let (server, url) = super::bench_cameras::start_server("640x360", 15, 30)?;
+        servers.push(server);
+        urls.push(url);
+    }
+    let rtsp = memory_with_cameras(&dir.join("rtsp"), port, &urls, flood).await?;
+    drop(servers);
     eprintln!("bench: the same site with {CAMERAS} simulated cameras…");
-    let with_cameras = dir.join("cameras");
-    std::fs::create_dir_all(&with_cameras).map_err(|e| e.to_string())?;
-    let (idle_cams, flood_cams) = memory_with_cameras(&with_cameras, port, n.min(10_000)).await?;
+    let sim = vec!["sim://yard".to_string(); CAMERAS];
+    let simulated = memory_with_cameras(&dir.join("simulated"), port, &sim, flood).await?;
     println!("\n| picket, {SENSORS} sensors (resident memory) | idle | after a flood (its peak) |");
     println!("|---|---:|---:|");
     println!("| baseline: no cameras | {idle} | {loaded} |");
     println!(
-        "| {CAMERAS} simulated cameras, 10 s pre-event buffers (targets 40 / 64 MiB) | {idle_cams} | {flood_cams} |"
+        "| {CAMERAS} RTSP cameras (a gst-rtsp-server each, 640×360 15 fps ~1 Mbit/s), 10 s pre-event buffers (targets 40 / 64 MiB) | {} | {} |",
+        rtsp.0, rtsp.1
+    );
+    println!(
+        "| {CAMERAS} simulated cameras (`sim://`, picket encodes their picture itself), 10 s pre-event buffers | {} | {} |",
+        simulated.0, simulated.1
     );
     Ok(())
 }
 
-/// Simulated cameras in the combined memory figure.
+/// Cameras in the combined memory figure.
 const CAMERAS: usize = 8;
 
-/// picket's memory with [`SENSORS`] sensors and [`CAMERAS`] cameras: once every camera's
-/// buffer has filled (idle), and after a flood of `n` sensor messages.
-async fn memory_with_cameras(dir: &Path, port: u16, n: usize) -> Result<(String, String), String> {
-    let (daemon, mut watch_ev) = start_site_with_cameras(dir, port, CAMERAS).await?;
+/// picket's memory with [`SENSORS`] sensors and a camera on each of `cameras`: once every
+/// camera's buffer has filled (idle), and after a flood of `n` sensor messages.
+async fn memory_with_cameras(
+    dir: &Path,
+    port: u16,
+    cameras: &[String],
+    n: usize,
+) -> Result<(String, String), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let (daemon, mut watch_ev) = start_site_with_cameras(dir, port, cameras).await?;
     let pid = daemon.0.id();
-    // Each camera's pre-event buffer holds 10 s of picture: let them fill.
+    // Every camera online first (an RTSP server may take a moment to start)…
+    let mut online = std::collections::BTreeSet::new();
+    let patience = Instant::now() + Duration::from_secs(60);
+    while online.len() < cameras.len() {
+        match tokio::time::timeout_at(patience.into(), watch_ev.poll()).await {
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                let camera = p.topic.strip_prefix("picket/bench/camera/");
+                let state = serde_json::from_slice::<serde_json::Value>(&p.payload).ok();
+                if let (Some(camera), Some(state)) = (camera, state)
+                    && state["online"] == serde_json::Value::Bool(true)
+                {
+                    online.insert(camera.to_string());
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => {
+                return Err(format!(
+                    "{} of {} cameras online",
+                    online.len(),
+                    cameras.len()
+                ));
+            }
+        }
+    }
+    // …then each camera's pre-event buffer holds 10 s of picture: let them fill.
     let filled = Instant::now() + Duration::from_secs(12);
     while Instant::now() < filled {
         let _ = tokio::time::timeout_at(filled.into(), watch_ev.poll()).await;

@@ -29,6 +29,12 @@ pub const ANALYSIS_QUEUE: usize = 30;
 pub const THUMBNAIL_EVERY: Duration = Duration::from_secs(10);
 /// How soon to look again when there was no new keyframe to make a thumbnail of.
 const THUMBNAIL_RETRY: Duration = Duration::from_secs(1);
+
+/// One thumbnail is decoded at a time, whatever the number of cameras: each decode holds
+/// an H.264 decoder and a full-size picture (about 10 MiB at 1280×720), and eight cameras
+/// decoding together lifted picket's peak memory by some 50 MiB that the allocator then
+/// kept (seen in `picket bench --mqtt` with 8 RTSP cameras).
+static THUMBNAIL_DECODER: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 /// Widest thumbnail.
 const THUMBNAIL_WIDTH: u32 = 320;
 
@@ -206,6 +212,9 @@ pub async fn keep_thumbnail(
             continue;
         }
         last = Some(keyframe.pts);
+        let Ok(_turn) = THUMBNAIL_DECODER.acquire().await else {
+            return;
+        };
         let made = tokio::task::spawn_blocking(move || {
             picture::snapshot(&keyframe, Some(THUMBNAIL_WIDTH))
         })
