@@ -1,7 +1,9 @@
 //! Nothing accepted is lost: 10,000 observations through the real daemon, SIGKILL at a
 //! random moment, restart. Every state-changing observation acknowledged before the kill
 //! is in the journal, the hash chain verifies, and after replaying the unacknowledged
-//! rest every state change of the whole run is journaled.
+//! rest every state change of the whole run is journaled. And a hung engine is not left
+//! hanging: its watchdog pings stop and picket aborts, to be started again; a reload
+//! (SIGHUP) with a broken configuration keeps the running one.
 
 mod common;
 
@@ -196,5 +198,153 @@ async fn sigkill_at_a_random_moment_loses_nothing_acknowledged() {
             .find(|s| &s.sensor == sensor)
             .expect("sensor state stored");
         assert_eq!(s.active, *active, "final state of {sensor}");
+    }
+}
+
+/// `picket run` on `config` with its log (stderr) kept for the test to read.
+fn run_with_its_log(config: &std::path::Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_picket"));
+    cmd.args(["run", "--config", config.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// The engine loop pings systemd's watchdog. When it hangs (a test fault hook blocks its
+/// thread, as a deadlock or a commit that never returns would), the pings stop and picket
+/// aborts within the watchdog timeout, so that systemd (`Restart=always`) starts it again;
+/// the observation the hung engine never acknowledged is sent again and committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_engine_stops_the_watchdog_pings_and_picket_aborts_to_be_restarted() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &body());
+    let mut cmd = run_with_its_log(&config);
+    cmd.env("PICKET_TEST_FAULTS", "engine=hang");
+    // A 1 s timeout: picket pings every 0.5 s.
+    let mut daemon = Daemon::start_command(dir.path(), cmd, Some(1_000_000)).await;
+    for _ in 0..3 {
+        daemon.expect_notify("WATCHDOG=1").await;
+    }
+    let line = r#"{"ref":"after-hang","sensor":"s0","kind":"contact","active":true}"#;
+    let mut feed = Feed::connect(dir.path()).await;
+    feed.send(line).await;
+
+    let mut pings_after = 0;
+    let mut buf = vec![0u8; 4096];
+    let status = loop {
+        tokio::select! {
+            exited = daemon.child.wait() => break exited.unwrap(),
+            got = daemon.notify.recv(&mut buf) => {
+                let n = got.unwrap();
+                if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") {
+                    pings_after += 1;
+                }
+            }
+            _ = tokio::time::sleep(common::PATIENCE) => panic!("picket hung and was not ended"),
+        }
+    };
+    assert!(
+        pings_after <= 1,
+        "{pings_after} pings after the engine hung (one may have been on its way)"
+    );
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGABRT),
+        "picket aborted so that systemd restarts it: {status:?}"
+    );
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(daemon.child.stderr.as_mut().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    assert!(
+        stderr.contains("aborting so that picket is restarted"),
+        "the log says why: {stderr}"
+    );
+
+    // What systemd does next: start it again. The unacknowledged line goes again.
+    let mut daemon = Daemon::start(dir.path(), &config, Some(1_000_000)).await;
+    daemon.expect_notify("WATCHDOG=1").await;
+    let mut feed = Feed::connect(dir.path()).await;
+    feed.send(line).await;
+    let reply = feed.reply().await.expect("a reply");
+    assert_eq!(reply["ack"], "after-hang", "committed this time: {reply}");
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait().await, Some(0));
+    let journal = dir.path().join("journal.db");
+    assert!(journal_refs(&journal).await.contains("after-hang"));
+}
+
+/// Lines of picket's log (stderr) until one contains `what`.
+async fn log_until(
+    log: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>,
+    what: &str,
+) -> String {
+    loop {
+        let line = tokio::time::timeout(common::PATIENCE, log.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("picket never logged {what:?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("picket's log ended before {what:?}"));
+        if line.contains(what) {
+            return line;
+        }
+    }
+}
+
+/// Opens contact `sensor` over the feed as `reference`; the reply (`{"ack": reference}`
+/// once committed).
+async fn open_contact(feed: &mut Feed, reference: &str, sensor: &str) -> serde_json::Value {
+    feed.send(&format!(
+        r#"{{"ref":"{reference}","sensor":"{sensor}","kind":"contact","active":true}}"#
+    ))
+    .await;
+    feed.reply().await.expect("a reply")["ack"].clone()
+}
+
+/// `systemctl reload picket` (SIGHUP): a configuration that does not load is named in the
+/// log with its key and line, and the running one goes on; a valid one is taken up (the
+/// sensor it adds is accepted), and nothing accepted before is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_with_a_broken_config_keeps_the_running_one_and_a_valid_one_is_taken_up() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &body());
+    let mut daemon = Daemon::start_command(dir.path(), run_with_its_log(&config), None).await;
+    let mut log = tokio::io::BufReader::new(daemon.child.stderr.take().unwrap()).lines();
+    let mut feed = Feed::connect(dir.path()).await;
+    assert_eq!(open_contact(&mut feed, "before", "s0").await, "before");
+
+    let good = std::fs::read_to_string(&config).unwrap();
+    let new_sensor = "[[sensors]]\nid = \"gate2\"\nzone = \"doors\"\nkind = \"contact\"\nsource = { kind = \"feed\" }\n";
+    let broken = format!("{good}\n{}", new_sensor.replace("\"doors\"", "\"nowhere\""));
+    std::fs::write(&config, &broken).unwrap();
+    let zone_line = broken.lines().position(|l| l.contains("nowhere")).unwrap() + 1;
+    daemon.signal(libc::SIGHUP);
+    let said = log_until(&mut log, "does not load").await;
+    assert!(
+        said.contains(&format!("picket.toml:{zone_line}:")) && said.contains(".zone"),
+        "the error names the file, line and key: {said}"
+    );
+    assert_eq!(
+        open_contact(&mut feed, "still", "s1").await,
+        "still",
+        "the running configuration goes on"
+    );
+
+    std::fs::write(&config, format!("{good}\n{new_sensor}")).unwrap();
+    daemon.signal(libc::SIGHUP);
+    daemon.expect_notify("RELOADING=1").await;
+    daemon.expect_notify("READY=1").await;
+    let mut feed = Feed::connect(dir.path()).await;
+    assert_eq!(
+        open_contact(&mut feed, "new", "gate2").await,
+        "new",
+        "the new sensor is known"
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait().await, Some(0));
+    let refs = journal_refs(&dir.path().join("journal.db")).await;
+    for r in ["before", "still", "new"] {
+        assert!(refs.contains(r), "{r} is in the journal: {refs:?}");
     }
 }

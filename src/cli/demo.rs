@@ -167,7 +167,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         ..RunOptions::default()
     };
     match runtime::run(config, options).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("picket demo: {e}");
             ExitCode::FAILURE

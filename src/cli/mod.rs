@@ -190,13 +190,70 @@ async fn run(path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime::run(config, RunOptions::default()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("picket: {e}");
-            ExitCode::FAILURE
+    let faults = match std::env::var(crate::fault::FAULTS_ENV) {
+        Ok(spec) => match crate::fault::FaultHooks::from_spec(&spec) {
+            Ok(hooks) => {
+                tracing::warn!(
+                    spec = %crate::text::for_log(&spec),
+                    "{} is set: test faults are armed",
+                    crate::fault::FAULTS_ENV
+                );
+                hooks
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", crate::fault::FAULTS_ENV);
+                return ExitCode::from(2);
+            }
+        },
+        Err(_) => crate::fault::FaultHooks::default(),
+    };
+    let mut config = config;
+    // The configuration that ran before a reload, to go back to if the new one loads but
+    // cannot start (a port taken, a device missing).
+    let mut before: Option<config::Config> = None;
+    loop {
+        let file = path.to_path_buf();
+        let options = RunOptions {
+            faults: faults.clone(),
+            reload: Some(Box::new(move || {
+                config::load(&file).map_err(|e| one_line_problems(&file, &e))
+            })),
+            ..RunOptions::default()
+        };
+        let running = config.clone();
+        match runtime::run(config, options).await {
+            Ok(runtime::Ended::Reload(new)) => {
+                tracing::info!(config = %path.display(), "running with the new configuration");
+                before = Some(running);
+                config = *new;
+            }
+            Ok(runtime::Ended::Stopped) => return ExitCode::SUCCESS,
+            Err(e) if before.is_some() && !matches!(e, runtime::RunError::EngineFault(_)) => {
+                tracing::error!(
+                    error = %e,
+                    "the new configuration could not start; running the one before again"
+                );
+                config = before.take().unwrap_or(running);
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("picket: {e}");
+                return ExitCode::FAILURE;
+            }
         }
+    }
+}
+
+/// A configuration's problems on one log line, each as `check-config` prints it
+/// (`FILE:LINE:COL: KEY: what`), separated by `; `.
+fn one_line_problems(path: &Path, e: &config::ConfigError) -> String {
+    match e {
+        config::ConfigError::Invalid(issues) => issues
+            .iter()
+            .map(|issue| format!("{}:{issue}", path.display()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }
 

@@ -40,8 +40,8 @@ pub struct EngineTask<C: Clock> {
     unwritten: VecDeque<Outcome>,
     /// A journal trouble (300) is open.
     journal_trouble: bool,
-    /// How often to tell systemd we are alive.
-    watchdog: Option<Duration>,
+    /// Whom to tell, and how often, that the loop is alive.
+    watchdog: Option<super::watchdog::Watchdog>,
     /// Test hooks: `engine` panics before a batch when armed.
     faults: crate::fault::FaultHooks,
     /// When sensors heard without a change were last heard, not yet in the journal: a
@@ -59,7 +59,7 @@ pub fn spawn_parts<C: Clock + 'static>(
     engine: Engine<C>,
     writer: Writer,
     effects: Effects,
-    watchdog: Option<Duration>,
+    watchdog: Option<super::watchdog::Watchdog>,
 ) -> (EngineTask<C>, EngineHandle) {
     let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
     (
@@ -87,7 +87,10 @@ impl<C: Clock + 'static> EngineTask<C> {
 
     /// Runs until every handle is dropped and the queue is drained.
     pub async fn run(mut self) {
-        let mut watchdog = self.watchdog.map(tokio::time::interval);
+        let mut watchdog = self
+            .watchdog
+            .as_ref()
+            .map(|w| tokio::time::interval(w.interval));
         let mut retry = tokio::time::interval(Duration::from_secs(5));
         let mut write_seen = tokio::time::interval(SEEN_WRITE_EVERY);
         write_seen.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -98,6 +101,12 @@ impl<C: Clock + 'static> EngineTask<C> {
                 .map(|d| d.millis_since(self.engine.now()).max(0) as u64);
             tokio::select! {
                 biased;
+                // First, so that a flood of inputs cannot starve it.
+                _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
+                    if let Some(w) = &self.watchdog {
+                        w.beat();
+                    }
+                }
                 first = self.rx.recv() => {
                     let Some(first) = first else { break };
                     let mut batch = Vec::new();
@@ -119,10 +128,10 @@ impl<C: Clock + 'static> EngineTask<C> {
                 _ = write_seen.tick(), if !self.unsaved_seen.is_empty() => {
                     self.write_seen().await;
                 }
-                _ = async { match watchdog.as_mut() { Some(w) => { w.tick().await; } None => std::future::pending().await } } => {
-                    super::notify::watchdog();
-                }
             }
+        }
+        if let Some(w) = &self.watchdog {
+            w.finish();
         }
         if !self.unwritten.is_empty() {
             self.process(Vec::new()).await;

@@ -1,6 +1,8 @@
 //! The running daemon: opens the journal, restores the engine, starts the engine task and
 //! the sources, tells systemd it is ready, and shuts down in order on a signal — the first
-//! SIGTERM/SIGINT drains, a second one exits at once.
+//! SIGTERM/SIGINT drains, a second one exits at once. SIGHUP re-reads the configuration:
+//! a valid one replaces the running daemon after the same drain ([`Ended::Reload`]); one
+//! that does not load is named in the log, and the running one goes on.
 
 mod delivery;
 mod engine_task;
@@ -9,6 +11,7 @@ pub mod malloc;
 pub mod notify;
 pub mod scheduled_reports;
 pub mod supervisor;
+mod watchdog;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -62,6 +65,19 @@ pub enum RunError {
     EngineFault(String),
 }
 
+/// Reads the configuration again, on SIGHUP: the new one, or why it cannot be used (with
+/// its key and line).
+pub type ReloadCheck = Box<dyn FnMut() -> Result<Config, String> + Send>;
+
+/// How a run ended well.
+#[derive(Debug)]
+pub enum Ended {
+    /// Stopped on a signal or when asked: the process exits.
+    Stopped,
+    /// SIGHUP brought a valid new configuration: run again with it.
+    Reload(Box<Config>),
+}
+
 /// A hook that sees the effects channels before the first input.
 pub type EffectsHook = Box<dyn FnOnce(&Effects) + Send>;
 
@@ -80,6 +96,8 @@ pub struct RunOptions {
     pub faults: crate::fault::FaultHooks,
     /// How panicked tasks are restarted (tests shorten it).
     pub restart_timing: supervisor::RestartTiming,
+    /// Re-reads the configuration on SIGHUP; without it SIGHUP is logged and ignored.
+    pub reload: Option<ReloadCheck>,
 }
 
 /// The signer of evidence links, when the web server has a public address.
@@ -91,8 +109,9 @@ fn evidence_links(config: &Config) -> Result<Option<EvidenceLinks>, RunError> {
     Ok(Some(EvidenceLinks::new(public_url, key)))
 }
 
-/// Runs the daemon until a signal (or `stop_after`).
-pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError> {
+/// Runs the daemon until a signal (or `stop_after`); a SIGHUP with a valid new
+/// configuration also ends it, as [`Ended::Reload`], for the caller to run it again.
+pub async fn run(config: Config, mut options: RunOptions) -> Result<Ended, RunError> {
     let gpio = crate::gpio::backend(&config).map_err(|e| RunError::Config(e.0))?;
     let journal = Journal::open(&config.journal.path).await?;
     let snapshot = journal.load_snapshot().await?;
@@ -120,8 +139,12 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
         hook(&effects);
     }
     let faults = options.faults.clone();
-    let (task, handle) =
-        engine_task::spawn_parts(engine, writer, effects.clone(), notify::watchdog_interval());
+    let (task, handle) = engine_task::spawn_parts(
+        engine,
+        writer,
+        effects.clone(),
+        watchdog::Watchdog::from_systemd(),
+    );
     let (trigger, shutdown) = shutdown_channel();
     let supervisor = Supervisor::new(
         effects.health.tasks.clone(),
@@ -245,6 +268,8 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
         .map_err(RunError::Signals)?;
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(RunError::Signals)?;
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(RunError::Signals)?;
     notify::ready();
     tracing::info!(
         journal = %journal.path().display(),
@@ -265,27 +290,57 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: draining (send again to exit at once)"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: draining (send again to exit at once)"),
-        _ = stop_after => tracing::info!("run time over: draining"),
-        _ = stop => tracing::info!("asked to stop: draining"),
-        ended = &mut engine_task => {
-            // The engine only ends by itself on a panic: nothing could be committed any
-            // more, so stop everything and let systemd start picket again.
-            let why = match ended {
-                Err(e) if e.is_panic() => crate::text::panic_message(e.into_panic()),
-                Err(e) => e.to_string(),
-                Ok(()) => "it ended while the daemon was running".to_string(),
-            };
-            tracing::error!(panic = %why, "the engine task stopped; exiting so that picket is restarted");
-            trigger.trigger();
-            notify::stopping();
-            return Err(RunError::EngineFault(why));
+    tokio::pin!(stop_after, stop);
+    let ended = loop {
+        tokio::select! {
+            _ = terminate.recv() => {
+                tracing::info!("SIGTERM: draining (send again to exit at once)");
+                break Ended::Stopped;
+            }
+            _ = interrupt.recv() => {
+                tracing::info!("SIGINT: draining (send again to exit at once)");
+                break Ended::Stopped;
+            }
+            _ = hangup.recv() => match options.reload.as_mut().map(|check| check()) {
+                Some(Ok(config)) => {
+                    tracing::info!("SIGHUP: the configuration is valid; draining to run with it");
+                    notify::reloading();
+                    break Ended::Reload(Box::new(config));
+                }
+                Some(Err(e)) => tracing::error!(
+                    error = %e,
+                    "SIGHUP: the configuration does not load; the running one goes on"
+                ),
+                None => tracing::warn!("SIGHUP: no configuration file to read again; ignored"),
+            },
+            _ = &mut stop_after => {
+                tracing::info!("run time over: draining");
+                break Ended::Stopped;
+            }
+            _ = &mut stop => {
+                tracing::info!("asked to stop: draining");
+                break Ended::Stopped;
+            }
+            ended = &mut engine_task => {
+                // The engine only ends by itself on a panic: nothing could be committed any
+                // more, so stop everything and let systemd start picket again.
+                let why = match ended {
+                    Err(e) if e.is_panic() => crate::text::panic_message(e.into_panic()),
+                    Err(e) => e.to_string(),
+                    Ok(()) => "it ended while the daemon was running".to_string(),
+                };
+                tracing::error!(panic = %why, "the engine task stopped; exiting so that picket is restarted");
+                trigger.trigger();
+                notify::stopping();
+                return Err(RunError::EngineFault(why));
+            }
         }
+    };
+    if matches!(ended, Ended::Stopped) {
+        notify::stopping();
     }
-    notify::stopping();
-    tokio::spawn(async move {
+    // A second signal during the drain exits at once; this run's watch on that ends with it.
+    let second_signal = tokio::spawn(async move {
         tokio::select! {
             _ = terminate.recv() => {}
             _ = interrupt.recv() => {}
@@ -304,8 +359,9 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<(), RunError
     while log_task.join_next().await.is_some() {}
     while output_tasks.join_next().await.is_some() {}
     journal.close().await;
+    second_signal.abort();
     tracing::info!("picket stopped");
-    Ok(())
+    Ok(ended)
 }
 
 /// Starts the engine task on its own; for benchmarks and embedding. The task ends once

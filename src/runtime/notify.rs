@@ -14,14 +14,19 @@ pub fn stopping() {
     send(&[NotifyState::Stopping, NotifyState::Status("draining")]);
 }
 
+/// A new configuration is being taken up (READY follows once it runs).
+pub fn reloading() {
+    send(&[NotifyState::Reloading, NotifyState::Status("reloading")]);
+}
+
 /// The engine loop is alive.
 pub fn watchdog() {
     send(&[NotifyState::Watchdog]);
 }
 
-/// How often to ping the watchdog (half its timeout), if systemd asked for one.
-pub fn watchdog_interval() -> Option<Duration> {
-    sd_notify::watchdog_enabled().map(|timeout| timeout / 2)
+/// The watchdog timeout systemd set (`WatchdogSec=`), if it asked for one.
+pub fn watchdog_timeout() -> Option<Duration> {
+    sd_notify::watchdog_enabled()
 }
 
 fn send(states: &[NotifyState<'_>]) {

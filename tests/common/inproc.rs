@@ -11,7 +11,7 @@ pub struct Picket {
     pub events: broadcast::Receiver<Arc<Published>>,
     pub effects: Effects,
     stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), runtime::RunError>>,
+    task: tokio::task::JoinHandle<Result<runtime::Ended, runtime::RunError>>,
 }
 
 impl Picket {
@@ -129,7 +129,7 @@ impl Picket {
     }
 
     /// Waits for picket to end by itself, and how it ended.
-    pub async fn ended(self) -> Result<(), runtime::RunError> {
+    pub async fn ended(self) -> Result<runtime::Ended, runtime::RunError> {
         tokio::time::timeout(Duration::from_secs(20), self.task)
             .await
             .expect("picket did not end by itself")
