@@ -348,3 +348,75 @@ async fn a_reload_with_a_broken_config_keeps_the_running_one_and_a_valid_one_is_
         assert!(refs.contains(r), "{r} is in the journal: {refs:?}");
     }
 }
+
+/// `picket …` with `args`, to its end, off the test's threads: (success, stdout, stderr).
+async fn picket_cli(args: &[&str]) -> (bool, String, String) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::said(&common::picket_with_stdin(&args, ""))
+    })
+    .await
+    .unwrap()
+}
+
+/// `picket backup` while picket is writing a stream of observations gives a copy that
+/// `picket verify-journal` accepts; `picket restore` refuses while picket runs, and with
+/// picket stopped puts the copy in place, keeping the journal it replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_picket_writes_verifies_and_restores_with_picket_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &body());
+    let cfg = config.to_str().unwrap();
+    let copy = dir.path().join("backup.db");
+    let live = dir.path().join("journal.db");
+    let mut daemon = Daemon::start(dir.path(), &config, None).await;
+    let (lines, _) = generate(11);
+    let backup = async {
+        // Once one line of our own is committed, the stream is in flight: back up now.
+        let mut feed = Feed::connect(dir.path()).await;
+        assert_eq!(open_contact(&mut feed, "mine", "s1").await, "mine");
+        let done = picket_cli(&["backup", "--to", copy.to_str().unwrap(), "--config", cfg]).await;
+        let refused =
+            picket_cli(&["restore", "--from", copy.to_str().unwrap(), "--config", cfg]).await;
+        (done, refused)
+    };
+    let (acked, (done, refused)) =
+        tokio::join!(stream(dir.path(), &mut daemon, &lines, None), backup);
+    assert_eq!(acked.len(), lines.len());
+    assert!(done.0 && done.1.contains("verified"), "backup: {done:?}");
+    assert!(verify(&copy).starts_with("OK"));
+    assert!(
+        !refused.0 && refused.2.contains("is running"),
+        "restore: {refused:?}"
+    );
+    daemon.signal(libc::SIGTERM);
+    assert_eq!(daemon.wait().await, Some(0));
+
+    let in_copy = journal_refs(&copy).await;
+    let in_live = journal_refs(&live).await;
+    assert!(in_copy.contains("mine") && in_copy.is_subset(&in_live));
+    assert!(
+        in_copy.len() < in_live.len(),
+        "picket went on writing after the copy"
+    );
+    let restored =
+        picket_cli(&["restore", "--from", copy.to_str().unwrap(), "--config", cfg]).await;
+    assert!(restored.0, "restore: {restored:?}");
+    assert!(verify(&live).starts_with("OK"));
+    assert_eq!(
+        journal_refs(&live).await,
+        in_copy,
+        "the journal is the copy now"
+    );
+    let kept = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("journal.db.before-restore-"))
+        .expect("the replaced journal is kept");
+    assert_eq!(journal_refs(&kept).await, in_live, "kept whole");
+    assert!(
+        restored.1.contains(&kept.display().to_string()),
+        "{restored:?}"
+    );
+}

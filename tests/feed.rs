@@ -107,12 +107,7 @@ fn alarm_command(config: &std::path::Path, args: &[&str], stdin: &str) -> (bool,
     let mut all = vec!["alarm"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--config", config.to_str().unwrap()]);
-    let out = common::picket_with_stdin(&all, stdin);
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    common::said(&common::picket_with_stdin(&all, stdin))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! `report`, `demo` and `bench`. Each subcommand is a thin layer over the library.
 
 mod alarms;
+mod backup;
 mod bench;
 mod bench_cameras;
 mod bench_codes;
@@ -48,6 +49,11 @@ enum Cmd {
         /// Configuration file.
         file: PathBuf,
     },
+    /// Copy the journal while picket runs (one consistent snapshot), then verify the copy.
+    Backup(backup::BackupArgs),
+    /// Put a backup in place of the journal, with picket stopped; the journal it replaces
+    /// is kept beside it.
+    Restore(backup::RestoreArgs),
     /// Check the journal's hash chain; names the first broken row.
     VerifyJournal {
         /// Journal file.
@@ -173,6 +179,8 @@ async fn dispatch(command: Cmd) -> ExitCode {
     match command {
         Cmd::Run { config } => run(&config).await,
         Cmd::CheckConfig { file } => check_config(&file),
+        Cmd::Backup(args) => backup::backup(args).await,
+        Cmd::Restore(args) => backup::restore(args).await,
         Cmd::VerifyJournal { file } => verify_journal(&file).await,
         Cmd::User { command } => user(command).await,
         Cmd::Alarm { command } => alarms::run(command).await,

@@ -5,6 +5,7 @@
 //! of inputs in one `BEGIN IMMEDIATE` transaction with `synchronous=FULL`, and only after
 //! it returns may anything act on them (commit before effect).
 
+pub mod backup;
 mod batch;
 mod chain;
 mod error;

@@ -230,6 +230,15 @@ pub async fn add_guard(path: &Path, name: &str, code: &str) {
     journal.close().await;
 }
 
+/// What a finished command said: (success, stdout, stderr).
+pub fn said(out: &std::process::Output) -> (bool, String, String) {
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs the picket binary with `args`, writing `stdin` to it (the codes a person types).
 pub fn picket_with_stdin(args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write;
