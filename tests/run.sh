@@ -19,7 +19,9 @@ APT_PEERS=(mosquitto openssl python3 python3-venv gcc-aarch64-linux-gnu libc6-de
   # ffprobe reads the alarm clips back.
   ffmpeg
   # SMS: a real gammu-smsd with Gammu's dummy phone, its SQL backend on SQLite.
-  gammu gammu-smsd libdbd-sqlite3)
+  gammu gammu-smsd libdbd-sqlite3
+  # The package: systemd-analyze checks the unit, systemd-sysusers makes the user on install.
+  systemd)
 missing=()
 for pkg in "${APT_PEERS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -42,9 +44,16 @@ if ! "$VENV/bin/python" -c "import pysiaalarm, aiosmtpd" 2>/dev/null; then
 fi
 export PICKET_TEST_PYTHON="$VENV/bin/python"
 
+# The Debian packages, amd64 and arm64 (the Pi), from the release builds; tests/package.rs
+# checks them and installs the amd64 one.
+command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
+cargo build --locked --release
+cargo build --locked --release --target aarch64-unknown-linux-gnu
+cargo deb --locked --no-build --strip
+cargo deb --locked --no-build --strip --target aarch64-unknown-linux-gnu
+
 cargo test --locked --all-targets
 
-# The Pi build: the release binary cross-compiles, and the unit tests pass under qemu
-# (the runner is set in .cargo/config.toml).
-cargo build --locked --release --target aarch64-unknown-linux-gnu
+# The Pi build (above) cross-compiled; its unit tests pass under qemu (the runner is set
+# in .cargo/config.toml).
 cargo test --locked --lib --target aarch64-unknown-linux-gnu
