@@ -153,6 +153,8 @@ fn both_packages_carry_the_binary_unit_user_and_configs_for_their_architecture()
             "./usr/lib/tmpfiles.d/picket.conf",
             "./etc/picket/picket.toml",
             "./etc/picket/examples/demo.toml",
+            "./etc/picket/examples/factory-gate.toml",
+            "./etc/picket/examples/warehouse.toml",
             "./usr/share/doc/picket/README.md",
         ] {
             assert!(
