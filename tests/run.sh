@@ -44,6 +44,21 @@ if ! "$VENV/bin/python" -c "import pysiaalarm, aiosmtpd" 2>/dev/null; then
 fi
 export PICKET_TEST_PYTHON="$VENV/bin/python"
 
+# Supply chain: RustSec advisories (cargo audit, cargo deny) against the snapshot in
+# ../shared/advisory-db (these machines cannot fetch it), licences and bans (deny.toml);
+# accepted advisories are named and justified in .cargo/audit.toml and deny.toml.
+ADVISORY_DB="${PICKET_ADVISORY_DB:-$PWD/../shared/advisory-db}"
+[ -d "$ADVISORY_DB/crates" ] || { echo "no RustSec advisory database at $ADVISORY_DB (set PICKET_ADVISORY_DB)"; exit 1; }
+command -v cargo-audit >/dev/null || cargo install cargo-audit --locked
+command -v cargo-deny >/dev/null || cargo install cargo-deny --locked
+cargo audit --db "$ADVISORY_DB" --no-fetch
+# cargo deny reads a git checkout named after the database URL's hash.
+DENY_DB=target/advisory-dbs/advisory-db-3157b0e258782691
+rm -rf target/advisory-dbs && mkdir -p "$DENY_DB" && cp -r "$ADVISORY_DB/." "$DENY_DB/"
+git -C "$DENY_DB" init -q && git -C "$DENY_DB" add -A \
+  && git -C "$DENY_DB" -c user.name=picket -c user.email=picket@localhost commit -qm snapshot
+cargo deny --offline check advisories licenses bans
+
 # The Debian packages, amd64 and arm64 (the Pi), from the release builds; tests/package.rs
 # checks them and installs the amd64 one.
 command -v cargo-deb >/dev/null || cargo install cargo-deb --locked
