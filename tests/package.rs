@@ -156,6 +156,7 @@ fn both_packages_carry_the_binary_unit_user_and_configs_for_their_architecture()
             "./etc/picket/examples/factory-gate.toml",
             "./etc/picket/examples/warehouse.toml",
             "./usr/share/doc/picket/README.md",
+            "./usr/share/doc/picket/install.md",
         ] {
             assert!(
                 contents.lines().any(|l| l.ends_with(path)),
