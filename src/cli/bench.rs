@@ -63,6 +63,11 @@ pub struct BenchArgs {
     /// person, and against the 50 without the code index.
     #[arg(long, conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report", "heartbeats", "startup", "mail"])]
     codes: bool,
+    /// Run every benchmark, each in a child process, print one table of every figure
+    /// against its baseline, and write it with each benchmark's tables to this file
+    /// (`BENCHMARKS.md`).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "BENCHMARKS.md", conflicts_with_all = ["mqtt", "delivery", "cameras", "web", "report", "heartbeats", "startup", "mail", "codes"])]
+    all: Option<PathBuf>,
     /// Length of each of the heartbeat benchmark's two windows, seconds.
     #[arg(long, default_value_t = 120)]
     seconds: u64,
@@ -139,6 +144,17 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;
+    }
+    if let Some(out) = &args.all {
+        let result = super::bench_all::run(out, &dir).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench --all: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some(journal) = &args.count_events {
         return match super::bench_report::count_events(journal).await {

@@ -4,6 +4,7 @@
 mod alarms;
 mod backup;
 mod bench;
+mod bench_all;
 mod bench_cameras;
 mod bench_codes;
 mod bench_delivery;
