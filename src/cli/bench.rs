@@ -148,22 +148,10 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     if let Some(out) = &args.all {
         let result = super::bench_all::run(out, &dir).await;
         let _ = std::fs::remove_dir_all(&dir);
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("bench --all: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code("bench --all", result);
     }
     if let Some(journal) = &args.count_events {
-        return match super::bench_report::count_events(journal).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("count failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code("count", super::bench_report::count_events(journal).await);
     }
     if args.cameras || args.mail {
         let result = if args.mail {
@@ -171,13 +159,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
         } else {
             super::bench_cameras::run().await
         };
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("bench failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code("bench", result);
     }
     if args.mqtt
         || args.delivery
@@ -203,13 +185,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             super::bench_delivery::run(&dir, args.alarms.max(100)).await
         };
         let _ = std::fs::remove_dir_all(&dir);
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("bench failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code("bench", result);
     }
     let config = match config::parse_str(&site_config()) {
         Ok(c) => c,
@@ -254,6 +230,17 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     }
     let _ = std::fs::remove_dir_all(&dir);
     ExitCode::SUCCESS
+}
+
+/// The process's exit code for a benchmark's result, saying what failed on stderr.
+fn exit_code<E: std::fmt::Display>(what: &str, result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{what} failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Plain inserts of the same rows picket writes, one transaction each.

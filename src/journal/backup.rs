@@ -33,6 +33,13 @@ impl Journal {
     }
 }
 
+/// `path` with `suffix` appended to its file name (`journal.db` → `journal.db-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// Puts the copy `from` in place of the journal at `live`, which is kept beside it as
 /// `<name>.before-restore-<stamp>` (with its `-wal` and `-shm`). Returns where the old
 /// journal went, if there was one. The daemon must be stopped.
@@ -40,25 +47,16 @@ pub fn restore(from: &Path, live: &Path, stamp: &str) -> Result<Option<PathBuf>,
     let io = |path: &Path, e: std::io::Error| {
         JournalError::new(JournalErrorKind::Other, path, e.to_string())
     };
-    let beside = |suffix: &str| {
-        let mut name = live.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    };
     // The copy goes next to the journal first, synced, so the swap is one rename.
-    let incoming = beside(".restoring");
+    let incoming = with_suffix(live, ".restoring");
     std::fs::copy(from, &incoming).map_err(|e| io(from, e))?;
     std::fs::File::open(&incoming)
         .and_then(|f| f.sync_all())
         .map_err(|e| io(&incoming, e))?;
     let kept = if live.exists() {
-        let kept = beside(&format!(".before-restore-{stamp}"));
+        let kept = with_suffix(live, &format!(".before-restore-{stamp}"));
         for suffix in ["", "-wal", "-shm"] {
-            let (old, new) = (beside(suffix), {
-                let mut name = kept.as_os_str().to_owned();
-                name.push(suffix);
-                PathBuf::from(name)
-            });
+            let (old, new) = (with_suffix(live, suffix), with_suffix(&kept, suffix));
             if old.exists() {
                 std::fs::rename(&old, &new).map_err(|e| io(&old, e))?;
             }
