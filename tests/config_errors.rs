@@ -219,14 +219,29 @@ fn missing_secret_file_is_named_and_the_secret_is_never_printed() {
         "{BASE}\n[mqtt]\npassword_file = \"{}\"\n",
         missing.display()
     );
-    let issue = issue_at(&text, "mqtt.password");
-    assert!(
-        issue.message.contains("password_file") && issue.message.contains("mqtt.pass"),
-        "{issue}"
-    );
+    // Named as the installer wrote it, at the line of the key to fix (not the table's).
+    let issue = issue_at(&text, "mqtt.password_file");
+    assert!(issue.message.contains("mqtt.pass"), "{issue}");
     assert_eq!(
         issue.location.map(|l| l.line),
-        Some(line_of(&text, "[mqtt]"))
+        Some(line_of(&text, "password_file"))
+    );
+
+    // A webhook whose secret file cannot be read has that one problem, not a second one
+    // claiming no secret was given.
+    let text = format!(
+        "{BASE}\n[[channels]]\nid = \"hook\"\ntype = \"webhook\"\n\
+         url = \"https://example.vn/h\"\nsecret_file = \"{}\"\n",
+        missing.display()
+    );
+    let all = issues(&text);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    expect_issue(
+        &all,
+        &text,
+        "channels[0].secret_file",
+        "secret_file",
+        "cannot read",
     );
 
     // A secret given two ways: the error names the keys, not the value.

@@ -205,7 +205,8 @@ fn check_channel(path: &str, channel: &mut Channel, problems: &mut Vec<Problem>)
                 w.secret_env.as_deref(),
                 problems,
             );
-            if w.secret.is_none() {
+            let given = w.secret_file.is_some() || w.secret_env.is_some();
+            if w.secret.is_none() && !given {
                 problems.push((
                     format!("{path}.secret"),
                     "a webhook needs a signing secret (secret, secret_file or secret_env) so \

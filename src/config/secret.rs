@@ -66,17 +66,14 @@ pub fn resolve(name: &str, keys: SecretKeys<'_>) -> Result<Option<Secret>, Strin
     if let Some(path) = keys.file {
         return match std::fs::read_to_string(path) {
             Ok(text) => Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n'])))),
-            Err(err) => Err(format!(
-                "`{name}_file`: cannot read {}: {err}",
-                path.display()
-            )),
+            Err(err) => Err(format!("cannot read {}: {err}", path.display())),
         };
     }
     if let Some(var) = keys.env {
         return match std::env::var(var) {
             Ok(value) => Ok(Some(Secret::new(value))),
             Err(_) => Err(format!(
-                "`{name}_env`: environment variable {var} is not set (or not UTF-8)"
+                "environment variable {var} is not set (or not UTF-8)"
             )),
         };
     }

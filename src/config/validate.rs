@@ -532,8 +532,9 @@ fn resolve_secrets(config: &mut Config, problems: &mut Vec<Problem>) {
     }
 }
 
-/// A secret from its inline value, `*_file` or `*_env`; a problem at `path` when it cannot
-/// be read.
+/// A secret from its inline value, `*_file` or `*_env`; a problem when it cannot be read,
+/// named by the key the installer wrote (`path_file`, `path_env`, or `path` when more than
+/// one was given) so its line is the one to fix.
 pub(super) fn resolve(
     path: &str,
     name: &str,
@@ -545,7 +546,12 @@ pub(super) fn resolve(
     match secret::resolve(name, SecretKeys { inline, file, env }) {
         Ok(value) => value,
         Err(message) => {
-            problems.push((path.to_string(), message));
+            let key = match (inline.is_some(), file.is_some(), env.is_some()) {
+                (false, true, false) => format!("{path}_file"),
+                (false, false, true) => format!("{path}_env"),
+                _ => path.to_string(),
+            };
+            problems.push((key, message));
             None
         }
     }
