@@ -205,6 +205,7 @@ async fn sigkill_at_a_random_moment_loses_nothing_acknowledged() {
 fn run_with_its_log(config: &std::path::Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_picket"));
     cmd.args(["run", "--config", config.to_str().unwrap()])
+        .env("RUST_LOG", "info")
         .stderr(std::process::Stdio::piped());
     cmd
 }
@@ -311,11 +312,17 @@ async fn a_reload_with_a_broken_config_keeps_the_running_one_and_a_valid_one_is_
     let config = write_config(dir.path(), &body());
     let mut daemon = Daemon::start_command(dir.path(), run_with_its_log(&config), None).await;
     let mut log = tokio::io::BufReader::new(daemon.child.stderr.take().unwrap()).lines();
+    let started = log_until(&mut log, "picket running").await;
+    assert!(
+        started.contains("page=off"),
+        "no page configured: {started}"
+    );
     let mut feed = Feed::connect(dir.path()).await;
     assert_eq!(open_contact(&mut feed, "before", "s0").await, "before");
 
     let good = std::fs::read_to_string(&config).unwrap();
-    let new_sensor = "[[sensors]]\nid = \"gate2\"\nzone = \"doors\"\nkind = \"contact\"\nsource = { kind = \"feed\" }\n";
+    let new_sensor = "[[sensors]]\nid = \"gate2\"\nzone = \"doors\"\nkind = \"contact\"\nsource = { kind = \"feed\" }\n\n\
+                      [web]\nlisten = \"127.0.0.1:0\"\n";
     let broken = format!("{good}\n{}", new_sensor.replace("\"doors\"", "\"nowhere\""));
     std::fs::write(&config, &broken).unwrap();
     let zone_line = broken.lines().position(|l| l.contains("nowhere")).unwrap() + 1;
@@ -335,6 +342,14 @@ async fn a_reload_with_a_broken_config_keeps_the_running_one_and_a_valid_one_is_
     daemon.signal(libc::SIGHUP);
     daemon.expect_notify("RELOADING=1").await;
     daemon.expect_notify("READY=1").await;
+    // The start-up line names where the page is, with the port it really got.
+    let restarted = log_until(&mut log, "picket running").await;
+    let page = restarted
+        .split("page=http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|port| port.parse::<u16>().ok());
+    assert!(page.is_some_and(|port| port != 0), "{restarted}");
     let mut feed = Feed::connect(dir.path()).await;
     assert_eq!(
         open_contact(&mut feed, "new", "gate2").await,

@@ -126,6 +126,7 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<Ended, RunEr
         Some(web) => Some(crate::web::bind(&web.listen).await?),
         None => None,
     };
+    let page = page_address(config.web.as_ref(), web_listener.as_ref());
     let effects = Effects::new(&engine);
     let mut sources = options.sources;
     sources.extend(configured_sources(&config, &site, &effects, &journal)?);
@@ -274,6 +275,7 @@ pub async fn run(config: Config, mut options: RunOptions) -> Result<Ended, RunEr
     tracing::info!(
         journal = %journal.path().display(),
         open_alarms,
+        page = %page,
         "picket running"
     );
     let stop_after = async {
@@ -373,6 +375,23 @@ pub fn spawn_engine<C: crate::engine::Clock + 'static>(
 ) -> (tokio::task::JoinHandle<()>, EngineHandle) {
     let (task, handle) = engine_task::spawn_parts(engine, writer, effects, None);
     (tokio::spawn(task.run()), handle)
+}
+
+/// Where the guards' page listens, for the start-up line an installer reads first.
+fn page_address(
+    web: Option<&crate::config::Web>,
+    listener: Option<&tokio::net::TcpListener>,
+) -> String {
+    match (web, listener) {
+        (Some(web), Some(listener)) => {
+            let scheme = if web.tls.is_some() { "https" } else { "http" };
+            match listener.local_addr() {
+                Ok(at) => format!("{scheme}://{at}"),
+                Err(_) => format!("{scheme}://{}", web.listen),
+            }
+        }
+        _ => "off (no [web] in the configuration)".to_string(),
+    }
 }
 
 /// Sources named by sensor bindings that this build has.

@@ -37,12 +37,15 @@ impl Daemon {
     pub async fn start_command(dir: &Path, mut cmd: Command, watchdog_usec: Option<u64>) -> Daemon {
         let notify_path = dir.join(format!("notify-{}.sock", rand_suffix()));
         let notify = UnixDatagram::bind(&notify_path).expect("notify socket");
-        cmd.env("NOTIFY_SOCKET", &notify_path)
-            .env(
+        // A test that reads the log at another level has set RUST_LOG itself.
+        let level_given = cmd.as_std().get_envs().any(|(k, _)| k == "RUST_LOG");
+        if !level_given {
+            cmd.env(
                 "RUST_LOG",
                 std::env::var("PICKET_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .kill_on_drop(true);
+            );
+        }
+        cmd.env("NOTIFY_SOCKET", &notify_path).kill_on_drop(true);
         if let Some(usec) = watchdog_usec {
             cmd.env("WATCHDOG_USEC", usec.to_string());
         }
